@@ -1,0 +1,1 @@
+//! Building and consuming handshake initiations and responses (see docs/PROTOCOL.md).

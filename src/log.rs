@@ -1,0 +1,1 @@
+//! Logging to stderr with a level, and a rate limiter for lines caused by network input.

@@ -1,0 +1,3 @@
+fn main() {
+    // Filled in by the CLI work: parse options, run ringtun::app, map errors to exit codes.
+}

@@ -1,0 +1,10 @@
+//! Every `unsafe` block and raw syscall of ringtun lives below this module, behind small safe
+//! functions. Each `unsafe` block carries a `// SAFETY:` comment saying why it is sound.
+
+pub mod buf_ring;
+pub mod netlink;
+pub mod random;
+pub mod signal;
+pub mod tun;
+pub mod udp;
+pub mod uring;
