@@ -22,7 +22,7 @@ pub mod stats;
 pub mod time;
 pub mod wire;
 
-pub use endpoint::{Endpoint, EndpointConfig, Event, Received, Role, SealError, Transmit};
+pub use endpoint::{Endpoint, EndpointConfig, Event, Received, Role, Timers, Transmit};
 pub use stats::{DropReason, Stats};
 pub use time::Instant;
 pub use wire::{DATA_HEADER_LEN, TAG_LEN, TunnelConfig};

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 
-use crate::core::{DropReason, Endpoint, Event, Instant, Stats};
+use crate::core::{DropReason, Event, Instant, Stats};
 
 /// File descriptors the loop owns while it runs.
 pub struct Io {
