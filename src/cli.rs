@@ -13,7 +13,9 @@ pub enum Command {
     /// Run the tunnel.
     Run(Options),
     /// `ringtun genkey [FILE]`: write a fresh key to FILE (created 0600) or to stdout.
-    GenKey { path: Option<PathBuf> },
+    GenKey {
+        path: Option<PathBuf>,
+    },
     Help,
     Version,
 }

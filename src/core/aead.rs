@@ -17,7 +17,12 @@ pub fn nonce_from_counter(counter: u64) -> [u8; NONCE_LEN] {
 }
 
 /// Encrypts `in_out` in place and returns the tag over `aad` and the ciphertext.
-pub fn seal_in_place(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], in_out: &mut [u8]) -> [u8; 16] {
+pub fn seal_in_place(
+    key: &[u8; KEY_LEN],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    in_out: &mut [u8],
+) -> [u8; 16] {
     let _ = (key, nonce, aad, in_out);
     todo!("helper A")
 }

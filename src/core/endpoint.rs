@@ -83,7 +83,10 @@ pub enum Received {
 pub enum Event {
     /// First session with a peer (or first after a `SessionDown`). The initiator gets the server's
     /// pushed tunnel config; the responder its own.
-    SessionUp { peer: SocketAddr, tunnel: TunnelConfig },
+    SessionUp {
+        peer: SocketAddr,
+        tunnel: TunnelConfig,
+    },
     /// A new session replaced the current one.
     Rekeyed { peer: SocketAddr },
     /// An authenticated datagram came from a new address: replies go there now.
@@ -110,7 +113,12 @@ impl Endpoint {
     }
 
     /// Handles one datagram from `from`, opening transport data in place.
-    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &mut [u8]) -> Received {
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        datagram: &mut [u8],
+    ) -> Received {
         let _ = (now, from, datagram);
         todo!("core")
     }
@@ -118,7 +126,12 @@ impl Endpoint {
     /// Seals the IP packet at `buf[DATA_HEADER_LEN..DATA_HEADER_LEN + payload_len]` in place: writes
     /// the header before it and the tag after it. `buf` must have `TAG_LEN` bytes of room after the
     /// packet. On success the datagram is `buf[..transmit.len]`.
-    pub fn seal(&mut self, now: Instant, buf: &mut [u8], payload_len: usize) -> Result<Transmit, DropReason> {
+    pub fn seal(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        payload_len: usize,
+    ) -> Result<Transmit, DropReason> {
         let _ = (now, buf, payload_len);
         todo!("core")
     }

@@ -15,7 +15,10 @@ pub struct ReplayWindow {
 
 impl ReplayWindow {
     pub const fn new() -> Self {
-        ReplayWindow { ring: [0; RING_BITS / 64], next: 0 }
+        ReplayWindow {
+            ring: [0; RING_BITS / 64],
+            next: 0,
+        }
     }
 
     /// Would `counter` be accepted? Changes nothing, so it may run before authentication to drop

@@ -46,7 +46,13 @@ mod tests {
     fn arithmetic_saturates() {
         let t = Instant::from_nanos(5);
         assert_eq!(t.saturating_since(Instant::from_nanos(10)), Duration::ZERO);
-        assert_eq!(Instant::from_nanos(u64::MAX - 1) + Duration::from_secs(1), Instant::from_nanos(u64::MAX));
-        assert_eq!(Instant::from_nanos(10).saturating_since(t), Duration::from_nanos(5));
+        assert_eq!(
+            Instant::from_nanos(u64::MAX - 1) + Duration::from_secs(1),
+            Instant::from_nanos(u64::MAX)
+        );
+        assert_eq!(
+            Instant::from_nanos(10).saturating_since(t),
+            Duration::from_nanos(5)
+        );
     }
 }

@@ -84,7 +84,11 @@ pub struct DataHeader {
 pub enum Packet<'a> {
     Initiation(Initiation),
     Response(Response),
-    Data { header: DataHeader, header_bytes: &'a [u8; DATA_HEADER_LEN], body: &'a mut [u8] },
+    Data {
+        header: DataHeader,
+        header_bytes: &'a [u8; DATA_HEADER_LEN],
+        body: &'a mut [u8],
+    },
 }
 
 /// Tunnel addressing pushed from the server to the client inside the sealed response, as OpenVPN

@@ -3,8 +3,10 @@
 
 pub mod buf_ring;
 pub mod netlink;
+pub mod netns;
 pub mod random;
 pub mod signal;
+pub mod sockaddr;
 pub mod tun;
 pub mod udp;
 pub mod uring;
