@@ -7,6 +7,7 @@ pub const RING_BITS: usize = 8192;
 /// One word of the ring is always being recycled, hence the 64 (8128, as wireguard-go).
 pub const WINDOW_SIZE: u64 = (RING_BITS - 64) as u64;
 
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplayWindow {
     ring: [u64; RING_BITS / 64],
     /// Greatest counter accepted so far plus one (0: nothing accepted yet).
