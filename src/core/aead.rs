@@ -98,8 +98,11 @@ mod tests {
 
     const RFC_SUNSCREEN: &[u8] = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
 
+    /// Key, nonce, AAD, ciphertext and tag of a test vector.
+    type Vector = ([u8; 32], [u8; 12], Vec<u8>, Vec<u8>, [u8; 16]);
+
     /// RFC 8439 §2.8.2.
-    fn rfc_2_8_2() -> ([u8; 32], [u8; 12], Vec<u8>, Vec<u8>, [u8; 16]) {
+    fn rfc_2_8_2() -> Vector {
         let key = array(
             "80 81 82 83 84 85 86 87 88 89 8a 8b 8c 8d 8e 8f 90 91 92 93 94 95 96 97 98 99 9a 9b 9c 9d 9e 9f",
         );
