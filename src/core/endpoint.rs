@@ -310,10 +310,10 @@ impl Endpoint {
             Err(reason) => return self.dropped(reason),
         };
         // Authenticated and not a replay: from here on the datagram may change state.
-        if slot == Slot::Next {
-            self.confirm_next(now);
-        }
         self.update_peer(from);
+        if slot == Slot::Next {
+            self.confirm_next();
+        }
         self.unanswered_since = None;
         if plain_len == 0 {
             self.stats.keepalives_received += 1;
@@ -334,7 +334,7 @@ impl Endpoint {
     }
 
     /// The responder's pending session proved itself: it becomes the one we send with.
-    fn confirm_next(&mut self, _now: Instant) {
+    fn confirm_next(&mut self) {
         if let Some(next) = self.next.take() {
             self.previous = self.current.replace(next);
             self.stats.handshakes_completed += 1;

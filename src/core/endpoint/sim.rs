@@ -261,7 +261,7 @@ impl Sim {
         self.advance(Duration::from_millis(10));
         assert!(self.client.is_up(), "client up");
         // The responder confirms the session on the initiator's first keepalive.
-        assert!(self.server.is_up(), "server up");
+        assert!(self.server.is_up(), "server up: {:?}", self.server.stats());
     }
 
     fn count(events: &[Event], pred: impl Fn(&Event) -> bool) -> usize {
@@ -698,6 +698,15 @@ fn message_count_limit_triggers_a_rekey() {
     sim.client_sends(&ip_packet(b"x")).unwrap();
     sim.advance(Duration::from_millis(1));
     assert_eq!(sim.client.stats().handshakes_initiated, before + 1);
+    // That first try came within the responder's 20 ms rate limit of the first handshake; the retry
+    // a second later goes through.
+    assert_eq!(
+        sim.server
+            .stats()
+            .drops_of(DropReason::HandshakeRateLimited),
+        1
+    );
+    sim.advance(Duration::from_secs(2));
     assert!(
         sim.client_events
             .iter()
