@@ -47,6 +47,11 @@ impl fmt::Display for KeyError {
                 "{} already exists: refusing to overwrite a key (remove it first if you mean to replace it)",
                 p.display()
             ),
+            KeyError::Io { path, err } if err.kind() == io::ErrorKind::PermissionDenied => write!(
+                f,
+                "key file {}: permission denied: run ringtun as root or as the key's owner ({err})",
+                path.display()
+            ),
             KeyError::Io { path, err } => write!(f, "key file {}: {err}", path.display()),
         }
     }
