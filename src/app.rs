@@ -90,10 +90,52 @@ fn cap_net_admin_in(status: &str) -> Option<bool> {
         .map(|caps| caps & (1 << CAP_NET_ADMIN) != 0)
 }
 
+/// Everything [`run`] sets up before handing over to the driver.
+pub struct Prepared {
+    pub io: Io,
+    pub endpoint_config: EndpointConfig,
+    pub driver_config: DriverConfig,
+    pub hooks: AppHooks,
+    /// The UDP socket's bound address.
+    pub local: SocketAddr,
+    /// The TUN interface's actual name.
+    pub ifname: String,
+}
+
 /// Runs the tunnel until SIGINT or SIGTERM.
 pub fn run(opts: Options) -> Result<(), AppError> {
     crate::log::set_verbosity(opts.verbosity);
     driver::probe().map_err(err)?;
+    let Prepared {
+        io,
+        endpoint_config,
+        driver_config,
+        mut hooks,
+        local,
+        ifname: _,
+    } = prepare(&opts)?;
+    let seed = random::bytes32().map_err(|e| err(format!("getrandom: {e}")))?;
+    let mut endpoint = Endpoint::new(
+        endpoint_config,
+        seed,
+        monotonic_now(clock_start()),
+        wall_clock_ns(),
+    );
+    match opts.mode {
+        Mode::Listen(_) => log_info!("listening on {local}"),
+        Mode::Connect(server) => log_info!("connecting to {server} from {local}"),
+    }
+    match driver::run(&mut endpoint, io, &driver_config, &mut hooks).map_err(err)? {
+        Exit::Signal(sig) => {
+            log_info!("exiting on {}", signal::name(sig));
+            Ok(())
+        }
+    }
+}
+
+/// Privilege check, signals, key, UDP socket, TUN device; the server's interface is configured
+/// here, the client's on its first `SessionUp`.
+pub fn prepare(opts: &Options) -> Result<Prepared, AppError> {
     if !has_cap_net_admin() {
         return Err(AppError(
             "ringtun needs CAP_NET_ADMIN to create its TUN interface: run as root or grant \
@@ -128,7 +170,7 @@ pub fn run(opts: Options) -> Result<(), AppError> {
     let ifindex = tun::if_index(&ifname).map_err(err)?;
 
     let tunnel = if is_server {
-        let cfg = server_tunnel_config(&opts, mtu)?;
+        let cfg = server_tunnel_config(opts, mtu)?;
         configure_interface(&ifname, ifindex, &own_side(&cfg, true), &opts.routes)?;
         cfg
     } else {
@@ -139,36 +181,23 @@ pub fn run(opts: Options) -> Result<(), AppError> {
             ipv6: None,
         }
     };
-
-    let seed = random::bytes32().map_err(|e| err(format!("getrandom: {e}")))?;
-    let start = clock_start();
-    let mut endpoint = Endpoint::new(
-        EndpointConfig {
+    Ok(Prepared {
+        io: Io {
+            tun: t.fd,
+            udp: udp_fd,
+            signals,
+        },
+        endpoint_config: EndpointConfig {
             psk,
             role,
             tunnel,
             timers: Timers::default(),
         },
-        seed,
-        monotonic_now(start),
-        wall_clock_ns(),
-    );
-    let mut hooks = AppHooks::new(&opts, ifname, ifindex, mtu);
-    match opts.mode {
-        Mode::Listen(_) => log_info!("listening on {local}"),
-        Mode::Connect(server) => log_info!("connecting to {server} from {local}"),
-    }
-    let io = Io {
-        tun: t.fd,
-        udp: udp_fd,
-        signals,
-    };
-    match driver::run(&mut endpoint, io, &DriverConfig { mtu }, &mut hooks).map_err(err)? {
-        Exit::Signal(sig) => {
-            log_info!("exiting on {}", signal::name(sig));
-            Ok(())
-        }
-    }
+        driver_config: DriverConfig { mtu },
+        hooks: AppHooks::new(opts, ifname.clone(), ifindex, mtu),
+        local,
+        ifname,
+    })
 }
 
 /// The server's addressing and what it pushes: `-p` per family, else its own address + 1.
@@ -694,5 +723,118 @@ mod tests {
         assert_eq!(cap_net_admin_in("CapEff:\t0000000000001000\n"), Some(true));
         assert_eq!(cap_net_admin_in("CapEff:\tzz\n"), None);
         assert_eq!(cap_net_admin_in(""), None);
+    }
+
+    fn ip(args: &[&str]) -> String {
+        // Forked from the isolated thread, so it sees that thread's namespace.
+        let out = std::process::Command::new("ip")
+            .args(args)
+            .output()
+            .expect("these tests use iproute2's `ip` to read the configuration back");
+        assert!(out.status.success(), "ip {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn temp_key(tag: &str) -> std::path::PathBuf {
+        let mut r = [0u8; 8];
+        random::fill(&mut r).unwrap();
+        let p = std::env::temp_dir().join(format!(
+            "ringtun-app-{tag}-{}-{:x}/key",
+            std::process::id(),
+            u64::from_le_bytes(r)
+        ));
+        keyfile::write_new(&p, &[9u8; 32]).unwrap();
+        p
+    }
+
+    #[test]
+    fn server_prepare_configures_the_interface() {
+        let key = temp_key("srv");
+        let k = key.display().to_string();
+        let dir = key.parent().unwrap().to_path_buf();
+        crate::sys::private_netns::run_isolated(move || {
+            let o = opts(&format!(
+                "-l 5555 -k {k} -a 10.89.0.1/24 -a fd89::1/64 -r 192.168.77.0/24 \
+                 -r 2001:db8:7::/48 -i rtsrv0"
+            ));
+            let p = prepare(&o).unwrap();
+            assert_eq!(p.local, "[::]:5555".parse().unwrap());
+            assert_eq!(p.driver_config.mtu, 1420);
+            assert_eq!(p.endpoint_config.psk, [9u8; 32]);
+            assert_eq!(p.endpoint_config.role, Role::Responder);
+            let v4 = p.endpoint_config.tunnel.ipv4.unwrap();
+            assert_eq!(v4.client, Ipv4Addr::new(10, 89, 0, 2));
+            let link = ip(&["link", "show", "dev", "rtsrv0"]);
+            assert!(
+                link.contains("mtu 1420") && link.contains("qlen 4096"),
+                "{link}"
+            );
+            assert!(link.contains(",UP"), "{link}");
+            let addr = ip(&["addr", "show", "dev", "rtsrv0"]);
+            assert!(addr.contains("inet 10.89.0.1/24"), "{addr}");
+            assert!(addr.contains("inet6 fd89::1/64"), "{addr}");
+            let r4 = ip(&["-4", "route", "show", "dev", "rtsrv0"]);
+            assert!(r4.contains("192.168.77.0/24 proto static"), "{r4}");
+            let r6 = ip(&["-6", "route", "show", "dev", "rtsrv0"]);
+            assert!(r6.contains("2001:db8:7::/48 proto static"), "{r6}");
+            // The same port again: one clear line.
+            let e = prepare(&opts(&format!("-l 5555 -k {k} -i rtsrv1")))
+                .err()
+                .unwrap();
+            assert!(e.0.contains("UDP port 5555 is already in use"), "{e}");
+            drop(p);
+            assert!(!ip(&["link"]).contains("rtsrv0"), "interface must vanish");
+        });
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn client_configures_on_session_up() {
+        let key = temp_key("cli");
+        let k = key.display().to_string();
+        let dir = key.parent().unwrap().to_path_buf();
+        crate::sys::private_netns::run_isolated(move || {
+            let o = opts(&format!(
+                "-s 127.0.0.1:5555 -k {k} -i rtcli0 -r 10.200.0.0/16 -v"
+            ));
+            let mut p = prepare(&o).unwrap();
+            assert!(p.local.is_ipv4() && p.local.port() != 0);
+            assert_eq!(p.driver_config.mtu, 1440);
+            let addr = ip(&["addr", "show", "dev", "rtcli0"]);
+            assert!(
+                !addr.contains("inet "),
+                "nothing before the session: {addr}"
+            );
+            let peer: SocketAddr = "127.0.0.1:5555".parse().unwrap();
+            let t = Instant::from_nanos(1);
+            p.hooks.on_event(t, &Event::HandshakeSent { attempt: 1 });
+            p.hooks.on_event(
+                t,
+                &Event::SessionUp {
+                    peer,
+                    tunnel: pushed(),
+                },
+            );
+            let link = ip(&["link", "show", "dev", "rtcli0"]);
+            assert!(link.contains("mtu 1420") && link.contains(",UP"), "{link}");
+            let addr = ip(&["addr", "show", "dev", "rtcli0"]);
+            assert!(addr.contains("inet 10.89.0.2/24"), "{addr}");
+            assert!(addr.contains("inet6 fd89::2/64"), "{addr}");
+            let r4 = ip(&["-4", "route", "show", "dev", "rtcli0"]);
+            assert!(r4.contains("10.200.0.0/16 proto static"), "{r4}");
+            // A second SessionUp (after a SessionDown) does not configure twice.
+            p.hooks.on_event(t, &Event::SessionDown);
+            p.hooks.on_event(
+                t,
+                &Event::SessionUp {
+                    peer,
+                    tunnel: pushed(),
+                },
+            );
+            p.hooks
+                .on_drop(t, DropReason::HandshakeAuthFailed, Some(peer));
+            p.hooks.on_stats(&Stats::default(), &DriverStats::default());
+        });
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
