@@ -775,7 +775,13 @@ mod tests {
             assert!(addr.contains("inet6 fd89::1/64"), "{addr}");
             let r4 = ip(&["-4", "route", "show", "dev", "rtsrv0"]);
             assert!(r4.contains("192.168.77.0/24 proto static"), "{r4}");
+            // The address's own prefix is routed to the tunnel too.
+            assert!(
+                r4.contains("10.89.0.0/24 proto kernel scope link src 10.89.0.1"),
+                "{r4}"
+            );
             let r6 = ip(&["-6", "route", "show", "dev", "rtsrv0"]);
+            assert!(r6.contains("fd89::/64 proto kernel"), "{r6}");
             assert!(r6.contains("2001:db8:7::/48 proto static"), "{r6}");
             // The same port again: one clear line.
             let e = prepare(&opts(&format!("-l 5555 -k {k} -i rtsrv1")))
