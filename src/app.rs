@@ -159,7 +159,19 @@ pub fn prepare(opts: &Options) -> Result<Prepared, AppError> {
             (SocketAddr::new(any, 0), Role::Initiator { server })
         }
     };
-    let udp_fd = udp::bind(bind_addr, udp::DEFAULT_BUFFER_BYTES).map_err(err)?;
+    let udp_fd = match udp::bind(bind_addr, udp::DEFAULT_BUFFER_BYTES) {
+        // A bare `-l PORT` on a host without IPv6: IPv4 only, rather than not at all.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::Unsupported
+                && is_server
+                && bind_addr.ip() == IpAddr::V6(Ipv6Addr::UNSPECIFIED) =>
+        {
+            log_warn!("IPv6 is not available on this host: listening on IPv4 only");
+            let v4 = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), bind_addr.port());
+            udp::bind(v4, udp::DEFAULT_BUFFER_BYTES).map_err(err)?
+        }
+        r => r.map_err(err)?,
+    };
     let local = udp::local_addr(&udp_fd).map_err(err)?;
 
     let mtu = opts.effective_mtu();

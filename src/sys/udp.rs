@@ -66,8 +66,9 @@ pub fn bind(addr: SocketAddr, buffer_bytes: usize) -> io::Result<OwnedFd> {
     })
     .map_err(|e| {
         if e.raw_os_error() == Some(libc::EAFNOSUPPORT) {
+            // Unsupported, so that callers can fall back to IPv4.
             io::Error::new(
-                e.kind(),
+                io::ErrorKind::Unsupported,
                 format!(
                     "cannot create a UDP socket for {addr}: IPv6 is disabled on this host ({e})"
                 ),
