@@ -412,4 +412,17 @@ mod tests {
             );
         });
     }
+
+    #[test]
+    fn vnet_hdr_and_offload_flags_are_accepted() {
+        run_isolated(|| {
+            let tun = open_with_flags("rtvnet%d", IFF_VNET_HDR).unwrap();
+            // TUN_F_CSUM: the reader accepts packets with partial checksums.
+            set_offload(&tun.fd, 0x01).unwrap();
+            set_offload(&tun.fd, 0).unwrap();
+            // Unknown offload bits are refused, with an error naming the ioctl.
+            let e = set_offload(&tun.fd, 0x8000_0000).unwrap_err();
+            assert!(e.to_string().contains("cannot set TUN offloads"), "{e}");
+        });
+    }
 }
