@@ -306,10 +306,21 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
                 "-p/--peer '{p}': at most one peer address per family (IPv4, IPv6)"
             )));
         }
-        let Some(own) = addresses.iter().find(|c| c.addr.is_ipv4() == ip.is_ipv4()) else {
-            return Err(CliError::usage(format!(
-                "-p/--peer '{p}': no -a/--address of the same family to pair it with"
-            )));
+        // A server pushes -p as the client's address, so it must pair with one of its own; a
+        // client without -a of that family takes its address from the push and -p only names
+        // the server's side.
+        let own = addresses.iter().find(|c| c.addr.is_ipv4() == ip.is_ipv4());
+        let own = match (own, &mode) {
+            (Some(own), _) => own,
+            (None, Mode::Connect(_)) => {
+                peers.push(ip);
+                continue;
+            }
+            (None, Mode::Listen(_)) => {
+                return Err(CliError::usage(format!(
+                    "-p/--peer '{p}': no -a/--address of the same family to pair it with"
+                )));
+            }
         };
         if !own.contains(ip) || own.addr == ip {
             return Err(CliError::usage(format!(
@@ -552,7 +563,8 @@ Options:
                             (server default {default_addr}; a client given -a keeps it
                             instead of the one the server pushes)
   -p, --peer ADDR           the other side's tunnel address, one per family; on the server
-                            this is what it pushes to the client (default: its own -a + 1)
+                            this is what it pushes to the client (default: its own -a + 1);
+                            on a client it replaces the server address the server pushes
   -i, --interface NAME      TUN interface name (default {iface}, at most 15 bytes)
   -m, --mtu MTU             tunnel MTU, 576..65535 (at least 1280 with IPv6 inside); the server
                             pushes its MTU to the client unless the client gives -m
@@ -751,7 +763,12 @@ mod tests {
             "at most one peer address per family",
         );
         err("-l 1 -p fd89::2", "no -a/--address of the same family");
-        err("-s 192.0.2.1:1 -p 10.89.0.2", "no -a/--address");
+        // A client may name the server's side alone (its own address comes in the push).
+        assert_eq!(run("-s 192.0.2.1:1 -p 10.89.0.1").peers.len(), 1);
+        err(
+            "-s 192.0.2.1:1 -a 10.0.0.2/24 -p 10.89.0.1",
+            "must be another address inside",
+        );
         err(
             "-l 1 -p 10.90.0.2",
             "must be another address inside 10.89.0.1/24",
