@@ -23,13 +23,18 @@ fn main() -> ExitCode {
         std::process::exit(1);
     }));
 
+    ExitCode::from(real_main(std::env::args_os().skip(1)))
+}
+
+/// Everything after the panic hook; returns the exit status.
+fn real_main(argv: impl Iterator<Item = std::ffi::OsString>) -> u8 {
     let mut args = Vec::new();
-    for a in std::env::args_os().skip(1) {
+    for a in argv {
         match a.into_string() {
             Ok(s) => args.push(s),
             Err(bad) => {
                 log_error!("argument {bad:?} is not valid UTF-8");
-                return ExitCode::from(2);
+                return 2;
             }
         }
     }
@@ -37,7 +42,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             log_error!("{e}");
-            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+            return u8::try_from(e.exit_code()).unwrap_or(2);
         }
     };
     let result = match command {
@@ -53,10 +58,35 @@ fn main() -> ExitCode {
         Command::Run(opts) => app::run(opts),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(e) => {
             log_error!("{e}");
-            ExitCode::from(1)
+            1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::real_main;
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn code(args: &[&str]) -> u8 {
+        real_main(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(code(&["--version"]), 0);
+        assert_eq!(code(&["-h"]), 0);
+        assert_eq!(code(&[]), 2);
+        assert_eq!(code(&["-l", "1", "-m", "10"]), 2);
+        assert_eq!(code(&["genkey", "a", "b"]), 2);
+        assert_eq!(code(&["-s", "no-such-host.invalid:1"]), 1);
+        // A missing key file is a run-time error, reported before any interface is touched.
+        assert_eq!(code(&["-l", "1", "-k", "/nonexistent/ringtun-test/key"]), 1);
+        let bad = OsString::from_vec(vec![b'-', b'l', 0xff]);
+        assert_eq!(real_main(std::iter::once(bad)), 2);
     }
 }
