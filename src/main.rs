@@ -1,3 +1,92 @@
-fn main() {
-    // Filled in by the CLI work: parse options, run ringtun::app, map errors to exit codes.
+//! `ringtun`: parse the command line, run, and turn every failure into one line on stderr.
+//! Exit status: 0 on success (and after SIGINT/SIGTERM), 2 for usage errors, 1 otherwise.
+
+use std::process::ExitCode;
+
+use ringtun::cli::{self, Command};
+use ringtun::{app, log_error};
+
+fn main() -> ExitCode {
+    // A bug must still end as one line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_string());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        log_error!("internal error: {}{at}", msg.replace('\n', " "));
+        std::process::exit(1);
+    }));
+
+    ExitCode::from(real_main(std::env::args_os().skip(1)))
+}
+
+/// Everything after the panic hook; returns the exit status.
+fn real_main(argv: impl Iterator<Item = std::ffi::OsString>) -> u8 {
+    let mut args = Vec::new();
+    for a in argv {
+        match a.into_string() {
+            Ok(s) => args.push(s),
+            Err(bad) => {
+                log_error!("argument {bad:?} is not valid UTF-8");
+                return 2;
+            }
+        }
+    }
+    let command = match cli::parse(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            log_error!("{e}");
+            return u8::try_from(e.exit_code()).unwrap_or(2);
+        }
+    };
+    let result = match command {
+        Command::Help => {
+            print!("{}", cli::usage());
+            Ok(())
+        }
+        Command::Version => {
+            println!("{}", cli::version());
+            Ok(())
+        }
+        Command::GenKey { path } => app::genkey(path.as_deref()),
+        Command::Run(opts) => app::run(opts),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            log_error!("{e}");
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::real_main;
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn code(args: &[&str]) -> u8 {
+        real_main(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(code(&["--version"]), 0);
+        assert_eq!(code(&["-h"]), 0);
+        assert_eq!(code(&[]), 2);
+        assert_eq!(code(&["-l", "1", "-m", "10"]), 2);
+        assert_eq!(code(&["genkey", "a", "b"]), 2);
+        assert_eq!(code(&["-s", "no-such-host.invalid:1"]), 1);
+        // A missing key file is a run-time error, reported before any interface is touched.
+        assert_eq!(code(&["-l", "1", "-k", "/nonexistent/ringtun-test/key"]), 1);
+        let bad = OsString::from_vec(vec![b'-', b'l', 0xff]);
+        assert_eq!(real_main(std::iter::once(bad)), 2);
+    }
 }

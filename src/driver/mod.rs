@@ -53,3 +53,31 @@ pub enum Exit {
     /// SIGINT or SIGTERM.
     Signal(i32),
 }
+
+/// Why the loop could not run or stopped with an error.
+#[derive(Debug)]
+pub struct DriverError(pub String);
+
+impl std::fmt::Display for DriverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DriverError {}
+
+/// Checks the kernel's io_uring features.
+pub fn probe() -> Result<(), DriverError> {
+    Ok(())
+}
+
+/// Runs the loop until SIGINT/SIGTERM.
+pub fn run(
+    endpoint: &mut crate::core::Endpoint,
+    io: Io,
+    config: &DriverConfig,
+    hooks: &mut dyn Hooks,
+) -> Result<Exit, DriverError> {
+    let _ = (endpoint, io, config, hooks);
+    Err(DriverError("driver not built yet".into()))
+}

@@ -4,6 +4,7 @@
 pub mod buf_ring;
 pub mod netlink;
 pub mod netns;
+pub mod private_netns;
 pub mod random;
 pub mod signal;
 pub mod sockaddr;

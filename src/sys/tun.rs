@@ -1,1 +1,428 @@
-//! (helper B)
+//! The TUN device: opening `/dev/net/tun` with a hand-written `TUNSETIFF`, and configuring the
+//! interface with the classic `SIOC*` ioctls on an AF_INET datagram socket.
+//!
+//! `struct ifreq` is kept as bytes (16-byte name, 24-byte union), so every field is written and read
+//! with plain slice operations; only the ioctl calls themselves are `unsafe`.
+
+use std::fs::OpenOptions;
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+
+/// `IFNAMSIZ`: the name field of `ifreq`, NUL included.
+pub const IFNAMSIZ: usize = 16;
+
+// TUNSETIFF flags (linux/if_tun.h).
+pub const IFF_TUN: u16 = 0x0001;
+pub const IFF_NO_PI: u16 = 0x1000;
+/// Packets carry a `virtio_net_hdr` (for later GSO/GRO offload via `TUNSETOFFLOAD`).
+pub const IFF_VNET_HDR: u16 = 0x4000;
+pub const IFF_MULTI_QUEUE: u16 = 0x0100;
+
+/// `_IOW(type, nr, size)` as in asm-generic/ioctl.h.
+const fn iow(ty: u8, nr: u8, size: usize) -> u64 {
+    (1u64 << 30) | ((size as u64) << 16) | ((ty as u64) << 8) | nr as u64
+}
+
+/// `_IOW('T', 202, int)`.
+pub const TUNSETIFF: u64 = iow(b'T', 202, 4);
+/// `_IOW('T', 208, unsigned int)`: offload flags, for use with `IFF_VNET_HDR`.
+pub const TUNSETOFFLOAD: u64 = iow(b'T', 208, 4);
+
+// Socket ioctls (linux/sockios.h).
+const SIOCGIFFLAGS: u64 = 0x8913;
+const SIOCSIFFLAGS: u64 = 0x8914;
+const SIOCSIFADDR: u64 = 0x8916;
+const SIOCSIFNETMASK: u64 = 0x891c;
+const SIOCGIFMTU: u64 = 0x8921;
+const SIOCSIFMTU: u64 = 0x8922;
+const SIOCGIFINDEX: u64 = 0x8933;
+const SIOCGIFTXQLEN: u64 = 0x8942;
+const SIOCSIFTXQLEN: u64 = 0x8943;
+
+const IFF_UP: u16 = 0x1;
+
+/// A default transmit queue for the TUN device: bursts from the host's stack wait here while the
+/// loop catches up, rather than being dropped (the kernel default for TUN is 500).
+pub const DEFAULT_TXQUEUELEN: u32 = 4096;
+
+/// `struct ifreq`: 16 bytes of name, then a 24-byte union.
+#[repr(C, align(8))]
+struct IfReq {
+    bytes: [u8; 40],
+}
+
+const IFR_DATA: usize = IFNAMSIZ;
+
+impl IfReq {
+    fn new(name: &str) -> io::Result<IfReq> {
+        check_name(name)?;
+        let mut r = IfReq { bytes: [0; 40] };
+        r.bytes[..name.len()].copy_from_slice(name.as_bytes());
+        Ok(r)
+    }
+
+    fn name(&self) -> String {
+        let raw = &self.bytes[..IFNAMSIZ];
+        let end = raw.iter().position(|&b| b == 0).unwrap_or(IFNAMSIZ);
+        String::from_utf8_lossy(&raw[..end]).into_owned()
+    }
+
+    fn set_u16(&mut self, v: u16) {
+        self.bytes[IFR_DATA..IFR_DATA + 2].copy_from_slice(&v.to_ne_bytes());
+    }
+
+    fn get_u16(&self) -> u16 {
+        u16::from_ne_bytes([self.bytes[IFR_DATA], self.bytes[IFR_DATA + 1]])
+    }
+
+    fn set_i32(&mut self, v: i32) {
+        self.bytes[IFR_DATA..IFR_DATA + 4].copy_from_slice(&v.to_ne_bytes());
+    }
+
+    fn get_i32(&self) -> i32 {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&self.bytes[IFR_DATA..IFR_DATA + 4]);
+        i32::from_ne_bytes(b)
+    }
+
+    /// A `sockaddr_in` with port 0 in the union.
+    fn set_ipv4(&mut self, a: Ipv4Addr) {
+        let d = &mut self.bytes[IFR_DATA..IFR_DATA + 16];
+        d.fill(0);
+        d[0..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+        d[4..8].copy_from_slice(&a.octets());
+    }
+
+    /// Runs `request` on `fd` with this ifreq.
+    fn ioctl(&mut self, fd: RawFd, request: u64) -> io::Result<()> {
+        // SAFETY: `self.bytes` is a live 40-byte buffer laid out as `struct ifreq`, the size every
+        // ioctl used here reads and writes; the kernel does not keep the pointer.
+        let rc = unsafe { libc::ioctl(fd, request as libc::Ioctl, self.bytes.as_mut_ptr()) };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The kernel's rules for a device name (`dev_valid_name`), so a bad name is an error here rather
+/// than a truncated or rejected name later.
+pub fn check_name(name: &str) -> io::Result<()> {
+    let ok = !name.is_empty()
+        && name.len() < IFNAMSIZ
+        && name != "."
+        && name != ".."
+        && !name
+            .bytes()
+            .any(|b| b == b'/' || b == b':' || b == 0 || b.is_ascii_whitespace());
+    if ok {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid interface name {name:?}: 1 to 15 bytes, no '/', ':' or whitespace"),
+        ))
+    }
+}
+
+/// Adds a one-line explanation to `err`, keeping its kind (and the OS text at the end).
+fn explain(err: io::Error, what: String) -> io::Error {
+    io::Error::new(err.kind(), format!("{what} ({err})"))
+}
+
+fn permission_hint(err: &io::Error) -> Option<&'static str> {
+    match err.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => {
+            Some("run as root or grant CAP_NET_ADMIN (e.g. setcap cap_net_admin+ep)")
+        }
+        _ => None,
+    }
+}
+
+/// An open TUN device: the queue fd and the interface's actual name.
+#[derive(Debug)]
+pub struct Tun {
+    pub fd: OwnedFd,
+    pub name: String,
+}
+
+/// Opens a TUN device named `name` (`IFF_TUN | IFF_NO_PI`, non-blocking, close-on-exec). The
+/// interface is not persistent: it disappears when the fd is closed.
+pub fn open(name: &str) -> io::Result<Tun> {
+    open_with_flags(name, 0)
+}
+
+/// As [`open`], with extra `TUNSETIFF` flags (e.g. [`IFF_VNET_HDR`]) or'ed into
+/// `IFF_TUN | IFF_NO_PI`.
+pub fn open_with_flags(name: &str, extra_flags: u16) -> io::Result<Tun> {
+    let mut req = IfReq::new(name)?;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        // std sets O_CLOEXEC itself.
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/net/tun")
+        .map_err(|e| {
+            let what = match e.raw_os_error() {
+                Some(libc::ENOENT) => {
+                    "missing /dev/net/tun (modprobe tun, or create it: mknod /dev/net/tun c 10 200)"
+                        .to_string()
+                }
+                Some(libc::ENODEV) | Some(libc::ENXIO) => {
+                    "no TUN driver behind /dev/net/tun (modprobe tun)".to_string()
+                }
+                _ => match permission_hint(&e) {
+                    Some(h) => format!("cannot open /dev/net/tun: {h}"),
+                    None => "cannot open /dev/net/tun".to_string(),
+                },
+            };
+            explain(e, what)
+        })?;
+    req.set_u16(IFF_TUN | IFF_NO_PI | extra_flags);
+    req.ioctl(file.as_raw_fd(), TUNSETIFF).map_err(|e| {
+        let what = match e.raw_os_error() {
+            Some(libc::EBUSY) => format!(
+                "cannot create TUN interface {name}: it is in use (another ringtun running?)"
+            ),
+            Some(libc::EEXIST) | Some(libc::EINVAL) => format!(
+                "cannot create TUN interface {name}: the name is taken by another kind of interface \
+                 (choose another with -i)"
+            ),
+            _ => match permission_hint(&e) {
+                Some(h) => format!("cannot create TUN interface {name}: {h}"),
+                None => format!("cannot create TUN interface {name}"),
+            },
+        };
+        explain(e, what)
+    })?;
+    let actual = req.name();
+    Ok(Tun {
+        fd: OwnedFd::from(file),
+        name: actual,
+    })
+}
+
+/// Sets `TUNSETOFFLOAD` flags on a TUN fd opened with [`IFF_VNET_HDR`].
+pub fn set_offload(tun: &OwnedFd, flags: u32) -> io::Result<()> {
+    // SAFETY: TUNSETOFFLOAD takes its argument by value (an unsigned int), not a pointer.
+    let rc = unsafe {
+        libc::ioctl(
+            tun.as_raw_fd(),
+            TUNSETOFFLOAD as libc::Ioctl,
+            libc::c_ulong::from(flags),
+        )
+    };
+    if rc < 0 {
+        return Err(explain(
+            io::Error::last_os_error(),
+            "cannot set TUN offloads".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A throwaway AF_INET datagram socket: the handle the `SIOC*` interface ioctls go through.
+fn control_socket() -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2) call; the returned fd is checked and then owned.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by socket(2) and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn if_ioctl(
+    name: &str,
+    request: u64,
+    what: &str,
+    fill: impl FnOnce(&mut IfReq),
+) -> io::Result<IfReq> {
+    let mut req = IfReq::new(name)?;
+    fill(&mut req);
+    let sock = control_socket()?;
+    req.ioctl(sock.as_raw_fd(), request).map_err(|e| {
+        let text = match (e.raw_os_error(), permission_hint(&e)) {
+            (_, Some(h)) => format!("cannot {what} on {name}: {h}"),
+            (Some(libc::ENODEV), _) => format!("cannot {what}: no interface named {name}"),
+            _ => format!("cannot {what} on {name}"),
+        };
+        explain(e, text)
+    })?;
+    Ok(req)
+}
+
+/// Sets the interface MTU.
+pub fn set_mtu(name: &str, mtu: u16) -> io::Result<()> {
+    if_ioctl(name, SIOCSIFMTU, &format!("set MTU {mtu}"), |r| {
+        r.set_i32(i32::from(mtu))
+    })
+    .map(drop)
+}
+
+/// The interface MTU.
+pub fn mtu(name: &str) -> io::Result<u32> {
+    let r = if_ioctl(name, SIOCGIFMTU, "read the MTU", |_| {})?;
+    u32::try_from(r.get_i32())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "negative MTU"))
+}
+
+/// The transmit queue length.
+pub fn txqueuelen(name: &str) -> io::Result<u32> {
+    let r = if_ioctl(name, SIOCGIFTXQLEN, "read txqueuelen", |_| {})?;
+    u32::try_from(r.get_i32())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "negative txqueuelen"))
+}
+
+/// Sets the transmit queue length (packets the kernel queues towards the TUN reader).
+pub fn set_txqueuelen(name: &str, qlen: u32) -> io::Result<()> {
+    let v = i32::try_from(qlen).unwrap_or(i32::MAX);
+    if_ioctl(name, SIOCSIFTXQLEN, "set txqueuelen", |r| r.set_i32(v)).map(drop)
+}
+
+/// Sets the interface's IPv4 address and netmask (`prefix` bits, at most 32).
+pub fn set_ipv4(name: &str, addr: Ipv4Addr, prefix: u8) -> io::Result<()> {
+    if prefix > 32 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("IPv4 prefix /{prefix} is longer than 32"),
+        ));
+    }
+    let mask = match prefix {
+        0 => 0,
+        p => u32::MAX << (32 - u32::from(p)),
+    };
+    if_ioctl(name, SIOCSIFADDR, &format!("set address {addr}"), |r| {
+        r.set_ipv4(addr)
+    })?;
+    if_ioctl(
+        name,
+        SIOCSIFNETMASK,
+        &format!("set netmask /{prefix}"),
+        |r| r.set_ipv4(Ipv4Addr::from(mask)),
+    )
+    .map(drop)
+}
+
+/// Brings the link up (sets IFF_UP, keeping the other flags).
+pub fn set_up(name: &str) -> io::Result<()> {
+    let flags = if_ioctl(name, SIOCGIFFLAGS, "read flags", |_| {})?.get_u16();
+    if_ioctl(name, SIOCSIFFLAGS, "bring the link up", |r| {
+        r.set_u16(flags | IFF_UP)
+    })
+    .map(drop)
+}
+
+/// Whether the link is administratively up.
+pub fn is_up(name: &str) -> io::Result<bool> {
+    Ok(if_ioctl(name, SIOCGIFFLAGS, "read flags", |_| {})?.get_u16() & IFF_UP != 0)
+}
+
+/// The interface index (for rtnetlink).
+pub fn if_index(name: &str) -> io::Result<u32> {
+    let r = if_ioctl(name, SIOCGIFINDEX, "look up the index", |_| {})?;
+    u32::try_from(r.get_i32())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "negative interface index"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::private_netns::run_isolated;
+
+    #[test]
+    fn constants_match_the_kernel_headers() {
+        assert_eq!(TUNSETIFF, 0x4004_54ca);
+        assert_eq!(TUNSETIFF as libc::Ioctl, libc::TUNSETIFF);
+        assert_eq!(TUNSETOFFLOAD, 0x4004_54d0);
+        assert_eq!(IFF_NO_PI as i32, libc::IFF_NO_PI);
+        assert_eq!(IFF_TUN as i32, libc::IFF_TUN);
+        assert_eq!(
+            SIOCSIFTXQLEN as libc::Ioctl,
+            libc::SIOCSIFTXQLEN as libc::Ioctl
+        );
+        assert_eq!(
+            std::mem::size_of::<IfReq>(),
+            std::mem::size_of::<libc::ifreq>()
+        );
+    }
+
+    #[test]
+    fn names_are_checked() {
+        for bad in ["", ".", "..", "a/b", "a b", "a:b", "0123456789abcdef"] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        check_name("ringtun0").unwrap();
+        check_name("0123456789abcde").unwrap();
+        assert_eq!(IfReq::new("tun9").unwrap().name(), "tun9");
+    }
+
+    #[test]
+    fn missing_interface_is_a_clear_error() {
+        run_isolated(|| {
+            let e = set_mtu("nosuchif0", 1400).unwrap_err();
+            assert!(
+                e.to_string().contains("no interface named nosuchif0"),
+                "{e}"
+            );
+        });
+    }
+
+    #[test]
+    fn open_configure_and_vanish_on_close() {
+        run_isolated(|| {
+            let tun = open("rttest%d").unwrap();
+            assert!(tun.name.starts_with("rttest"), "{}", tun.name);
+            set_txqueuelen(&tun.name, DEFAULT_TXQUEUELEN).unwrap();
+            set_mtu(&tun.name, 1420).unwrap();
+            set_ipv4(&tun.name, Ipv4Addr::new(10, 89, 0, 1), 24).unwrap();
+            assert!(!is_up(&tun.name).unwrap());
+            set_up(&tun.name).unwrap();
+            assert!(is_up(&tun.name).unwrap());
+            let idx = if_index(&tun.name).unwrap();
+            assert!(idx > 1);
+            // (sysfs shows the mounter's namespace, so read back through ioctls instead.)
+            assert_eq!(mtu(&tun.name).unwrap(), 1420);
+            assert_eq!(txqueuelen(&tun.name).unwrap(), DEFAULT_TXQUEUELEN);
+            let dev = std::fs::read_to_string("/proc/thread-self/net/dev").unwrap();
+            assert!(dev.contains(&format!("{}:", tun.name)), "{dev}");
+            // A second open of the same name while the first is held: busy.
+            let e = open(&tun.name).unwrap_err();
+            assert!(e.to_string().contains("in use"), "{e}");
+            // The loopback device is no TUN.
+            let e = open("lo").unwrap_err();
+            assert!(e.to_string().contains("another kind of interface"), "{e}");
+            let name = tun.name.clone();
+            drop(tun);
+            // A child forked meanwhile by a parallel test may hold the fd until its exec, so the
+            // removal can lag the close a little.
+            let e = (0..100)
+                .find_map(|_| {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    if_index(&name).err()
+                })
+                .expect("non-persistent TUN must vanish with its fd");
+            assert_eq!(e.raw_os_error(), None);
+            assert!(
+                e.to_string().contains("no interface named"),
+                "non-persistent TUN must vanish with its fd: {e}"
+            );
+        });
+    }
+
+    #[test]
+    fn vnet_hdr_and_offload_flags_are_accepted() {
+        run_isolated(|| {
+            let tun = open_with_flags("rtvnet%d", IFF_VNET_HDR).unwrap();
+            // TUN_F_CSUM: the reader accepts packets with partial checksums.
+            set_offload(&tun.fd, 0x01).unwrap();
+            set_offload(&tun.fd, 0).unwrap();
+            // Unknown offload bits are refused, with an error naming the ioctl.
+            let e = set_offload(&tun.fd, 0x8000_0000).unwrap_err();
+            assert!(e.to_string().contains("cannot set TUN offloads"), "{e}");
+        });
+    }
+}
