@@ -689,11 +689,8 @@ mod tests {
         err("-s :80", "missing host");
         err("-s 2001:db8::1:1234", "brackets");
         err("-s 0.0.0.0:1", "not a server address");
-        let e = err(
-            "-s no-such-host.invalid:1",
-            "cannot resolve host 'no-such-host.invalid'",
-        );
-        assert_eq!(e.exit_code(), 1);
+        // The "cannot resolve" path is not tested: any unknown name would be sent to the host's
+        // DNS resolver, and tests send nothing outside their own namespaces.
     }
 
     #[test]
