@@ -7,6 +7,8 @@ pub mod netns;
 pub mod random;
 pub mod signal;
 pub mod sockaddr;
+#[cfg(test)]
+pub mod testnet;
 pub mod tun;
 pub mod udp;
 pub mod uring;
