@@ -269,6 +269,16 @@ fn iou_workers() -> Vec<String> {
         .collect()
 }
 
+/// User + system CPU time of thread `tid` of this process, in seconds.
+fn thread_cpu_secs(tid: libc::pid_t) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the state field.
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    ticks as f64 / 100.0
+}
+
 fn small_rings() -> RingSizes {
     RingSizes {
         sq_entries: 64,
@@ -421,4 +431,72 @@ fn probe_reports_ok_here() {
     };
     let msg = e.to_string();
     assert!(msg.contains("6.1.0") && msg.contains("READ_MULTISHOT") && !msg.contains('\n'));
+}
+
+/// Rough packets/s through the loop with the stand-in protocol (no crypto), both directions at
+/// once, generators on other threads. Not a pass/fail test: `cargo test --release -- --ignored
+/// --nocapture loop_throughput`. Also checks that no io-wq worker appears under load.
+#[test]
+#[ignore]
+fn loop_throughput() {
+    const SECS: u64 = 3;
+    testnet::in_private_netns(|| {
+        let h = Harness::start(RingSizes::default(), TestProto::new);
+        let rx = UdpSocket::bind((TUN_ADDR, 7000)).unwrap();
+        let stop = Arc::new(AtomicU32::new(0));
+        let loop_addr = h.loop_addr;
+        let mut gens = Vec::new();
+        // TUN -> UDP: kernel UDP sends routed into rt0.
+        let s = stop.clone();
+        gens.push(std::thread::spawn(move || {
+            let tx = UdpSocket::bind((TUN_ADDR, 0)).unwrap();
+            let payload = [7u8; 1000];
+            let mut n = 0u64;
+            while s.load(Ordering::Relaxed) == 0 {
+                if tx.send_to(&payload, (REMOTE, 9999)).is_ok() {
+                    n += 1;
+                }
+            }
+            n
+        }));
+        // UDP -> TUN: sealed datagrams to the loop's socket.
+        let s = stop.clone();
+        gens.push(std::thread::spawn(move || {
+            let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let d = sealed(&ipv4_udp(REMOTE, TUN_ADDR, 5555, 7000, &[9u8; 1000]));
+            let mut n = 0u64;
+            while s.load(Ordering::Relaxed) == 0 {
+                if tx.send_to(&d, loop_addr).is_ok() {
+                    n += 1;
+                }
+            }
+            n
+        }));
+        let t0 = std::time::Instant::now();
+        std::thread::sleep(Duration::from_millis(SECS * 500));
+        let workers = iou_workers();
+        std::thread::sleep(Duration::from_millis(SECS * 500));
+        stop.store(1, Ordering::Relaxed);
+        let sent: Vec<u64> = gens.into_iter().map(|g| g.join().unwrap()).collect();
+        let secs = t0.elapsed().as_secs_f64();
+        let cpu = thread_cpu_secs(h.tid);
+        drop(rx);
+        let (_, _, hooks) = h.stop(libc::SIGTERM);
+        let (_, d) = hooks.last.unwrap();
+        eprintln!(
+            "loop_throughput: {secs:.2}s tun->udp {:.0} pkt/s (generated {:.0}/s), udp->tun {:.0} pkt/s \
+             (generated {:.0}/s), {:.1} completions/batch, out_of_buffers {}, errors w{} s{}\n\
+             loop thread CPU {cpu:.2}s = {:.0} packets per CPU-second (kernel network stack included)\n{d:?}",
+            d.tun_reads as f64 / secs,
+            sent[0] as f64 / secs,
+            d.tun_writes as f64 / secs,
+            sent[1] as f64 / secs,
+            (d.tun_reads + d.udp_recvs + d.tun_writes + d.udp_sends) as f64 / d.batches as f64,
+            d.out_of_buffers,
+            d.tun_write_errors,
+            d.udp_send_errors,
+            (d.tun_reads + d.tun_writes) as f64 / cpu,
+        );
+        assert!(workers.is_empty(), "io-wq workers under load: {workers:?}");
+    });
 }
