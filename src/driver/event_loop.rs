@@ -17,6 +17,9 @@ use crate::sys::uring::{Buf, Completion, Op, Uring, UringConfig};
 
 /// Completions taken from the CQ per `reap` (the CQ is drained in chunks of this size).
 const REAP_CHUNK: usize = 256;
+/// A multishot read that ends with an error (other than -ENOBUFS) this many times in a row,
+/// without a packet in between, is fatal: re-arming it would spin.
+const MAX_READ_FAILURES: u32 = 64;
 /// `sizeof(struct signalfd_siginfo)`.
 const SIGINFO_LEN: i32 = 128;
 
@@ -52,6 +55,8 @@ pub fn run_with<P: Protocol>(
         clock: Clock::new(),
         timer: Timer::default(),
         stats: DriverStats::default(),
+        tun_failures: 0,
+        udp_failures: 0,
     };
     let r = lp.run();
     drop(lp);
@@ -66,6 +71,20 @@ struct Loop<'a, P: Protocol> {
     clock: Clock,
     timer: Timer,
     stats: DriverStats,
+    /// Consecutive error completions of the TUN read / UDP receive (reset by any packet).
+    tun_failures: u32,
+    udp_failures: u32,
+}
+
+fn read_failed(count: &mut u32, what: &'static str, result: i32) -> Result<(), DriverError> {
+    *count += 1;
+    if *count >= MAX_READ_FAILURES {
+        return Err(DriverError::Read {
+            what,
+            error: io::Error::from_raw_os_error(-result),
+        });
+    }
+    Ok(())
 }
 
 impl<P: Protocol> Loop<'_, P> {
@@ -137,16 +156,34 @@ impl<P: Protocol> Loop<'_, P> {
 
     fn handle(&mut self, now: Instant, c: Completion) -> Result<Option<Exit>, DriverError> {
         match c.op {
+            // Without IORING_CQE_F_MORE a multishot has ended; `after_batch` re-arms it once its
+            // ring has buffers again (after -ENOBUFS: once some came back).
             Op::TunRead => match c.buf {
-                Some(buf) => self.tun_packet(now, buf),
+                Some(buf) => {
+                    self.tun_failures = 0;
+                    self.tun_packet(now, buf);
+                }
                 None if c.result == -libc::ENOBUFS => self.stats.out_of_buffers += 1,
-                None if c.result < 0 => self.stats.tun_read_errors += 1,
+                None if c.result < 0 => {
+                    self.stats.tun_read_errors += 1;
+                    read_failed(&mut self.tun_failures, "reading the TUN device", c.result)?;
+                }
                 None => {}
             },
             Op::UdpRecv => match c.buf {
-                Some(buf) => self.datagram(now, buf),
+                Some(buf) => {
+                    self.udp_failures = 0;
+                    self.datagram(now, buf);
+                }
                 None if c.result == -libc::ENOBUFS => self.stats.out_of_buffers += 1,
-                None if c.result < 0 => self.stats.udp_recv_errors += 1,
+                None if c.result < 0 => {
+                    self.stats.udp_recv_errors += 1;
+                    read_failed(
+                        &mut self.udp_failures,
+                        "receiving on the UDP socket",
+                        c.result,
+                    )?;
+                }
                 None => {}
             },
             Op::TunWrite { expected } => {

@@ -5,6 +5,7 @@
 //! [`crate::sys::buf_ring`]. The loop itself is in [`event_loop`], the time source and the
 //! timeout bookkeeping in [`clock`]. The loop is generic over [`Protocol`] (implemented by
 //! [`Endpoint`]) so it is monomorphized for the real core and can be tested with a stand-in.
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::io;
@@ -91,6 +92,12 @@ pub enum DriverError {
     Submit(io::Error),
     /// Reading the signalfd failed.
     Signals(io::Error),
+    /// A multishot read kept ending with an error without delivering anything (e.g. the TUN
+    /// device was deleted).
+    Read {
+        what: &'static str,
+        error: io::Error,
+    },
 }
 
 impl fmt::Display for DriverError {
@@ -107,6 +114,9 @@ impl fmt::Display for DriverError {
             DriverError::Setup(e) => write!(f, "io_uring set-up failed: {e}"),
             DriverError::Submit(e) => write!(f, "io_uring_enter failed: {e}"),
             DriverError::Signals(e) => write!(f, "reading the signalfd failed: {e}"),
+            DriverError::Read { what, error } => {
+                write!(f, "{what} failed repeatedly: {error}")
+            }
         }
     }
 }

@@ -421,6 +421,45 @@ fn timer_wakeups_drive_the_core_and_sigint_exits() {
     });
 }
 
+/// Sends that fail (here ENETUNREACH: the private namespace has no route to the peer) are counted
+/// and the loop goes on.
+#[test]
+fn failed_sends_are_counted_and_the_loop_goes_on() {
+    const N: u32 = 5;
+    testnet::in_private_netns(|| {
+        let h = Harness::start(small_rings(), |_| {
+            TestProto::new(SocketAddr::from(([203, 0, 113, 1], 9)))
+        });
+        let tx = UdpSocket::bind((TUN_ADDR, 0)).unwrap();
+        for i in 0..N {
+            tx.send_to(&i.to_be_bytes(), (REMOTE, 9999)).unwrap();
+        }
+        // The PONG to the real peer proves the loop still runs; sends complete in order of
+        // submission on this socket, so the failures were counted before it.
+        let mut buf = [0u8; 16];
+        let mut pong = false;
+        for _ in 0..50 {
+            h.peer.send_to(b"PING", h.loop_addr).unwrap();
+            h.peer
+                .set_read_timeout(Some(Duration::from_millis(100)))
+                .unwrap();
+            if let Ok((n, _)) = h.peer.recv_from(&mut buf) {
+                assert_eq!(&buf[..n], b"PONG");
+                pong = true;
+                break;
+            }
+        }
+        assert!(pong);
+        h.signal(libc::SIGUSR1);
+        h.wait_stats_calls(1);
+        let (_, _, hooks) = h.stop(libc::SIGTERM);
+        let (_, d) = hooks.last.unwrap();
+        assert_eq!(d.tun_reads, u64::from(N));
+        assert_eq!(d.udp_send_errors, u64::from(N));
+        assert!(d.udp_sends >= 1);
+    });
+}
+
 #[test]
 fn probe_reports_ok_here() {
     probe().unwrap();

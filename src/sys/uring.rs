@@ -381,11 +381,21 @@ impl Uring {
             }
             // SQ full in the middle of a batch: hand what we have to the kernel.
             self.stats.sq_full += 1;
-            if let Err(e) = self.submit_inner(0)
-                && e.raw_os_error() != Some(libc::EBUSY)
-            {
-                // Nothing was consumed; avoid spinning forever on a broken ring.
-                panic!("io_uring submit with full SQ failed: {e}");
+            match self.submit_inner(0) {
+                Ok(_) => {}
+                // Transient: completions backed up, or kernel memory short. Waiting for one
+                // completion makes progress without spinning.
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EBUSY) | Some(libc::EAGAIN) | Some(libc::EINTR)
+                    ) =>
+                {
+                    let _ = self.ring.submitter().submit_and_wait(1);
+                }
+                // The ring itself is broken (EBADF, EFAULT...): nothing can be submitted again,
+                // and a request queued here would reference memory we could not account for.
+                Err(e) => panic!("io_uring_enter failed with a full submission queue: {e}"),
             }
         }
     }
@@ -762,8 +772,8 @@ impl Uring {
     }
 
     /// Cancels everything and waits (bounded) for the final CQE of every request. Returns true if
-    /// nothing is in flight any more.
-    fn drain(&mut self) -> bool {
+    /// nothing is in flight any more. Called by `Drop`.
+    pub fn drain(&mut self) -> bool {
         let e = opcode::AsyncCancel2::new(types::CancelBuilder::any())
             .build()
             .user_data(ud(UD_CANCEL, 0));
@@ -1003,6 +1013,23 @@ mod tests {
             "4 buffers for 10 queued datagrams must run out"
         );
         assert_eq!(u.available(Group::Udp), 4);
+    }
+
+    #[test]
+    fn drain_cancels_every_request() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut c = UringConfig::for_mtu(1420);
+        c.tun_buffers = 4;
+        c.udp_buffers = 4;
+        let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
+        u.arm_udp_recv();
+        let g = u.push_timeout(Duration::from_secs(3600));
+        u.push_timeout_remove(g.wrapping_add(100)); // a timeout that does not exist: -ENOENT
+        u.submit_and_wait(1).unwrap();
+        assert!(u.inflight() >= 2, "recv and timeout still pending");
+        assert!(u.drain());
+        assert_eq!(u.inflight(), 0);
+        assert!(!u.udp_recv_armed());
     }
 
     #[test]
