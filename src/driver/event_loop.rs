@@ -15,6 +15,10 @@ use super::{DriverConfig, DriverError, DriverStats, Exit, Hooks, Io, Protocol, R
 use crate::core::{DATA_HEADER_LEN, DropReason, Instant, Received, TAG_LEN};
 use crate::sys::uring::{Buf, Completion, Op, Uring, UringConfig};
 
+// Control datagrams are written straight into the wrapper's control slots.
+const _: () =
+    assert!(crate::sys::uring::CONTROL_SLOT_LEN >= crate::core::endpoint::MAX_CONTROL_LEN);
+
 /// Completions taken from the CQ per `reap` (the CQ is drained in chunks of this size).
 const REAP_CHUNK: usize = 256;
 /// A multishot read that ends with an error (other than -ENOBUFS) this many times in a row,

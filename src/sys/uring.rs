@@ -252,7 +252,8 @@ pub struct UringStats {
 pub struct Uring {
     // Field order matters only for documentation: `Drop for Uring` drains every request first.
     ring: IoUring,
-    region: Region,
+    /// Unmapped in `Drop` only once nothing in flight references it.
+    region: std::mem::ManuallyDrop<Region>,
     layout: Layout,
     tun: BufRing,
     udp: BufRing,
@@ -318,7 +319,7 @@ impl Uring {
         let n_addrs = usize::from(config.tun_buffers) + usize::from(config.control_slots);
         let mut u = Uring {
             ring,
-            region,
+            region: std::mem::ManuallyDrop::new(region),
             layout,
             tun: tun_ring,
             udp: udp_ring,
@@ -806,11 +807,12 @@ impl Drop for Uring {
         if self.drain() {
             let _ = self.ring.submitter().unregister_buf_ring(BGID_TUN);
             let _ = self.ring.submitter().unregister_buf_ring(BGID_UDP);
-        } else {
-            // Some request never completed: never unmap memory the kernel may still use.
-            let region = std::mem::replace(&mut self.region, Region::new(1).expect("mmap"));
-            std::mem::forget(region);
+            // SAFETY: every request has posted its final CQE, so no kernel operation references
+            // the region; `self.region` is not used after this point.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.region) };
         }
+        // Otherwise some request never completed: the region is leaked rather than unmapped
+        // under the kernel's feet.
     }
 }
 
