@@ -29,8 +29,8 @@ pub fn require_root() {
 pub fn in_private_netns<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     require_root();
     std::thread::spawn(move || {
-        // SAFETY: unshare only changes the calling thread's namespace membership; the thread is
-        // not shared with other code (std threads run without CLONE_FS sharing issues for NEWNET).
+        // SAFETY: unshare(CLONE_NEWNET) touches no memory; it moves only the calling thread into a
+        // new network namespace (allowed in a multi-threaded process, unlike CLONE_NEWNS).
         check(unsafe { libc::unshare(libc::CLONE_NEWNET) }).expect("unshare(CLONE_NEWNET)");
         set_up("lo").expect("lo up");
         f()

@@ -1034,6 +1034,47 @@ mod tests {
         assert!(!u.udp_recv_armed());
     }
 
+    /// A dual-stack IPv6 socket: sends to an IPv4 peer go out as IPv4-mapped, and the sender of
+    /// a received datagram comes back as plain IPv4.
+    #[test]
+    fn dual_stack_socket_talks_to_ipv4_peers() {
+        let a = UdpSocket::bind("[::]:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert!(socket_is_ipv6(a.as_raw_fd()));
+        let mut c = UringConfig::for_mtu(1420);
+        c.tun_buffers = 4;
+        c.udp_buffers = 4;
+        let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
+        let slot = u.take_control_slot().unwrap();
+        u.control_mut(&slot)[..2].copy_from_slice(b"hi");
+        u.push_control_send(slot, 2, &b.local_addr().unwrap());
+        u.submit_and_wait(1).unwrap();
+        let mut rx = [0u8; 8];
+        let (n, _) = b.recv_from(&mut rx).unwrap();
+        assert_eq!(&rx[..n], b"hi");
+        let a_port = a.local_addr().unwrap().port();
+        b.send_to(b"yo", ("127.0.0.1", a_port)).unwrap();
+        u.arm_udp_recv();
+        let mut cqes = Vec::with_capacity(8);
+        let mut got = None;
+        for _ in 0..10 {
+            u.submit_and_wait(1).unwrap();
+            u.reap(&mut cqes);
+            for e in &cqes {
+                if let Some(buf) = u.complete(e).buf {
+                    let (from, start, len) = u.datagram(&buf).unwrap();
+                    got = Some((from, u.slot_mut(&buf)[start..start + len].to_vec()));
+                    u.recycle(buf);
+                }
+            }
+            if got.is_some() {
+                break;
+            }
+        }
+        assert_eq!(got, Some((b.local_addr().unwrap(), b"yo".to_vec())));
+    }
+
     #[test]
     fn control_slots_run_out_and_come_back() {
         let a = UdpSocket::bind("127.0.0.1:0").unwrap();
