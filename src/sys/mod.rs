@@ -8,6 +8,8 @@ pub mod private_netns;
 pub mod random;
 pub mod signal;
 pub mod sockaddr;
+#[cfg(test)]
+pub mod testnet;
 pub mod tun;
 pub mod udp;
 pub mod uring;

@@ -1,1 +1,1109 @@
-//! (helper D)
+//! A safe wrapper around one `io_uring` for the data plane: the ring, the packet memory it reads
+//! into and writes from, and the stable storage every in-flight request references.
+//!
+//! # Memory invariant
+//!
+//! [`Uring`] owns every byte an in-flight SQE points to: the buffer rings and their buffers, the
+//! control-datagram slots, the per-send-slot destination `sockaddr`s, the recvmsg `msghdr`, the
+//! signalfd read buffer and the timeout `timespec` all live in one [`Region`] owned by the `Uring`.
+//! Nothing is freed while a request that references it may still run: `Drop` cancels every request
+//! (`IORING_ASYNC_CANCEL_ANY`), waits until the number of requests without their final CQE
+//! (`inflight`) is zero, and only then lets the ring and the region go (if the kernel never
+//! answered, the region is leaked instead of unmapped).
+//!
+//! # Buffer ownership
+//!
+//! A buffer is in the kernel's ring, or held by the caller as a [`Buf`] (not `Clone`), or
+//! referenced by an in-flight write/send (the `Buf` was consumed by `push_*`; the buffer returns to
+//! its ring when that request completes). Only the holder of a `Buf` can get a slice of its memory,
+//! so the kernel never writes memory Rust code has a reference to.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use io_uring::{IoUring, cqueue, opcode, register::Probe, squeue, types};
+
+use super::buf_ring::{BufRing, GroupLayout, Region, page_size, round_up};
+use super::sockaddr::{self, RawSockAddr};
+
+/// `sizeof(struct io_uring_recvmsg_out)`: `namelen, controllen, payloadlen, flags` (u32 each).
+pub const RECVMSG_OUT_LEN: usize = 16;
+/// Bytes reserved for the peer's address in a UDP buffer (>= sizeof(sockaddr_in6), and makes the
+/// payload start 64 bytes into the buffer).
+pub const RECV_NAME_LEN: usize = 48;
+/// Offset of the datagram inside a UDP buffer.
+pub const UDP_PAYLOAD_OFFSET: usize = RECVMSG_OUT_LEN + RECV_NAME_LEN;
+/// Size of one control-datagram slot.
+pub const CONTROL_SLOT_LEN: usize = 256;
+const SIGINFO_LEN: usize = 128;
+
+const TUN_FIXED: types::Fixed = types::Fixed(0);
+const UDP_FIXED: types::Fixed = types::Fixed(1);
+
+const BGID_TUN: u16 = 0;
+const BGID_UDP: u16 = 1;
+
+/// Sizes of the ring and of the packet memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UringConfig {
+    pub sq_entries: u32,
+    pub cq_entries: u32,
+    /// Buffers (= ring entries) for TUN reads; power of two.
+    pub tun_buffers: u16,
+    /// Buffers for UDP receives; power of two.
+    pub udp_buffers: u16,
+    /// Control-datagram slots (handshakes, keepalives) that can be in flight at once.
+    pub control_slots: u16,
+    /// Largest packet the TUN device gives us (the MTU, or 64 KiB with TSO later).
+    pub max_packet: usize,
+    /// Bytes in front of a TUN packet: the transport header (16), plus a virtio_net_hdr later.
+    pub tun_headroom: usize,
+    /// Bytes behind a TUN packet: the AEAD tag (16).
+    pub tun_tailroom: usize,
+    /// Bytes a datagram adds around an IP packet (header + tag); sizes the UDP buffers.
+    pub datagram_overhead: usize,
+}
+
+impl UringConfig {
+    pub fn for_mtu(mtu: u16) -> UringConfig {
+        UringConfig {
+            sq_entries: 512,
+            cq_entries: 4096,
+            tun_buffers: 512,
+            udp_buffers: 512,
+            control_slots: 8,
+            max_packet: usize::from(mtu),
+            tun_headroom: 16,
+            tun_tailroom: 16,
+            datagram_overhead: 32,
+        }
+    }
+}
+
+/// Which buffer group a [`Buf`] belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Tun,
+    Udp,
+}
+
+/// A buffer taken out of a ring by a completion, held by the caller. Not `Clone`: whoever holds it
+/// may touch the memory; giving it to `recycle` or a `push_*` gives the memory back.
+#[derive(Debug)]
+#[must_use = "a dropped Buf leaks its buffer; recycle it"]
+pub struct Buf {
+    ring_id: u32,
+    group: Group,
+    bid: u16,
+    len: u32,
+}
+
+impl Buf {
+    pub fn group(&self) -> Group {
+        self.group
+    }
+    pub fn bid(&self) -> u16 {
+        self.bid
+    }
+    /// Bytes the kernel wrote (the CQE result).
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// A control-datagram slot held by the caller.
+#[derive(Debug)]
+#[must_use = "a dropped ControlSlot is lost; send it or release it"]
+pub struct ControlSlot {
+    ring_id: u32,
+    idx: u16,
+}
+
+/// Which request a completion belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    TunRead,
+    UdpRecv,
+    /// A write to the TUN device; `expected` bytes were queued (the buffer is back in its ring).
+    TunWrite {
+        expected: u32,
+    },
+    /// A UDP send (data or control; the buffer or slot is free again).
+    UdpSend {
+        control: bool,
+    },
+    Signal,
+    Timeout {
+        generation: u32,
+    },
+    TimeoutRemove,
+    Cancel,
+}
+
+/// One completion, decoded. `result` is the CQE result (negative errno on error).
+#[derive(Debug)]
+pub struct Completion {
+    pub op: Op,
+    pub result: i32,
+    /// IORING_CQE_F_MORE: a multishot request stays armed.
+    pub more: bool,
+    /// IORING_CQE_F_BUFFER: the buffer the kernel filled.
+    pub buf: Option<Buf>,
+}
+
+// user_data: op in the high 32 bits, index in the low 32.
+const UD_TUN_READ: u64 = 1;
+const UD_UDP_RECV: u64 = 2;
+const UD_TUN_WRITE: u64 = 3;
+const UD_UDP_SEND: u64 = 4;
+const UD_CTRL_SEND: u64 = 5;
+const UD_SIGNAL: u64 = 6;
+const UD_TIMEOUT: u64 = 7;
+const UD_TIMEOUT_REMOVE: u64 = 8;
+const UD_CANCEL: u64 = 9;
+
+fn ud(op: u64, idx: u32) -> u64 {
+    (op << 32) | u64::from(idx)
+}
+
+/// Offsets of everything inside the one region.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    tun: GroupLayout,
+    udp: GroupLayout,
+    control: usize,
+    /// `(tun_buffers + control_slots)` destination sockaddrs (128 bytes each).
+    addrs: usize,
+    msghdr: usize,
+    name_dummy: usize,
+    siginfo: usize,
+    timespec: usize,
+    total: usize,
+}
+
+impl Layout {
+    fn new(c: &UringConfig) -> Layout {
+        let page = page_size();
+        let tun_slot = round_up(c.tun_headroom + c.max_packet + c.tun_tailroom, 64);
+        let udp_slot = round_up(
+            UDP_PAYLOAD_OFFSET + c.max_packet + c.datagram_overhead + 64,
+            64,
+        );
+        let tun_ring = 0;
+        let udp_ring = round_up(usize::from(c.tun_buffers) * 16, page);
+        let tun_slots = udp_ring + round_up(usize::from(c.udp_buffers) * 16, page);
+        let udp_slots = round_up(tun_slots + usize::from(c.tun_buffers) * tun_slot, page);
+        let control = round_up(udp_slots + usize::from(c.udp_buffers) * udp_slot, page);
+        let addrs = control + usize::from(c.control_slots) * CONTROL_SLOT_LEN;
+        let n_addrs = usize::from(c.tun_buffers) + usize::from(c.control_slots);
+        let msghdr = addrs + n_addrs * std::mem::size_of::<libc::sockaddr_storage>();
+        let name_dummy = round_up(msghdr + std::mem::size_of::<libc::msghdr>(), 64);
+        let siginfo = name_dummy + 64;
+        let timespec = siginfo + SIGINFO_LEN;
+        let total = timespec + 64;
+        Layout {
+            tun: GroupLayout {
+                bgid: BGID_TUN,
+                entries: c.tun_buffers,
+                ring_offset: tun_ring,
+                slots_offset: tun_slots,
+                slot_len: tun_slot,
+                headroom: c.tun_headroom,
+                tailroom: c.tun_tailroom,
+            },
+            udp: GroupLayout {
+                bgid: BGID_UDP,
+                entries: c.udp_buffers,
+                ring_offset: udp_ring,
+                slots_offset: udp_slots,
+                slot_len: udp_slot,
+                headroom: 0,
+                tailroom: 0,
+            },
+            control,
+            addrs,
+            msghdr,
+            name_dummy,
+            siginfo,
+            timespec,
+            total,
+        }
+    }
+}
+
+static NEXT_RING_ID: AtomicU32 = AtomicU32::new(1);
+
+/// Counters of the ring itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UringStats {
+    /// io_uring_enter calls.
+    pub enters: u64,
+    /// Enters forced because the SQ was full in the middle of a batch.
+    pub sq_full: u64,
+}
+
+/// See the module documentation.
+pub struct Uring {
+    // Field order matters only for documentation: `Drop for Uring` drains every request first.
+    ring: IoUring,
+    /// Unmapped in `Drop` only once nothing in flight references it.
+    region: std::mem::ManuallyDrop<Region>,
+    layout: Layout,
+    tun: BufRing,
+    udp: BufRing,
+    id: u32,
+    tun_fd: RawFd,
+    udp_fd: RawFd,
+    signal_fd: RawFd,
+    udp_is_v6: bool,
+    /// Requests pushed whose final CQE has not been seen.
+    inflight: u32,
+    tun_read_armed: bool,
+    udp_recv_armed: bool,
+    /// Bytes queued per TUN write, indexed by UDP buffer id.
+    write_len: Box<[u32]>,
+    /// Last destination written into each sockaddr slot (skip re-encoding the same peer).
+    addr_cache: Box<[Option<SocketAddr>]>,
+    free_control: Vec<u16>,
+    /// A timeout SQE that reads `timespec` has been pushed but not submitted.
+    timespec_pending: bool,
+    next_timeout_gen: u32,
+    stats: UringStats,
+}
+
+impl Uring {
+    /// Sets up the ring (single issuer, deferred task work: completions are processed only when this
+    /// thread enters the kernel to wait, in one batch), registers `tun` and `udp` as fixed files
+    /// and both buffer rings, and fills the rings with every buffer. Must be called on the thread
+    /// that then drives it.
+    pub fn new(config: &UringConfig, tun: RawFd, udp: RawFd, signals: RawFd) -> io::Result<Uring> {
+        assert!(config.tun_buffers.is_power_of_two() && config.udp_buffers.is_power_of_two());
+        assert!(config.control_slots > 0);
+        let ring = IoUring::builder()
+            .setup_cqsize(config.cq_entries)
+            .setup_single_issuer()
+            .setup_defer_taskrun()
+            .setup_submit_all()
+            .build(config.sq_entries)?;
+        ring.submitter().register_files(&[tun, udp])?;
+        let layout = Layout::new(config);
+        let region = Region::new(layout.total)?;
+        let mut tun_ring = BufRing::new(&region, layout.tun);
+        let mut udp_ring = BufRing::new(&region, layout.udp);
+        for r in [&tun_ring, &udp_ring] {
+            // SAFETY: the ring entries lie in `region`, which the returned Uring owns and keeps
+            // mapped until the ring fd is closed (Drop unregisters both groups first).
+            unsafe {
+                ring.submitter().register_buf_ring_with_flags(
+                    r.ring_addr(),
+                    r.entries(),
+                    r.layout().bgid,
+                    0,
+                )?;
+            }
+        }
+        for bid in 0..tun_ring.entries() {
+            tun_ring.push(bid);
+        }
+        for bid in 0..udp_ring.entries() {
+            udp_ring.push(bid);
+        }
+        tun_ring.publish();
+        udp_ring.publish();
+        let n_addrs = usize::from(config.tun_buffers) + usize::from(config.control_slots);
+        let mut u = Uring {
+            ring,
+            region: std::mem::ManuallyDrop::new(region),
+            layout,
+            tun: tun_ring,
+            udp: udp_ring,
+            id: NEXT_RING_ID.fetch_add(1, Ordering::Relaxed),
+            tun_fd: tun,
+            udp_fd: udp,
+            signal_fd: signals,
+            udp_is_v6: socket_is_ipv6(udp),
+            inflight: 0,
+            tun_read_armed: false,
+            udp_recv_armed: false,
+            write_len: vec![0; usize::from(config.udp_buffers)].into_boxed_slice(),
+            addr_cache: vec![None; n_addrs].into_boxed_slice(),
+            free_control: (0..config.control_slots).rev().collect(),
+            timespec_pending: false,
+            next_timeout_gen: 0,
+            stats: UringStats::default(),
+        };
+        u.init_msghdr();
+        Ok(u)
+    }
+
+    fn init_msghdr(&mut self) {
+        let name = self
+            .region
+            .ptr_at(self.layout.name_dummy, RECV_NAME_LEN)
+            .cast::<libc::c_void>();
+        // SAFETY: msghdr is plain old data; all-zero is a valid value.
+        let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
+        m.msg_name = name;
+        m.msg_namelen = RECV_NAME_LEN as libc::socklen_t;
+        let p = self
+            .region
+            .ptr_at(self.layout.msghdr, std::mem::size_of::<libc::msghdr>());
+        // SAFETY: `p` is inside the region, not referenced by any request yet; unaligned write.
+        unsafe { p.cast::<libc::msghdr>().write_unaligned(m) };
+    }
+
+    pub fn stats(&self) -> UringStats {
+        self.stats
+    }
+
+    pub fn inflight(&self) -> u32 {
+        self.inflight
+    }
+
+    /// Raw fds given to `new` (for diagnostics).
+    pub fn fds(&self) -> (RawFd, RawFd, RawFd) {
+        (self.tun_fd, self.udp_fd, self.signal_fd)
+    }
+
+    fn push(&mut self, entry: squeue::Entry) {
+        loop {
+            // SAFETY: every entry built in this file points only into `self.region` (or at nothing),
+            // which outlives the request (module invariant).
+            let pushed = unsafe { self.ring.submission().push(&entry) };
+            if pushed.is_ok() {
+                self.inflight += 1;
+                return;
+            }
+            // SQ full in the middle of a batch: hand what we have to the kernel.
+            self.stats.sq_full += 1;
+            match self.submit_inner(0) {
+                Ok(_) => {}
+                // Transient: completions backed up, or kernel memory short. Waiting for one
+                // completion makes progress without spinning.
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EBUSY) | Some(libc::EAGAIN) | Some(libc::EINTR)
+                    ) =>
+                {
+                    let _ = self.ring.submitter().submit_and_wait(1);
+                }
+                // The ring itself is broken (EBADF, EFAULT...): nothing can be submitted again,
+                // and a request queued here would reference memory we could not account for.
+                Err(e) => panic!("io_uring_enter failed with a full submission queue: {e}"),
+            }
+        }
+    }
+
+    /// Arms the multishot read on the TUN device (a no-op if armed).
+    pub fn arm_tun_read(&mut self) {
+        if self.tun_read_armed {
+            return;
+        }
+        // The builder drops FIXED_FILE for ReadMulti in io-uring 0.7.15: add it back.
+        let e = opcode::ReadMulti::new(TUN_FIXED, 0, BGID_TUN)
+            .build()
+            .flags(squeue::Flags::FIXED_FILE | squeue::Flags::BUFFER_SELECT)
+            .user_data(ud(UD_TUN_READ, 0));
+        self.push(e);
+        self.tun_read_armed = true;
+    }
+
+    /// Arms the multishot recvmsg on the UDP socket (a no-op if armed).
+    pub fn arm_udp_recv(&mut self) {
+        if self.udp_recv_armed {
+            return;
+        }
+        let msg = self
+            .region
+            .ptr_at(self.layout.msghdr, std::mem::size_of::<libc::msghdr>())
+            .cast::<libc::msghdr>();
+        let e = opcode::RecvMsgMulti::new(UDP_FIXED, msg, BGID_UDP)
+            .build()
+            .user_data(ud(UD_UDP_RECV, 0));
+        self.push(e);
+        self.udp_recv_armed = true;
+    }
+
+    /// Re-arms any multishot read that ended, if its ring has buffers to give. Returns true if a
+    /// multishot is still not armed (waiting for buffers to come back).
+    pub fn rearm_reads(&mut self) -> bool {
+        if !self.tun_read_armed && self.tun.available() > 0 {
+            self.arm_tun_read();
+        }
+        if !self.udp_recv_armed && self.udp.available() > 0 {
+            self.arm_udp_recv();
+        }
+        !(self.tun_read_armed && self.udp_recv_armed)
+    }
+
+    pub fn tun_read_armed(&self) -> bool {
+        self.tun_read_armed
+    }
+    pub fn udp_recv_armed(&self) -> bool {
+        self.udp_recv_armed
+    }
+    pub fn available(&self, group: Group) -> u32 {
+        match group {
+            Group::Tun => self.tun.available(),
+            Group::Udp => self.udp.available(),
+        }
+    }
+
+    /// Reads one `signalfd_siginfo` from the signalfd; see [`Uring::signal_number`].
+    pub fn push_signal_read(&mut self) {
+        let p = self.region.ptr_at(self.layout.siginfo, SIGINFO_LEN);
+        let e = opcode::Read::new(types::Fd(self.signal_fd), p, SIGINFO_LEN as u32)
+            .build()
+            .user_data(ud(UD_SIGNAL, 0));
+        self.push(e);
+    }
+
+    /// `ssi_signo` of the last signal read (valid after a `Signal` completion of 128 bytes).
+    pub fn signal_number(&self) -> u32 {
+        let p = self.region.ptr_at(self.layout.siginfo, 4);
+        // SAFETY: inside the region; the signal read that wrote it has completed (the caller saw
+        // its CQE) and no new one is in flight between that CQE and this call in the driver.
+        unsafe { p.cast::<u32>().read_unaligned() }
+    }
+
+    /// A one-shot timeout firing `after` from now. Returns its generation (reported in the
+    /// completion and used to remove it).
+    pub fn push_timeout(&mut self, after: Duration) -> u32 {
+        if self.timespec_pending {
+            // The kernel copies the timespec at submission: submit the earlier one first.
+            let _ = self.submit_inner(0);
+        }
+        let ts = types::Timespec::new()
+            .sec(after.as_secs())
+            .nsec(after.subsec_nanos());
+        let p = self
+            .region
+            .ptr_at(self.layout.timespec, std::mem::size_of::<types::Timespec>());
+        // SAFETY: inside the region; no submitted-but-unprepared request reads it (checked above).
+        unsafe { p.cast::<types::Timespec>().write_unaligned(ts) };
+        self.next_timeout_gen = self.next_timeout_gen.wrapping_add(1);
+        let generation = self.next_timeout_gen;
+        let e = opcode::Timeout::new(p.cast::<types::Timespec>().cast_const())
+            .build()
+            .user_data(ud(UD_TIMEOUT, generation));
+        self.push(e);
+        self.timespec_pending = true;
+        generation
+    }
+
+    pub fn push_timeout_remove(&mut self, generation: u32) {
+        let e = opcode::TimeoutRemove::new(ud(UD_TIMEOUT, generation))
+            .build()
+            .user_data(ud(UD_TIMEOUT_REMOVE, 0));
+        self.push(e);
+    }
+
+    /// The whole slot of a held buffer, from its first byte (before the headroom). For a TUN buffer
+    /// the packet is at `[headroom..headroom + buf.len()]`; for a UDP buffer see [`Uring::datagram`].
+    pub fn slot_mut(&mut self, buf: &Buf) -> &mut [u8] {
+        assert_eq!(buf.ring_id, self.id, "buffer of another ring");
+        let (ring, layout) = match buf.group {
+            Group::Tun => (&self.tun, self.layout.tun),
+            Group::Udp => (&self.udp, self.layout.udp),
+        };
+        let p = ring.slot_ptr(buf.bid);
+        // SAFETY: the slot lies in the region (slot_ptr checks the id); the caller holds the only
+        // `Buf` for it, so the kernel does not own it and no other slice to it exists (the returned
+        // slice borrows `self` mutably, and `buf` cannot be recycled while it lives).
+        unsafe { std::slice::from_raw_parts_mut(p, layout.slot_len) }
+    }
+
+    /// Headroom of TUN buffers: the packet starts this far into the slot.
+    pub fn tun_headroom(&self) -> usize {
+        self.layout.tun.headroom
+    }
+
+    /// Splits a received UDP buffer: the sender and the datagram's offset and length in the slot.
+    /// `None` if the datagram or the name was truncated or the header is inconsistent.
+    pub fn datagram(&mut self, buf: &Buf) -> Option<(SocketAddr, usize, usize)> {
+        assert_eq!(buf.group, Group::Udp);
+        let total = buf.len();
+        let slot = self.slot_mut(buf);
+        if total < UDP_PAYLOAD_OFFSET || total > slot.len() {
+            return None;
+        }
+        let word = |i: usize| u32::from_ne_bytes(slot[i * 4..i * 4 + 4].try_into().unwrap());
+        let (namelen, _controllen, payloadlen, flags) = (word(0), word(1), word(2), word(3));
+        if flags & (libc::MSG_TRUNC as u32 | libc::MSG_CTRUNC as u32) != 0 {
+            return None;
+        }
+        let namelen = (namelen as usize).min(RECV_NAME_LEN);
+        let from = sockaddr::from_bytes(&slot[RECVMSG_OUT_LEN..RECVMSG_OUT_LEN + namelen])?;
+        let len = payloadlen as usize;
+        if UDP_PAYLOAD_OFFSET + len != total {
+            return None;
+        }
+        Some((from, UDP_PAYLOAD_OFFSET, len))
+    }
+
+    /// Gives a held buffer back to its ring (visible to the kernel at the next submit).
+    pub fn recycle(&mut self, buf: Buf) {
+        assert_eq!(buf.ring_id, self.id, "buffer of another ring");
+        match buf.group {
+            Group::Tun => self.tun.push(buf.bid),
+            Group::Udp => self.udp.push(buf.bid),
+        }
+    }
+
+    /// Writes `slot[start..start + len]` of a UDP buffer to the TUN device. The buffer returns to
+    /// its ring when the write completes.
+    pub fn push_tun_write(&mut self, buf: Buf, start: usize, len: usize) {
+        assert_eq!(buf.ring_id, self.id, "buffer of another ring");
+        assert_eq!(buf.group, Group::Udp, "TUN writes come from UDP buffers");
+        assert!(
+            start
+                .checked_add(len)
+                .is_some_and(|e| e <= self.layout.udp.slot_len)
+        );
+        let p = self.udp.slot_ptr(buf.bid).wrapping_add(start);
+        self.write_len[usize::from(buf.bid)] = len as u32;
+        let e = opcode::Write::new(TUN_FIXED, p, len as u32)
+            .build()
+            .user_data(ud(UD_TUN_WRITE, u32::from(buf.bid)));
+        self.push(e);
+    }
+
+    fn store_addr(&mut self, idx: usize, dst: &SocketAddr) -> (*const libc::sockaddr, u32) {
+        let size = std::mem::size_of::<libc::sockaddr_storage>();
+        let p = self.region.ptr_at(self.layout.addrs + idx * size, size);
+        let dst = sockaddr::for_socket(dst, self.udp_is_v6);
+        if self.addr_cache[idx] != Some(dst) {
+            let raw: RawSockAddr = sockaddr::to_raw(&dst);
+            // SAFETY: slot `idx` is inside the region; no in-flight request references it (its
+            // buffer or control slot is held by the caller, so its previous send completed).
+            unsafe {
+                p.cast::<libc::sockaddr_storage>()
+                    .write_unaligned(raw.storage)
+            };
+            self.addr_cache[idx] = Some(dst);
+        }
+        let len = match dst {
+            SocketAddr::V4(_) => std::mem::size_of::<libc::sockaddr_in>(),
+            SocketAddr::V6(_) => std::mem::size_of::<libc::sockaddr_in6>(),
+        };
+        (p.cast::<libc::sockaddr>().cast_const(), len as u32)
+    }
+
+    /// Sends `slot[start..start + len]` of a TUN buffer to `dst`. The buffer returns to its ring
+    /// when the send completes.
+    pub fn push_udp_send(&mut self, buf: Buf, start: usize, len: usize, dst: &SocketAddr) {
+        assert_eq!(buf.ring_id, self.id, "buffer of another ring");
+        assert_eq!(
+            buf.group,
+            Group::Tun,
+            "UDP data sends come from TUN buffers"
+        );
+        assert!(
+            start
+                .checked_add(len)
+                .is_some_and(|e| e <= self.layout.tun.slot_len)
+        );
+        let (addr, addr_len) = self.store_addr(usize::from(buf.bid), dst);
+        let p = self.tun.slot_ptr(buf.bid).wrapping_add(start);
+        let e = opcode::Send::new(UDP_FIXED, p, len as u32)
+            .dest_addr(addr)
+            .dest_addr_len(addr_len)
+            .build()
+            .user_data(ud(UD_UDP_SEND, u32::from(buf.bid)));
+        self.push(e);
+    }
+
+    /// A free control slot, if any.
+    pub fn take_control_slot(&mut self) -> Option<ControlSlot> {
+        self.free_control.pop().map(|idx| ControlSlot {
+            ring_id: self.id,
+            idx,
+        })
+    }
+
+    pub fn release_control_slot(&mut self, slot: ControlSlot) {
+        assert_eq!(slot.ring_id, self.id);
+        self.free_control.push(slot.idx);
+    }
+
+    pub fn control_mut(&mut self, slot: &ControlSlot) -> &mut [u8] {
+        assert_eq!(slot.ring_id, self.id);
+        let p = self.region.ptr_at(
+            self.layout.control + usize::from(slot.idx) * CONTROL_SLOT_LEN,
+            CONTROL_SLOT_LEN,
+        );
+        // SAFETY: the slot is inside the region and held by the caller (no send references it).
+        unsafe { std::slice::from_raw_parts_mut(p, CONTROL_SLOT_LEN) }
+    }
+
+    /// Sends `control[..len]` to `dst`; the slot is free again when the send completes.
+    pub fn push_control_send(&mut self, slot: ControlSlot, len: usize, dst: &SocketAddr) {
+        assert_eq!(slot.ring_id, self.id);
+        assert!(len <= CONTROL_SLOT_LEN);
+        let idx = usize::from(self.layout.tun.entries) + usize::from(slot.idx);
+        let (addr, addr_len) = self.store_addr(idx, dst);
+        let p = self.region.ptr_at(
+            self.layout.control + usize::from(slot.idx) * CONTROL_SLOT_LEN,
+            len,
+        );
+        let e = opcode::Send::new(UDP_FIXED, p, len as u32)
+            .dest_addr(addr)
+            .dest_addr_len(addr_len)
+            .build()
+            .user_data(ud(UD_CTRL_SEND, u32::from(slot.idx)));
+        self.push(e);
+    }
+
+    fn submit_inner(&mut self, want: usize) -> io::Result<usize> {
+        self.tun.publish();
+        self.udp.publish();
+        self.stats.enters += 1;
+        let r = self.ring.submit_and_wait(want);
+        if r.is_ok() {
+            self.timespec_pending = false;
+        }
+        r
+    }
+
+    /// Publishes recycled buffers, submits every queued SQE and waits for at least `want`
+    /// completions. EINTR and EBUSY (completions backed up) are not errors.
+    pub fn submit_and_wait(&mut self, want: usize) -> io::Result<()> {
+        match self.submit_inner(want) {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EINTR) | Some(libc::EBUSY) | Some(libc::ETIME)
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Replaces `out`'s contents with up to `out.capacity()` CQEs from the completion queue
+    /// (no allocation: the capacity is never exceeded); returns how many.
+    pub fn reap(&mut self, out: &mut Vec<cqueue::Entry>) -> usize {
+        out.clear();
+        let cap = out.capacity().max(1);
+        let mut cq = self.ring.completion();
+        while out.len() < cap {
+            match cq.next() {
+                Some(e) => out.push(e),
+                None => break,
+            }
+        }
+        out.len()
+    }
+
+    /// Decodes one CQE and does the wrapper's part: buffer bookkeeping, returning the buffer of a
+    /// finished write/send to its ring, freeing a control slot, noting ended multishots.
+    pub fn complete(&mut self, e: &cqueue::Entry) -> Completion {
+        let user_data = e.user_data();
+        let (op, idx) = ((user_data >> 32), user_data as u32);
+        let result = e.result();
+        let flags = e.flags();
+        let more = cqueue::more(flags);
+        if !more {
+            self.inflight = self.inflight.saturating_sub(1);
+        }
+        let take = |this: &mut Uring, group: Group| -> Option<Buf> {
+            let bid = cqueue::buffer_select(flags)?;
+            match group {
+                Group::Tun => this.tun.taken(),
+                Group::Udp => this.udp.taken(),
+            }
+            Some(Buf {
+                ring_id: this.id,
+                group,
+                bid,
+                len: result.max(0) as u32,
+            })
+        };
+        let (op, buf) = match op {
+            UD_TUN_READ => {
+                if !more {
+                    self.tun_read_armed = false;
+                }
+                (Op::TunRead, take(self, Group::Tun))
+            }
+            UD_UDP_RECV => {
+                if !more {
+                    self.udp_recv_armed = false;
+                }
+                (Op::UdpRecv, take(self, Group::Udp))
+            }
+            UD_TUN_WRITE => {
+                let bid = idx as u16;
+                self.udp.push(bid);
+                (
+                    Op::TunWrite {
+                        expected: self.write_len[usize::from(bid)],
+                    },
+                    None,
+                )
+            }
+            UD_UDP_SEND => {
+                self.tun.push(idx as u16);
+                (Op::UdpSend { control: false }, None)
+            }
+            UD_CTRL_SEND => {
+                self.free_control.push(idx as u16);
+                (Op::UdpSend { control: true }, None)
+            }
+            UD_SIGNAL => (Op::Signal, None),
+            UD_TIMEOUT => (Op::Timeout { generation: idx }, None),
+            UD_TIMEOUT_REMOVE => (Op::TimeoutRemove, None),
+            _ => (Op::Cancel, None),
+        };
+        Completion {
+            op,
+            result,
+            more,
+            buf,
+        }
+    }
+
+    /// Cancels everything and waits (bounded) for the final CQE of every request. Returns true if
+    /// nothing is in flight any more. Called by `Drop`.
+    pub fn drain(&mut self) -> bool {
+        let e = opcode::AsyncCancel2::new(types::CancelBuilder::any())
+            .build()
+            .user_data(ud(UD_CANCEL, 0));
+        // SAFETY: a cancel request references no memory.
+        let pushed = unsafe { self.ring.submission().push(&e).is_ok() };
+        if pushed {
+            self.inflight += 1;
+        }
+        let mut cqes = Vec::with_capacity(64);
+        for _ in 0..1000 {
+            if self.inflight == 0 {
+                return true;
+            }
+            let ts = types::Timespec::new().nsec(10_000_000);
+            let args = types::SubmitArgs::new().timespec(&ts);
+            let _ = self.ring.submitter().submit_with_args(1, &args);
+            self.reap(&mut cqes);
+            for c in &cqes {
+                if let Some(b) = self.complete(c).buf {
+                    self.recycle(b);
+                }
+            }
+        }
+        self.inflight == 0
+    }
+}
+
+impl Drop for Uring {
+    fn drop(&mut self) {
+        if self.drain() {
+            let _ = self.ring.submitter().unregister_buf_ring(BGID_TUN);
+            let _ = self.ring.submitter().unregister_buf_ring(BGID_UDP);
+            // SAFETY: every request has posted its final CQE, so no kernel operation references
+            // the region; `self.region` is not used after this point.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.region) };
+        }
+        // Otherwise some request never completed: the region is leaked rather than unmapped
+        // under the kernel's feet.
+    }
+}
+
+/// Whether `fd` is an AF_INET6 socket (IPv4 peers then need IPv4-mapped addresses).
+pub fn socket_is_ipv6(fd: RawFd) -> bool {
+    let mut domain: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `domain` and `len` are valid for writes of the sizes given.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_DOMAIN,
+            (&mut domain as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    rc == 0 && domain == libc::AF_INET6
+}
+
+/// The running kernel's release string (uname -r).
+pub fn kernel_release() -> String {
+    // SAFETY: utsname is plain old data; uname fills it.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: `u` is valid for writes.
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return "unknown".into();
+    }
+    let bytes: Vec<u8> = u
+        .release
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// What the kernel lacks, if anything, for the data plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeFailure {
+    pub feature: &'static str,
+    pub detail: String,
+}
+
+/// Checks that io_uring is usable and supports every operation the loop uses.
+pub fn probe() -> Result<(), ProbeFailure> {
+    let fail = |feature, detail: String| ProbeFailure { feature, detail };
+    let ring = match IoUring::<squeue::Entry, cqueue::Entry>::builder()
+        .setup_cqsize(16)
+        .setup_single_issuer()
+        .setup_defer_taskrun()
+        .build(8)
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let why = match e.raw_os_error() {
+                Some(libc::EPERM) => {
+                    let sysctl = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
+                        .map(|s| s.trim().to_string())
+                        .unwrap_or_else(|_| "?".into());
+                    format!("{e} (kernel.io_uring_disabled = {sysctl})")
+                }
+                Some(libc::ENOSYS) => format!("{e} (kernel built without io_uring)"),
+                Some(libc::EINVAL) => {
+                    format!("{e} (IORING_SETUP_DEFER_TASKRUN needs Linux >= 6.1)")
+                }
+                _ => e.to_string(),
+            };
+            return Err(fail("io_uring_setup", why));
+        }
+    };
+    let mut p = Probe::new();
+    if let Err(e) = ring.submitter().register_probe(&mut p) {
+        return Err(fail("IORING_REGISTER_PROBE", e.to_string()));
+    }
+    let ops: [(u8, &'static str); 9] = [
+        (
+            opcode::ReadMulti::CODE,
+            "IORING_OP_READ_MULTISHOT (Linux >= 6.7)",
+        ),
+        (opcode::RecvMsgMulti::CODE, "IORING_OP_RECVMSG"),
+        (opcode::SendMsg::CODE, "IORING_OP_SENDMSG"),
+        (opcode::Send::CODE, "IORING_OP_SEND"),
+        (opcode::Write::CODE, "IORING_OP_WRITE"),
+        (opcode::Read::CODE, "IORING_OP_READ"),
+        (opcode::Timeout::CODE, "IORING_OP_TIMEOUT"),
+        (opcode::TimeoutRemove::CODE, "IORING_OP_TIMEOUT_REMOVE"),
+        (opcode::AsyncCancel2::CODE, "IORING_OP_ASYNC_CANCEL"),
+    ];
+    for (code, name) in ops {
+        if !p.is_supported(code) {
+            return Err(fail(name, "opcode not supported".into()));
+        }
+    }
+    // A provided-buffer ring, registered and unregistered again.
+    let region = Region::new(page_size()).map_err(|e| fail("mmap", e.to_string()))?;
+    // SAFETY: the 4-entry ring lies in `region`, which outlives the registration (unregistered
+    // below, and the ring fd is closed before `region` is dropped at the end of this function).
+    let reg = unsafe {
+        ring.submitter()
+            .register_buf_ring_with_flags(region.ptr_at(0, 64) as u64, 4, 7, 0)
+    };
+    if let Err(e) = reg {
+        return Err(fail(
+            "IORING_REGISTER_PBUF_RING (Linux >= 5.19)",
+            e.to_string(),
+        ));
+    }
+    let _ = ring.submitter().unregister_buf_ring(7);
+    drop(ring);
+    drop(region);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn probe_passes_on_this_kernel() {
+        probe().unwrap();
+        assert!(!kernel_release().is_empty());
+    }
+
+    #[test]
+    fn layout_keeps_headroom_and_alignment() {
+        let c = UringConfig::for_mtu(1420);
+        let l = Layout::new(&c);
+        assert!(l.tun.slot_len >= 16 + 1420 + 16);
+        assert_eq!(l.tun.kernel_len(), l.tun.slot_len - 32);
+        assert!(l.udp.kernel_len() >= UDP_PAYLOAD_OFFSET + 1420 + 32);
+        assert_eq!(l.tun.slots_offset % 64, 0);
+        assert_eq!(l.udp.slots_offset % page_size(), 0);
+        assert_eq!(l.udp.ring_offset % page_size(), 0);
+        assert!(l.total > l.timespec);
+        // 64 KiB super-packets (TSO) with a virtio_net_hdr of headroom fit by parameters only.
+        let mut big = c;
+        big.max_packet = 65535;
+        big.tun_headroom = 16 + 12;
+        big.tun_buffers = 64;
+        big.udp_buffers = 64;
+        let l = Layout::new(&big);
+        assert!(l.tun.kernel_len() >= 65535);
+    }
+
+    /// Recvmsg multishot over loopback through the UDP ring with 4 buffers: more datagrams than
+    /// buffers end the multishot with ENOBUFS; recycling and re-arming receives the rest.
+    #[test]
+    fn udp_ring_recycles_and_rearms_after_enobufs() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut c = UringConfig::for_mtu(1420);
+        c.tun_buffers = 4;
+        c.udp_buffers = 4;
+        // A's fd stands in for the TUN fd (never read from in this test).
+        let sig = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut u = Uring::new(&c, sig.as_raw_fd(), a.as_raw_fd(), sig.as_raw_fd()).unwrap();
+        let dst = a.local_addr().unwrap();
+        for i in 0..10u8 {
+            b.send_to(&[i; 100], dst).unwrap();
+        }
+        u.arm_udp_recv();
+        let mut got = Vec::new();
+        let mut enobufs = 0;
+        let mut cqes = Vec::with_capacity(16);
+        for _ in 0..100 {
+            if got.len() == 10 {
+                break;
+            }
+            u.submit_and_wait(1).unwrap();
+            let n = u.reap(&mut cqes);
+            let mut held = Vec::new();
+            for e in &cqes[..n] {
+                let c = u.complete(e);
+                assert_eq!(c.op, Op::UdpRecv);
+                if c.result == -libc::ENOBUFS {
+                    enobufs += 1;
+                }
+                if let Some(b) = c.buf {
+                    held.push(b);
+                }
+            }
+            // Hold all buffers until the batch ends, then check and recycle them.
+            for buf in held {
+                let (from, start, len) = u.datagram(&buf).unwrap();
+                assert_eq!(from, b.local_addr().unwrap());
+                let slot = u.slot_mut(&buf);
+                assert_eq!(len, 100);
+                got.push(slot[start]);
+                assert!(slot[start..start + len].iter().all(|&x| x == slot[start]));
+                u.recycle(buf);
+            }
+            u.rearm_reads();
+        }
+        assert_eq!(got, (0..10).collect::<Vec<u8>>());
+        assert!(
+            enobufs >= 1,
+            "4 buffers for 10 queued datagrams must run out"
+        );
+        assert_eq!(u.available(Group::Udp), 4);
+    }
+
+    #[test]
+    fn drain_cancels_every_request() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut c = UringConfig::for_mtu(1420);
+        c.tun_buffers = 4;
+        c.udp_buffers = 4;
+        let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
+        u.arm_udp_recv();
+        let g = u.push_timeout(Duration::from_secs(3600));
+        u.push_timeout_remove(g.wrapping_add(100)); // a timeout that does not exist: -ENOENT
+        u.submit_and_wait(1).unwrap();
+        assert!(u.inflight() >= 2, "recv and timeout still pending");
+        assert!(u.drain());
+        assert_eq!(u.inflight(), 0);
+        assert!(!u.udp_recv_armed());
+    }
+
+    /// A dual-stack IPv6 socket: sends to an IPv4 peer go out as IPv4-mapped, and the sender of
+    /// a received datagram comes back as plain IPv4.
+    #[test]
+    fn dual_stack_socket_talks_to_ipv4_peers() {
+        let a = UdpSocket::bind("[::]:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert!(socket_is_ipv6(a.as_raw_fd()));
+        let mut c = UringConfig::for_mtu(1420);
+        c.tun_buffers = 4;
+        c.udp_buffers = 4;
+        let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
+        let slot = u.take_control_slot().unwrap();
+        u.control_mut(&slot)[..2].copy_from_slice(b"hi");
+        u.push_control_send(slot, 2, &b.local_addr().unwrap());
+        u.submit_and_wait(1).unwrap();
+        let mut rx = [0u8; 8];
+        let (n, _) = b.recv_from(&mut rx).unwrap();
+        assert_eq!(&rx[..n], b"hi");
+        let a_port = a.local_addr().unwrap().port();
+        b.send_to(b"yo", ("127.0.0.1", a_port)).unwrap();
+        u.arm_udp_recv();
+        let mut cqes = Vec::with_capacity(8);
+        let mut got = None;
+        for _ in 0..10 {
+            u.submit_and_wait(1).unwrap();
+            u.reap(&mut cqes);
+            for e in &cqes {
+                if let Some(buf) = u.complete(e).buf {
+                    let (from, start, len) = u.datagram(&buf).unwrap();
+                    got = Some((from, u.slot_mut(&buf)[start..start + len].to_vec()));
+                    u.recycle(buf);
+                }
+            }
+            if got.is_some() {
+                break;
+            }
+        }
+        assert_eq!(got, Some((b.local_addr().unwrap(), b"yo".to_vec())));
+    }
+
+    #[test]
+    fn control_slots_run_out_and_come_back() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut c = UringConfig::for_mtu(1420);
+        c.tun_buffers = 4;
+        c.udp_buffers = 4;
+        c.control_slots = 2;
+        let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
+        let s1 = u.take_control_slot().unwrap();
+        let s2 = u.take_control_slot().unwrap();
+        assert!(u.take_control_slot().is_none());
+        let dst = b.local_addr().unwrap();
+        u.control_mut(&s1)[..3].copy_from_slice(b"one");
+        u.push_control_send(s1, 3, &dst);
+        u.release_control_slot(s2);
+        u.submit_and_wait(1).unwrap();
+        let mut cqes = Vec::with_capacity(4);
+        let n = u.reap(&mut cqes);
+        assert_eq!(n, 1);
+        let done = u.complete(&cqes[0]);
+        assert_eq!(done.op, Op::UdpSend { control: true });
+        assert_eq!(done.result, 3);
+        let mut rx = [0u8; 16];
+        let (len, from) = b.recv_from(&mut rx).unwrap();
+        assert_eq!((&rx[..len], from), (&b"one"[..], a.local_addr().unwrap()));
+        assert!(u.take_control_slot().is_some());
+        assert!(u.take_control_slot().is_some());
+        assert_eq!(u.inflight(), 0);
+    }
+}
