@@ -126,9 +126,9 @@ prepare_candidate() {
         veth) ;;
         ringtun)
             say "building ringtun (cargo build --release)"
-            if ! (cd "$repo" && cargo build --release --bin ringtun) >"$work/ringtun-build.log" 2>&1; then
+            if ! (cd "$repo" && cargo build --release --bin ringtun) >"$work/build-ringtun.log" 2>&1; then
                 missing[ringtun]="build failed (see cargo build --release)"
-                tail -5 "$work/ringtun-build.log" >&2
+                tail -5 "$work/build-ringtun.log" >&2
             fi
             RINGTUN="$repo/target/release/ringtun"
             ;;
@@ -136,7 +136,7 @@ prepare_candidate() {
             need_cmd wg wireguard-tools || { missing[boringtun]="wireguard-tools not installable"; return; }
             if ! command -v boringtun-cli >/dev/null 2>&1; then
                 say "installing boringtun-cli from crates.io into $tools (takes a few minutes)"
-                cargo install boringtun-cli --locked --root "$tools" >"$work/boringtun-build.log" 2>&1 \
+                cargo install boringtun-cli --locked --root "$tools" >"$work/build-boringtun.log" 2>&1 \
                     || missing[boringtun]="cargo install boringtun-cli failed"
             fi
             ;;
@@ -183,10 +183,13 @@ declare -A cipher_of=(
     [openvpn]="CHACHA20-POLY1305, TLS p2p"
 )
 
-wait_ping() { # wait_ping ADDR SECONDS
-    local end=$((SECONDS + $2))
+wait_ping() { # wait_ping ADDR SECONDS; gives up early when a tunnel process has exited
+    local end=$((SECONDS + $2)) p
     while ((SECONDS < end)); do
         nsx "$NS_C" ping -c 1 -W 1 "$1" >/dev/null 2>&1 && return 0
+        for p in "${pids[@]}"; do
+            kill -0 "$p" 2>/dev/null || { say " process $p exited"; return 1; }
+        done
         sleep 0.2
     done
     return 1
@@ -375,8 +378,9 @@ for ((r = 1; r <= rounds; r++)); do
         [[ -n ${missing[$c]:-} ]] && continue
         say " $c: bringing the tunnel up"
         if ! "start_$c" || ! wait_ping "$TARGET" 20; then
-            failed[$c]="tunnel did not come up (logs: $work/$c-*.log)"
-            say " $c: tunnel did not come up; last log lines:"
+            last=$(cat "$work/$c"-*.log 2>/dev/null | grep -v '^\s*$' | tail -n 1 | tr -d '|' | cut -c1-120)
+            failed[$c]="tunnel did not come up${last:+ (last log line: $last)}"
+            say " $c: tunnel did not come up; last log lines (-k keeps all logs in the work directory):"
             tail -n 3 "$work/$c"-*.log 2>/dev/null >&2 || true
             stop_candidate
             continue

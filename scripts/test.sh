@@ -23,7 +23,11 @@ while read -r ns _; do
     fi
 done < <(ip netns list 2>/dev/null)
 ((stale == 0)) || echo "test.sh: removed $stale stale test namespace(s)"
-rm -rf /tmp/ringtun-test-* 2>/dev/null || true
+# Scratch dirs (keys, logs) of test processes that are gone.
+for d in "${TMPDIR:-/tmp}"/ringtun-test-*; do
+    [[ -d $d && $d =~ ringtun-test-([0-9]+)-[0-9]+$ ]] || continue
+    kill -0 "${BASH_REMATCH[1]}" 2>/dev/null || rm -rf "$d"
+done
 
 if [[ $# -gt 0 && $1 == -- ]]; then shift; fi
 echo "test.sh: cargo test --all-targets $*"
