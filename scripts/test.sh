@@ -30,5 +30,5 @@ for d in "${TMPDIR:-/tmp}"/ringtun-test-*; do
 done
 
 if [[ $# -gt 0 && $1 == -- ]]; then shift; fi
-echo "test.sh: cargo test --all-targets $*"
-exec cargo test --all-targets "$@"
+echo "test.sh: cargo test --all-targets --no-fail-fast $*"
+exec cargo test --all-targets --no-fail-fast "$@"

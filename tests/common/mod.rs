@@ -26,6 +26,12 @@ use std::time::{Duration, Instant};
 
 /// Path of the ringtun binary built by cargo for this test run.
 pub const RINGTUN: &str = env!("CARGO_BIN_EXE_ringtun");
+
+/// The binary the tests run: `RINGTUN_TEST_BIN` if set (e.g. a release build, or a stand-in used
+/// to check the harness), else the one cargo built.
+pub fn ringtun_bin() -> String {
+    std::env::var("RINGTUN_TEST_BIN").unwrap_or_else(|_| RINGTUN.to_owned())
+}
 /// The port ringtun listens on in the tests (each test has its own namespaces, so no clash).
 pub const PORT: u16 = 51820;
 /// How long a handshake may take in a test (the client retries at 1, 2, 4, 8 s).
@@ -282,7 +288,7 @@ impl TestNet {
             &self.server_ns,
             self.next_log("server"),
             "server",
-            RINGTUN,
+            &ringtun_bin(),
             args,
         )
     }
@@ -293,7 +299,7 @@ impl TestNet {
             &self.client_ns,
             self.next_log("client"),
             "client",
-            RINGTUN,
+            &ringtun_bin(),
             args,
         )
     }
