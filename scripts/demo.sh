@@ -61,9 +61,15 @@ wait_log() { # wait_log FILE TEXT SECONDS PID
 step "setup"
 ./scripts/setup.sh
 
-step "cargo build --release"
-cargo build --release --bin ringtun
-RINGTUN=$PWD/target/release/ringtun
+if [[ -n ${RINGTUN_DEMO_BIN:-} ]]; then
+    # For checking this script itself against a stand-in (tests/fake-ringtun-wg.sh).
+    RINGTUN=$RINGTUN_DEMO_BIN
+    echo "demo: using $RINGTUN instead of building ringtun"
+else
+    step "cargo build --release"
+    cargo build --release --bin ringtun
+    RINGTUN=$PWD/target/release/ringtun
+fi
 
 step "two namespaces joined by a veth pair"
 ip netns add "$NS_S"

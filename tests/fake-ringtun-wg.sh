@@ -11,6 +11,11 @@
 # under `ip netns exec` (it mounts a private /var/run/wireguard in that mount namespace).
 set -euo pipefail
 
+if [[ ${1:-} == genkey ]]; then
+    k=$(head -c 32 /dev/urandom | xxd -p -c 64)
+    if [[ -n ${2:-} ]]; then (umask 077; echo "$k" >"$2"); else echo "$k"; fi
+    exit 0
+fi
 mode="" endpoint="" key=/etc/ringtun/key ifname=ringtun0 mtu=1440
 addrs=()
 while (($#)); do
