@@ -296,15 +296,27 @@ fn replayed_datagram_is_not_delivered_twice() {
     let genuine = f1 - f0;
     let delivered = stat(&s1, "rx_packets") - stat(&s0, "rx_packets");
     let replay_drops = stat(&s1, "drop.replay") - stat(&s0, "drop.replay");
+    // Drops of received datagrams for other reasons (e.g. an inner packet the server refuses);
+    // no-session and too-big are about packets from the TUN side, not from the network.
+    let inbound_drops = |s: &std::collections::HashMap<String, u64>| {
+        total_drops(s)
+            - stat(s, "drop.replay")
+            - stat(s, "drop.no-session")
+            - stat(s, "drop.too-big")
+    };
+    let other_drops = inbound_drops(&s1) - inbound_drops(&s0);
     eprintln!(
-        "replay: {genuine} genuine data datagrams forwarded, {sent} replays, server rx_packets +{delivered}, drop.replay +{replay_drops}"
+        "replay: {genuine} genuine data datagrams forwarded, {sent} replays; server rx_packets +{delivered}, drop.replay +{replay_drops}, other drops +{other_drops}"
     );
     assert!(genuine >= 3, "the 3 pings went through the relay");
+    assert!(delivered >= 3, "the 3 pings were delivered: {s1:?}");
     assert_eq!(replay_drops, u64::from(REPLAYS), "{s1:?}");
-    // Had any replay been delivered, rx_packets would exceed the genuine count.
+    // Every genuine datagram is delivered or (rarely) dropped for a reason of its own; had any
+    // replay been delivered, or counted as something else, this would not add up.
     assert_eq!(
-        delivered, genuine,
-        "server delivered {delivered} packets for {genuine} genuine ones and {sent} replays"
+        delivered + other_drops,
+        genuine,
+        "server delivered {delivered} and dropped {other_drops} (not as replays) for {genuine} genuine datagrams and {sent} replays: {s1:?}"
     );
     server.assert_running();
     client.assert_running();
@@ -355,12 +367,10 @@ fn reordered_packets_still_get_through() {
         t.retransmits
     );
     assert!(t.received_bytes > 0, "{t:?}");
-    // Reordering within the window is not replay: nothing was duplicated, so nothing is dropped as
-    // a replay on either side.
-    let s = server.sigusr1_stats();
-    let c = client.sigusr1_stats();
-    assert_eq!(stat(&s, "drop.replay"), 0, "{s:?}");
-    assert_eq!(stat(&c, "drop.replay"), 0, "{c:?}");
+    // (No replay assertion after iperf3: at high rates a 5 ms netem delay can displace packets by
+    // more than any replay window, and dropping those is correct.)
+    server.assert_running();
+    client.assert_running();
 }
 
 #[test]
