@@ -174,7 +174,6 @@ iperf_pid=$!
 # Candidates: start_X brings the tunnel up and sets TARGET and pids; stop_candidate tears down.
 # ---------------------------------------------------------------------------------------------
 TARGET=""
-CIPHER=()
 declare -A cipher_of=(
     [veth]="none"
     [ringtun]="ChaCha20-Poly1305"
@@ -325,8 +324,8 @@ cpu_ticks() { # sum of utime+stime of the current tunnel processes
 
 iperf() { # iperf OUTFILE ARGS...
     local out=$1; shift
-    local try
-    for try in 1 2 3; do
+    local _try
+    for _try in 1 2 3; do
         if nsx "$NS_C" timeout $((dur + 30)) iperf3 -c "$TARGET" -p 5201 -t "$dur" --json "$@" >"$out" 2>/dev/null \
             && jq -e '.end.sum_received or .end.sum' "$out" >/dev/null 2>&1; then
             return 0
@@ -341,7 +340,8 @@ RESULTS="$work/results.tsv"   # candidate round tcp1 tcp4 udploss ping cpu_s_per
 : >"$RESULTS"
 
 measure() { # measure CANDIDATE ROUND
-    local c=$1 r=$2 d="$work/$c-r$2"
+    local c=$1 r=$2
+    local d="$work/$c-r$r"
     mkdir -p "$d"
     # Idle ping RTT: median of 20.
     local ping_ms
@@ -378,7 +378,7 @@ for ((r = 1; r <= rounds; r++)); do
         [[ -n ${missing[$c]:-} ]] && continue
         say " $c: bringing the tunnel up"
         if ! "start_$c" || ! wait_ping "$TARGET" 20; then
-            last=$(cat "$work/$c"-*.log 2>/dev/null | grep -v '^\s*$' | tail -n 1 | tr -d '|' | cut -c1-120)
+            last=$(cat "$work/$c"-*.log 2>/dev/null | grep -v '^\s*$' | tail -n 1 | tr -d '|' | cut -c1-120 || true)
             failed[$c]="tunnel did not come up${last:+ (last log line: $last)}"
             say " $c: tunnel did not come up; last log lines (-k keeps all logs in the work directory):"
             tail -n 3 "$work/$c"-*.log 2>/dev/null >&2 || true
@@ -425,6 +425,9 @@ table="$work/table.md"
         echo
         ratio() { awk -v a="$(median "$1" ringtun)" -v b="$(median "$1" boringtun)" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "–"; else printf "%.2f", a / b }'; }
         echo "ringtun / boringtun: TCP 1 stream $(ratio 3)x, TCP 4 streams $(ratio 4)x, CPU per GB $(ratio 7)x (lower is better), ping $(ratio 6)x"
+    elif [[ " ${cands[*]} " == *" ringtun "* && " ${cands[*]} " == *" boringtun "* ]]; then
+        echo
+        echo "ringtun / boringtun: no ratio (one of them has no result)"
     fi
 } >"$table"
 
