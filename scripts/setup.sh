@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs what ringtun's tests, demo and fuzzing need, if missing. Idempotent; safe to run often.
+#   sudo ./scripts/setup.sh            # tools for tests and demo (iperf3, iproute2, ping)
+#   sudo ./scripts/setup.sh --fuzz     # also the nightly toolchain check and cargo-fuzz
+# Exits non-zero with a clear message if something cannot be had.
+set -euo pipefail
+
+want_fuzz=0
+for arg in "$@"; do
+    case "$arg" in
+        --fuzz) want_fuzz=1 ;;
+        -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+        *) echo "setup.sh: unknown option: $arg" >&2; exit 2 ;;
+    esac
+done
+
+say() { echo "setup: $*"; }
+die() { echo "setup: error: $*" >&2; exit 1; }
+
+[[ $(id -u) -eq 0 ]] || die "must run as root (TUN devices and network namespaces need CAP_NET_ADMIN): sudo $0"
+
+# Debian packages: command -> package.
+declare -A pkg_of=(
+    [ip]=iproute2
+    [tc]=iproute2
+    [ping]=iputils-ping
+    [iperf3]=iperf3
+)
+missing=()
+for cmd in "${!pkg_of[@]}"; do
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_of[$cmd]}")
+done
+if ((${#missing[@]})); then
+    mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+    command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them; install them by hand"
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq || die "apt-get update failed"
+    # iperf3's postinst asks whether to start a daemon; answer no.
+    echo "iperf3 iperf3/start_daemon boolean false" | debconf-set-selections 2>/dev/null || true
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null || die "apt-get install ${missing[*]} failed"
+    for cmd in "${!pkg_of[@]}"; do
+        command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after installing ${pkg_of[$cmd]}"
+    done
+else
+    say "iproute2, iputils-ping, iperf3: present"
+fi
+
+# The kernel side: a TUN device node, and network namespaces.
+if [[ ! -c /dev/net/tun ]]; then
+    modprobe tun 2>/dev/null || true
+    if [[ ! -c /dev/net/tun ]]; then
+        mkdir -p /dev/net
+        mknod /dev/net/tun c 10 200 2>/dev/null && chmod 0666 /dev/net/tun || true
+    fi
+    [[ -c /dev/net/tun ]] || die "/dev/net/tun is missing and could not be created (kernel without CONFIG_TUN, or a container without the device)"
+fi
+say "/dev/net/tun: present"
+
+command -v cargo >/dev/null 2>&1 || die "cargo not found in PATH (install Rust with rustup; under sudo keep PATH: sudo env PATH=\"\$PATH\" $0)"
+say "cargo: $(cargo --version)"
+
+if ((want_fuzz)); then
+    command -v rustup >/dev/null 2>&1 || die "rustup not found: fuzzing needs a nightly toolchain (rustup toolchain install nightly)"
+    if ! rustup toolchain list | grep -q nightly; then
+        die "no nightly toolchain: fuzzing needs one (rustup toolchain install nightly)"
+    fi
+    say "nightly toolchain: present"
+    if ! cargo fuzz --help >/dev/null 2>&1; then
+        say "installing cargo-fuzz (cargo install cargo-fuzz --locked)"
+        cargo install cargo-fuzz --locked || die "cargo install cargo-fuzz failed"
+    fi
+    say "cargo-fuzz: present"
+fi
+say "ok"

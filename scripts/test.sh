@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs ringtun's whole test suite: library unit tests and the real-tunnel integration tests
+# (network namespaces, veth pairs, TUN devices), so it needs root.
+#   sudo ./scripts/test.sh                 # everything
+#   sudo ./scripts/test.sh -- tunnel_ping  # extra arguments go to `cargo test`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+die() { echo "test.sh: error: $*" >&2; exit 1; }
+[[ $(id -u) -eq 0 ]] || die "the integration tests create network namespaces and TUN devices and need root: run \`sudo ./scripts/test.sh\`"
+
+./scripts/setup.sh
+
+# Test namespaces are named rt-<pid>-<n>-{s,c}; remove those left by a test process that is gone
+# (killed before its Drop guards ran). Namespaces of a live test run are left alone.
+stale=0
+while read -r ns _; do
+    [[ $ns =~ ^rt-([0-9]+)-[0-9]+-[a-z]+$ ]] || continue
+    pid=${BASH_REMATCH[1]}
+    if ! kill -0 "$pid" 2>/dev/null; then
+        for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+        ip netns del "$ns" 2>/dev/null && stale=$((stale + 1)) || true
+    fi
+done < <(ip netns list 2>/dev/null)
+((stale == 0)) || echo "test.sh: removed $stale stale test namespace(s)"
+# Scratch dirs (keys, logs) of test processes that are gone.
+for d in "${TMPDIR:-/tmp}"/ringtun-test-*; do
+    [[ -d $d && $d =~ ringtun-test-([0-9]+)-[0-9]+$ ]] || continue
+    kill -0 "${BASH_REMATCH[1]}" 2>/dev/null || rm -rf "$d"
+done
+
+if [[ $# -gt 0 && $1 == -- ]]; then shift; fi
+echo "test.sh: cargo test --all-targets --no-fail-fast $*"
+exec cargo test --all-targets --no-fail-fast "$@"
