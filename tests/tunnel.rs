@@ -99,7 +99,8 @@ fn iperf3_tcp_moves_data() {
         "server rx_bytes grew by {rx}, iperf3 received {}",
         r.received_bytes
     );
-    assert!(stat(&c, "tx_bytes") >= r.sent_bytes, "{c:?} vs {r:?}");
+    // Not `sent_bytes`: iperf3 counts bytes still queued in its socket when the run ends.
+    assert!(stat(&c, "tx_bytes") >= r.received_bytes, "{c:?} vs {r:?}");
 }
 
 #[test]

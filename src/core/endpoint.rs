@@ -598,8 +598,16 @@ impl Endpoint {
         if let Some(since) = self.unanswered_since {
             if now.saturating_since(since) >= self.timers.dead_peer_timeout {
                 self.unanswered_since = None;
-                // The responder cannot initiate; the initiator learns the peer lost our session.
-                self.request_handshake(now);
+                // The responder cannot initiate. The initiator reports the silence (the peer may have
+                // restarted and forgotten our session) and handshakes again; sending goes on with
+                // the current session meanwhile, in case the peer was only slow.
+                if matches!(self.role, Role::Initiator { .. }) {
+                    if self.up {
+                        self.up = false;
+                        self.events.push(Event::SessionDown);
+                    }
+                    self.request_handshake(now);
+                }
             }
         }
 

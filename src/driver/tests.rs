@@ -132,7 +132,7 @@ struct TestHooks {
 
 impl Hooks for TestHooks {
     fn on_event(&mut self, _now: Instant, event: &Event) {
-        self.events.push(event.clone());
+        self.events.push(*event);
     }
     fn on_drop(&mut self, _now: Instant, reason: DropReason, from: Option<SocketAddr>) {
         self.drops.push((reason, from));

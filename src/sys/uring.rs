@@ -805,6 +805,9 @@ impl Uring {
 impl Drop for Uring {
     fn drop(&mut self) {
         if self.drain() {
+            // The ring's own teardown after close is asynchronous: without this, the registered TUN
+            // file (and so the interface) could outlive the process by a moment.
+            let _ = self.ring.submitter().unregister_files();
             let _ = self.ring.submitter().unregister_buf_ring(BGID_TUN);
             let _ = self.ring.submitter().unregister_buf_ring(BGID_UDP);
             // SAFETY: every request has posted its final CQE, so no kernel operation references

@@ -505,6 +505,20 @@ fn restarted_server_is_found_again_by_dead_peer_detection() {
     assert_eq!(sim.server.stats().drops_of(DropReason::UnknownSession), 1);
     sim.advance(Duration::from_secs(20));
     assert!(sim.server.is_up());
+    // The operator sees the outage: down after 15 s of silence, then up again.
+    let ups = Sim::count(&sim.client_events, |e| matches!(e, Event::SessionUp { .. }));
+    assert_eq!(ups, 2, "{:?}", sim.client_events);
+    let down_at = sim
+        .client_events
+        .iter()
+        .position(|e| *e == Event::SessionDown)
+        .expect("session down reported");
+    let last_up = sim
+        .client_events
+        .iter()
+        .rposition(|e| matches!(e, Event::SessionUp { .. }))
+        .unwrap();
+    assert!(down_at < last_up);
     sim.client_sends(&ip_packet(b"again")).unwrap();
     sim.pump();
     assert_eq!(sim.delivered_to_server, vec![ip_packet(b"again")]);
