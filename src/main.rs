@@ -7,6 +7,16 @@ use ringtun::cli::{self, Command};
 use ringtun::{app, log_error};
 
 fn main() -> ExitCode {
+    // First, before any code built for x86-64-v3 could run an instruction this CPU lacks.
+    let missing = ringtun::sys::cpu::missing_features();
+    if !missing.is_empty() {
+        eprintln!(
+            "ringtun: error: this build needs an x86-64-v3 CPU (AVX2); this one lacks {}: rebuild \
+             with RUSTFLAGS='--cfg poly1305_backend=\"soft\"' (see docs/DESIGN.md)",
+            missing.join(", ")
+        );
+        return ExitCode::from(1);
+    }
     // A bug must still end as one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
