@@ -175,7 +175,7 @@ pub fn prepare(opts: &Options) -> Result<Prepared, AppError> {
     let local = udp::local_addr(&udp_fd).map_err(err)?;
 
     let mtu = opts.effective_mtu();
-    let t = tun::open(&opts.interface).map_err(err)?;
+    let (t, offload) = open_tun(&opts.interface, &udp_fd)?;
     let ifname = t.name.clone();
     tun::set_txqueuelen(&ifname, tun::DEFAULT_TXQUEUELEN).map_err(err)?;
     tun::set_mtu(&ifname, mtu).map_err(err)?;
@@ -205,11 +205,32 @@ pub fn prepare(opts: &Options) -> Result<Prepared, AppError> {
             tunnel,
             timers: Timers::default(),
         },
-        driver_config: DriverConfig { mtu },
+        driver_config: DriverConfig { mtu, offload },
         hooks: AppHooks::new(opts, ifname.clone(), ifindex, mtu),
         local,
         ifname,
     })
+}
+
+/// Opens the TUN device in offload mode (vnet header, TSO and checksum offload; UDP GRO on the
+/// socket) unless `RINGTUN_NO_OFFLOAD` is set or the kernel refuses; then in plain mode (one IP
+/// packet per read/write), saying once why.
+fn open_tun(name: &str, udp_fd: &std::os::fd::OwnedFd) -> Result<(tun::Tun, bool), AppError> {
+    if std::env::var_os("RINGTUN_NO_OFFLOAD").is_some() {
+        log_info!("offloads off (RINGTUN_NO_OFFLOAD is set)");
+        return Ok((tun::open(name).map_err(err)?, false));
+    }
+    match tun::open_offload(name) {
+        Ok(t) => match udp::enable_gro(udp_fd) {
+            Ok(()) => return Ok((t, true)),
+            Err(e) => {
+                log_warn!("TUN/UDP offloads unavailable, one packet at a time: {e}");
+                drop(t);
+            }
+        },
+        Err(e) => log_warn!("TUN/UDP offloads unavailable, one packet at a time: {e}"),
+    }
+    Ok((tun::open(name).map_err(err)?, false))
 }
 
 /// The server's addressing and what it pushes: `-p` per family, else its own address + 1.

@@ -189,7 +189,10 @@ impl Harness {
             let r = run_with(
                 &mut proto,
                 io,
-                &DriverConfig { mtu: 1420 },
+                &DriverConfig {
+                    mtu: 1420,
+                    offload: false,
+                },
                 &sizes,
                 &mut hooks,
             );
@@ -286,6 +289,8 @@ fn small_rings() -> RingSizes {
         tun_buffers: 16,
         udp_buffers: 16,
         control_slots: 4,
+        out_buffers: 0,
+        send_slots: 0,
     }
 }
 

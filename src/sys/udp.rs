@@ -124,6 +124,30 @@ fn set_buffers(fd: &OwnedFd, bytes: usize) {
     }
 }
 
+/// Turns on UDP GRO (`UDP_GRO`): the kernel may hand over a train of datagrams from one sender
+/// in one receive, with their segment size in a `UDP_GRO` control message.
+pub fn enable_gro(fd: &OwnedFd) -> io::Result<()> {
+    setsockopt_int(
+        fd,
+        crate::sys::uring::SOL_UDP,
+        crate::sys::uring::UDP_GRO,
+        1,
+    )
+    .map_err(|e| io::Error::new(e.kind(), format!("cannot enable UDP GRO ({e})")))
+}
+
+/// Whether the kernel takes `UDP_SEGMENT` on this socket (probed with a socket option of 0, the
+/// same check as a send's cmsg).
+pub fn gso_supported(fd: &OwnedFd) -> bool {
+    setsockopt_int(
+        fd,
+        crate::sys::uring::SOL_UDP,
+        crate::sys::uring::UDP_SEGMENT,
+        0,
+    )
+    .is_ok()
+}
+
 /// The receive and send buffer sizes in effect (as the kernel reports them: twice what was set,
 /// for its bookkeeping overhead).
 pub fn buffer_sizes(fd: &OwnedFd) -> io::Result<(usize, usize)> {
