@@ -460,6 +460,22 @@ pub fn format_stats(core: &Stats, d: &DriverStats) -> String {
         d.out_of_buffers,
         d.submits
     );
+    if d.tso_packets + d.gro_batches + d.out_sends + d.coalesced_writes + d.offload_drops > 0 {
+        let _ = write!(
+            s,
+            " tso_packets={} tso_segments={} out_sends={} gro_batches={} gro_datagrams={} \
+             coalesced_writes={} offload_drops={} gso_refused={} send_slot_drops={}",
+            d.tso_packets,
+            d.tso_segments,
+            d.out_sends,
+            d.gro_batches,
+            d.gro_datagrams,
+            d.coalesced_writes,
+            d.offload_drops,
+            d.gso_refused,
+            d.send_slot_drops
+        );
+    }
     s
 }
 
