@@ -41,6 +41,9 @@ pub const TCP_CSUM_OFFSET: u16 = 16;
 const TCP_FIN: u8 = 0x01;
 const TCP_PSH: u8 = 0x08;
 const TCP_CWR: u8 = 0x80;
+const TCP_ACK: u8 = 0x10;
+/// Largest IP packet (IPv4 total length; we also cap IPv6 super-packets there).
+const MAX_IP_LEN: usize = 65535;
 
 /// `struct virtio_net_hdr`; fields are little-endian on the wire (the TUN's default on x86).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -490,11 +493,276 @@ pub fn segment(
     })
 }
 
+/// A TCP segment that may take part in coalescing (see [`Coalescer::push`]).
+#[derive(Clone, Copy, Debug)]
+struct TcpSeg {
+    v6: bool,
+    ip_hlen: usize,
+    /// IP + TCP header length.
+    hdrs: usize,
+    seq: u32,
+    flags: u8,
+    payload: usize,
+}
+
+/// Parses `p` (exactly one IP packet) as a TCP segment that may be coalesced: IPv4 without options,
+/// with DF and not a fragment, or IPv6 without extension headers; flags ACK, or ACK|PSH; a
+/// non-empty payload; and a TCP checksum that verifies. The kernel does not verify the checksum
+/// of a packet we write with `NEEDS_CSUM` (it is CHECKSUM_PARTIAL, like a locally built one), so a
+/// segment corrupted before the peer sealed it must not hide in a super-packet: it is left alone
+/// and the kernel checks it.
+fn coalescable(p: &[u8]) -> Option<TcpSeg> {
+    let ip = parse_ip(p)?;
+    if ip.len != p.len() || ip.proto != PROTO_TCP {
+        return None;
+    }
+    if !ip.v6 {
+        // IHL 5 (no options) and DF without MF or offset.
+        if ip.hlen != IPV4_MIN_HLEN || be16(p, 6)? != 0x4000 {
+            return None;
+        }
+    }
+    let hdrs = ip.hlen + tcp_hlen(p, ip.hlen)?;
+    let flags = *p.get(ip.hlen + 13)?;
+    if flags & !TCP_PSH != TCP_ACK || p.len() == hdrs {
+        return None;
+    }
+    let pseudo = tcp_pseudo(p, ip.v6, p.len() - ip.hlen)?;
+    if checksum::add(pseudo, checksum::sum(p.get(ip.hlen..)?)) != 0xffff {
+        return None;
+    }
+    Some(TcpSeg {
+        v6: ip.v6,
+        ip_hlen: ip.hlen,
+        hdrs,
+        seq: be32(p, ip.hlen + 4)?,
+        flags,
+        payload: p.len() - hdrs,
+    })
+}
+
+/// The flow being coalesced: what the next segment must match.
+#[derive(Clone, Copy, Debug)]
+struct Flow {
+    v6: bool,
+    ip_hlen: usize,
+    hdrs: usize,
+    gso_size: usize,
+    next_seq: u32,
+    /// False once a short or PSH segment was added: nothing may follow it.
+    open: bool,
+    /// The last segment had PSH (set on the super-packet by `finish`).
+    psh: bool,
+}
+
+/// RX coalescing (software GRO) into a caller's buffer: `out[..VNET_HDR_LEN]` receives the vnet
+/// header and the super-packet follows. See [`push`](Self::push) and [`finish`](Self::finish).
+pub struct Coalescer<'a> {
+    out: &'a mut [u8],
+    /// IP bytes in `out` after the vnet header.
+    len: usize,
+    segments: usize,
+    /// `Some` while further segments may be appended (the first packet was a coalescable TCP
+    /// segment); stays `Some` after the flow closes, for `finish`.
+    flow: Option<Flow>,
+}
+
+impl<'a> Coalescer<'a> {
+    pub fn new(out: &'a mut [u8]) -> Self {
+        Coalescer {
+            out,
+            len: 0,
+            segments: 0,
+            flow: None,
+        }
+    }
+
+    /// Pushes a decrypted IP packet (exactly one: its length fields must match the slice). Copies
+    /// it in and returns true if it continues the current super-packet: same IP version,
+    /// addresses, TOS/traffic class, flow label, TTL/hop limit, ports, ack, window, TCP header
+    /// length and option bytes; IPv4 without options and with DF / IPv6 without extension headers;
+    /// flags only ACK (PSH allowed, then it is the last); `seq` == previous seq + previous
+    /// payload; every segment but the last exactly gso_size of payload (the first sets it); a
+    /// non-empty payload with a valid TCP checksum; room in `out`, and at most 65535 bytes of IP
+    /// packet. An empty builder takes any valid IPv4/IPv6 packet that fits, TCP or not.
+    ///
+    /// Returns false and copies nothing otherwise: then `finish`, write, `reset` and push again.
+    /// A packet refused by an *empty* builder is not a valid IP packet or does not fit `out`:
+    /// drop it.
+    pub fn push(&mut self, packet: &[u8]) -> bool {
+        if self.segments == 0 {
+            return self.start(packet);
+        }
+        let Some(flow) = self.flow.filter(|f| f.open) else {
+            return false;
+        };
+        let Some(seg) = coalescable(packet) else {
+            return false;
+        };
+        if seg.v6 != flow.v6
+            || seg.hdrs != flow.hdrs
+            || seg.seq != flow.next_seq
+            || seg.payload > flow.gso_size
+        {
+            return false;
+        }
+        let new_len = self.len + seg.payload;
+        if new_len > MAX_IP_LEN || VNET_HDR_LEN + new_len > self.out.len() {
+            return false;
+        }
+        let Some(first) = self.out.get(VNET_HDR_LEN..VNET_HDR_LEN + flow.hdrs) else {
+            return false;
+        };
+        if !same_flow(first, packet, flow.v6, flow.ip_hlen, flow.hdrs) {
+            return false;
+        }
+        let (Some(dst), Some(src)) = (
+            self.out
+                .get_mut(VNET_HDR_LEN + self.len..VNET_HDR_LEN + new_len),
+            packet.get(seg.hdrs..),
+        ) else {
+            return false;
+        };
+        dst.copy_from_slice(src);
+        self.len = new_len;
+        self.segments += 1;
+        let psh = seg.flags & TCP_PSH != 0;
+        self.flow = Some(Flow {
+            next_seq: seg.seq.wrapping_add(seg.payload as u32),
+            open: !psh && seg.payload == flow.gso_size,
+            psh,
+            ..flow
+        });
+        true
+    }
+
+    fn start(&mut self, packet: &[u8]) -> bool {
+        let valid = parse_ip(packet).is_some_and(|ip| ip.len == packet.len());
+        let Some(dst) = self
+            .out
+            .get_mut(VNET_HDR_LEN..)
+            .and_then(|o| o.get_mut(..packet.len()))
+        else {
+            return false;
+        };
+        if !valid {
+            return false;
+        }
+        dst.copy_from_slice(packet);
+        self.len = packet.len();
+        self.segments = 1;
+        self.flow = coalescable(packet).map(|seg| {
+            let psh = seg.flags & TCP_PSH != 0;
+            Flow {
+                v6: seg.v6,
+                ip_hlen: seg.ip_hlen,
+                hdrs: seg.hdrs,
+                gso_size: seg.payload,
+                next_seq: seg.seq.wrapping_add(seg.payload as u32),
+                open: !psh,
+                psh,
+            }
+        });
+        true
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.segments == 0
+    }
+
+    /// Number of packets pushed since the last reset.
+    pub fn segments(&self) -> usize {
+        self.segments
+    }
+
+    /// Writes the vnet header and fixes up the super-packet; returns the number of bytes of `out`
+    /// to write to the TUN (vnet header included), 0 when empty.
+    ///
+    /// One packet: a zero vnet header and the packet byte for byte as pushed. Several: GSO
+    /// TCPV4/TCPV6 with gso_size and hdr_len, NEEDS_CSUM with csum_start = IP header length and
+    /// csum_offset = 16, the TCP checksum field set to the folded pseudo-header sum over the new
+    /// length (the kernel completes or verifies it, as for a NIC's CHECKSUM_PARTIAL), IPv4 total
+    /// length and header checksum / IPv6 payload length, and PSH if the last segment had it.
+    /// Call [`reset`](Self::reset) before pushing again.
+    pub fn finish(&mut self) -> usize {
+        if self.segments == 0 {
+            return 0;
+        }
+        let flow = match self.flow {
+            Some(flow) if self.segments > 1 => flow,
+            _ => {
+                if let Some(h) = self.out.get_mut(..VNET_HDR_LEN) {
+                    h.copy_from_slice(&VnetHdr::default().encode());
+                }
+                return VNET_HDR_LEN + self.len;
+            }
+        };
+        // All fit 16 bits: `push` keeps len <= 65535 and headers are at most 100 bytes.
+        let hdr = VnetHdr {
+            flags: VIRTIO_NET_HDR_F_NEEDS_CSUM,
+            gso_type: if flow.v6 { GSO_TCPV6 } else { GSO_TCPV4 },
+            hdr_len: flow.hdrs as u16,
+            gso_size: flow.gso_size as u16,
+            csum_start: flow.ip_hlen as u16,
+            csum_offset: TCP_CSUM_OFFSET,
+        };
+        let len = self.len;
+        let Some((vnet, p)) = self.out.split_at_mut_checked(VNET_HDR_LEN) else {
+            return 0;
+        };
+        vnet.copy_from_slice(&hdr.encode());
+        let t = flow.ip_hlen;
+        if flow.v6 {
+            put16(p, 4, (len - IPV6_HLEN) as u16);
+        } else {
+            put16(p, 2, len as u16);
+            put16(p, 10, 0);
+            let c = checksum::checksum(0, p.get(..t).unwrap_or_default());
+            put16(p, 10, c);
+        }
+        if flow.psh {
+            if let Some(f) = p.get_mut(t + 13) {
+                *f |= TCP_PSH;
+            }
+        }
+        let pseudo = tcp_pseudo(p, flow.v6, len - t).unwrap_or(0);
+        put16(p, t + 16, pseudo);
+        VNET_HDR_LEN + len
+    }
+
+    /// Empties the builder for the next super-packet.
+    pub fn reset(&mut self) {
+        self.len = 0;
+        self.segments = 0;
+        self.flow = None;
+    }
+}
+
+/// Whether `p`'s headers match the first segment's (`first`, `hdrs` bytes) on every field that
+/// must be equal for the segments to be one stream: everything but the lengths, IPv4 ID and
+/// checksums, TCP sequence number, flags and checksum. TOS and TTL (traffic class, flow label and
+/// hop limit) must match as in the kernel's GRO, so no ECN CE mark is lost; the window too, so
+/// the merged packet carries the current one.
+fn same_flow(first: &[u8], p: &[u8], v6: bool, ip_hlen: usize, hdrs: usize) -> bool {
+    let eq = |r: Range<usize>| match (first.get(r.clone()), p.get(r)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    };
+    let ip_same = if v6 {
+        // Version, traffic class, flow label; next header, hop limit, addresses.
+        eq(0..4) && eq(6..40)
+    } else {
+        // Version/IHL, TOS; TTL, protocol; addresses.
+        eq(0..2) && eq(8..10) && eq(12..20)
+    };
+    let t = ip_hlen;
+    // Ports; ack, data offset; window, urgent pointer, options.
+    ip_same && eq(t..t + 4) && eq(t + 8..t + 13) && eq(t + 14..t + 16) && eq(t + 18..hdrs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const TCP_ACK: u8 = 0x10;
 
     /// Reference checksum: big-endian words one at a time, folded at the end.
     fn naive_sum(data: &[u8]) -> u16 {
@@ -656,6 +924,10 @@ mod tests {
         };
         (hdr, p)
     }
+
+    const TCP_SYN: u8 = 0x02;
+    const TCP_RST: u8 = 0x04;
+    const TCP_URG: u8 = 0x20;
 
     const HEAD: usize = 16;
     const TAIL: usize = 16;
@@ -974,5 +1246,279 @@ mod tests {
         assert_eq!(s.span(2, 5), 264..264 + 82);
         assert_eq!(s.span(3, 1), 396..396);
         assert_eq!(s.len_of(3), 0);
+    }
+
+    /// Segments a super-packet and coalesces the segments back; the result must equal the
+    /// original (headers, payload, lengths) but for the checksum field and PSH placement.
+    fn roundtrip(t: &Tcp, data: &[u8], gso: usize) {
+        let (hdr, p) = super_packet(t, data, gso as u16);
+        let (s, _, segs) = seg_all(&hdr, &p);
+        let mut buf = vec![0u8; 70_000];
+        let mut c = Coalescer::new(&mut buf);
+        for seg in &segs {
+            assert!(c.push(seg));
+        }
+        assert_eq!(c.segments(), s.count);
+        let n = c.finish();
+        let got = VnetHdr::decode(&buf).unwrap();
+        let sp = &buf[VNET_HDR_LEN..n];
+        if s.count == 1 {
+            assert_eq!(got, VnetHdr::default());
+            assert_eq!(sp, &segs[0][..]);
+            return;
+        }
+        assert_eq!(got, hdr, "vnet header");
+        assert_eq!(sp.len(), p.len());
+        let ihl = usize::from(hdr.csum_start);
+        // Everything equal but the IPv4 ID/checksum (the first segment's ID), TCP checksum.
+        assert_eq!(
+            sp[ihl + 16..ihl + 18],
+            p[ihl + 16..ihl + 18],
+            "pseudo-header sum"
+        );
+        assert_eq!(sp, &p[..], "super-packet");
+        assert!(check_packet_ip(sp));
+    }
+
+    fn check_packet_ip(p: &[u8]) -> bool {
+        p[0] >> 4 == 6 || verifies(0, &p[..usize::from(p[0] & 15) * 4])
+    }
+
+    #[test]
+    fn coalesce_roundtrip() {
+        for v6 in [false, true] {
+            for tcp_opts in [Vec::new(), ts_opts()] {
+                for flags in [TCP_ACK, TCP_ACK | TCP_PSH] {
+                    let t = Tcp {
+                        v6,
+                        tcp_opts: tcp_opts.clone(),
+                        flags,
+                        ..Tcp::default()
+                    };
+                    roundtrip(&t, &payload(5000), 1000);
+                    roundtrip(&t, &payload(5001), 1000);
+                    roundtrip(&t, &payload(65535 - 80 - 12), 1368);
+                    roundtrip(&t, &payload(999), 1000);
+                }
+            }
+        }
+    }
+
+    /// Pushes `pkts` into a fresh coalescer; returns how many were taken before the first refusal.
+    fn taken(pkts: &[Vec<u8>]) -> usize {
+        let mut buf = vec![0u8; 70_000];
+        let mut c = Coalescer::new(&mut buf);
+        pkts.iter().take_while(|p| c.push(p)).count()
+    }
+
+    fn stream(t: &Tcp, sizes: &[usize]) -> Vec<Vec<u8>> {
+        let mut seq = t.seq;
+        sizes
+            .iter()
+            .map(|&n| {
+                let p = build(&Tcp { seq, ..t.clone() }, &payload(n));
+                seq = seq.wrapping_add(n as u32);
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn coalesce_refuses() {
+        for v6 in [false, true] {
+            let t = Tcp {
+                v6,
+                tcp_opts: ts_opts(),
+                ..Tcp::default()
+            };
+            let ok = stream(&t, &[100, 100, 100]);
+            assert_eq!(taken(&ok), 3);
+            let ihl = if v6 { 40 } else { 20 };
+            // Rebuild the third packet with a change; it must be refused.
+            let third = |f: &dyn Fn(&mut Tcp)| {
+                let mut u = Tcp {
+                    seq: t.seq.wrapping_add(200),
+                    ..t.clone()
+                };
+                f(&mut u);
+                let mut v = ok.clone();
+                v[2] = build(&u, &payload(100));
+                taken(&v)
+            };
+            assert_eq!(third(&|_| {}), 3);
+            assert_eq!(third(&|u| u.src_port = 4001), 2, "other flow");
+            assert_eq!(third(&|u| u.seq += 1), 2, "seq gap");
+            assert_eq!(third(&|u| u.seq -= 100), 2, "retransmission");
+            assert_eq!(third(&|u| u.ack += 1), 2, "ack differs");
+            assert_eq!(third(&|u| u.window += 1), 2, "window differs");
+            assert_eq!(third(&|u| u.tcp_opts[11] ^= 1), 2, "options differ");
+            assert_eq!(
+                third(&|u| u.tcp_opts = Vec::new()),
+                2,
+                "header length differs"
+            );
+            assert_eq!(third(&|u| u.v6 = !v6), 2, "IP version differs");
+            for f in [TCP_SYN, TCP_FIN, TCP_RST, TCP_URG, TCP_CWR, 0] {
+                assert_eq!(
+                    third(&|u| u.flags = TCP_ACK | f),
+                    2 + usize::from(f == 0),
+                    "{f}"
+                );
+            }
+            assert_eq!(third(&|u| u.flags = TCP_PSH), 2, "PSH without ACK");
+            // PSH is allowed and closes the super-packet.
+            let mut v = stream(
+                &Tcp {
+                    flags: TCP_ACK | TCP_PSH,
+                    ..t.clone()
+                },
+                &[100],
+            );
+            assert_eq!(taken(&[ok[0].clone(), v.remove(0), ok[2].clone()]), 1);
+            let pshed = {
+                let mut u = Tcp {
+                    seq: t.seq.wrapping_add(100),
+                    ..t.clone()
+                };
+                u.flags |= TCP_PSH;
+                build(&u, &payload(100))
+            };
+            let after = build(
+                &Tcp {
+                    seq: t.seq.wrapping_add(200),
+                    ..t.clone()
+                },
+                &payload(100),
+            );
+            assert_eq!(
+                taken(&[ok[0].clone(), pshed, after]),
+                2,
+                "nothing after PSH"
+            );
+            // A short segment ends it, a longer one is refused.
+            assert_eq!(taken(&stream(&t, &[100, 50, 50])), 2);
+            assert_eq!(taken(&stream(&t, &[100, 101])), 1);
+            assert_eq!(taken(&stream(&t, &[100, 0])), 1, "empty payload");
+            // A corrupted TCP checksum is not coalesced.
+            let mut v = ok.clone();
+            v[1][ihl + 16] ^= 1;
+            assert_eq!(taken(&v), 1);
+            // A packet whose IP length does not match the slice is not coalesced.
+            let mut v = ok.clone();
+            v[1].push(0);
+            assert_eq!(taken(&v), 1);
+            // Non-TCP after TCP.
+            let mut v = ok.clone();
+            v[1][if v6 { 6 } else { 9 }] = 17;
+            assert_eq!(taken(&v), 1);
+            // Different TOS / traffic class (an ECN CE mark must not be lost).
+            let mut v = ok.clone();
+            v[2][1] ^= 3;
+            if !v6 {
+                v[2][10..12].fill(0);
+                let c = !naive_sum(&v[2][..20]);
+                v[2][10..12].copy_from_slice(&c.to_be_bytes());
+            }
+            assert_eq!(taken(&v), 2);
+        }
+        // IPv4 with options or without DF starts a builder but takes nothing more.
+        let t = Tcp {
+            ip_opts: 4,
+            ..Tcp::default()
+        };
+        assert_eq!(taken(&stream(&t, &[100, 100])), 1);
+        let t = Tcp {
+            df: false,
+            ..Tcp::default()
+        };
+        assert_eq!(taken(&stream(&t, &[100, 100])), 1);
+        // IPv6 extension header (next header not TCP): no coalescing.
+        let mut v = stream(
+            &Tcp {
+                v6: true,
+                ..Tcp::default()
+            },
+            &[100, 100],
+        );
+        v[0][6] = 0;
+        v[1][6] = 0;
+        assert_eq!(taken(&v), 1);
+    }
+
+    #[test]
+    fn coalesce_limits() {
+        let t = Tcp::default();
+        let pkts = stream(&t, &[1000; 70]);
+        // 65 packets of 1000 bytes + 40 header bytes: 65 * 1000 + 40 > 65535.
+        assert_eq!(taken(&pkts), 65);
+        // Room in `out`.
+        let mut buf = vec![0u8; VNET_HDR_LEN + 1040 + 2500];
+        let mut c = Coalescer::new(&mut buf);
+        assert_eq!(pkts.iter().take_while(|p| c.push(p)).count(), 3);
+        let n = c.finish();
+        assert_eq!(n, VNET_HDR_LEN + 3040);
+        // Empty builder: invalid packets and those that do not fit are refused.
+        let mut small = [0u8; 100];
+        let mut c = Coalescer::new(&mut small);
+        assert!(c.is_empty());
+        assert_eq!(c.finish(), 0);
+        assert!(!c.push(&pkts[0]));
+        assert!(!c.push(&[0x45, 0, 0, 20]));
+        assert!(!c.push(&[]));
+        let mut udp = build(&t, &payload(10));
+        udp[9] = 17;
+        assert!(c.push(&udp));
+        assert!(!c.push(&udp), "non-TCP starts but never continues");
+        assert_eq!(c.finish(), VNET_HDR_LEN + udp.len());
+        c.reset();
+        assert!(c.is_empty());
+        assert!(c.push(&udp));
+    }
+
+    #[test]
+    fn coalesce_single_packet_unchanged() {
+        for t in [
+            Tcp::default(),
+            Tcp {
+                v6: true,
+                tcp_opts: ts_opts(),
+                flags: TCP_ACK | TCP_PSH,
+                ..Tcp::default()
+            },
+            Tcp {
+                flags: TCP_SYN,
+                ..Tcp::default()
+            },
+        ] {
+            let p = build(&t, &payload(300));
+            let mut buf = vec![0xeeu8; 2000];
+            let mut c = Coalescer::new(&mut buf);
+            assert!(c.push(&p));
+            let n = c.finish();
+            assert_eq!(n, VNET_HDR_LEN + p.len());
+            assert_eq!(buf[..VNET_HDR_LEN], [0; VNET_HDR_LEN]);
+            assert_eq!(buf[VNET_HDR_LEN..n], p[..]);
+        }
+    }
+
+    #[test]
+    fn coalesce_after_reset_starts_new_flow() {
+        let t = Tcp::default();
+        let pkts = stream(&t, &[500, 500, 500, 500]);
+        let mut buf = vec![0u8; 70_000];
+        let mut c = Coalescer::new(&mut buf);
+        assert!(c.push(&pkts[0]) && c.push(&pkts[1]));
+        let other = build(
+            &Tcp {
+                src_port: 9,
+                ..t.clone()
+            },
+            &payload(500),
+        );
+        assert!(!c.push(&other));
+        assert_eq!(c.finish(), VNET_HDR_LEN + 40 + 1000);
+        c.reset();
+        assert!(c.push(&other));
+        assert!(!c.push(&pkts[2]));
     }
 }
