@@ -5,6 +5,7 @@
 //! buffer and the same buffer is queued for sending; a datagram is opened in its buffer and the
 //! decrypted packet is queued for writing to the TUN device from where it lies.
 
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
 
@@ -16,7 +17,7 @@ use crate::core::offload::{
     self, Coalescer, GSO_ECN, GSO_NONE, VIRTIO_NET_HDR_F_NEEDS_CSUM, VNET_HDR_LEN, VnetHdr,
 };
 use crate::core::{DATA_HEADER_LEN, DropReason, Instant, Received, TAG_LEN};
-use crate::sys::uring::{Buf, Completion, Op, Uring, UringConfig};
+use crate::sys::uring::{Buf, Completion, Op, OutBuf, Uring, UringConfig};
 
 // Control datagrams are written straight into the wrapper's control slots.
 const _: () =
@@ -35,6 +36,9 @@ const MAX_SUPER_PACKET: usize = 65535;
 const OUT_BUFFER_LEN: usize = 128 << 10;
 /// Control-message room per received datagram: one `UDP_GRO` cmsg (24 bytes) and spare.
 const RECV_CONTROL_LEN: usize = 64;
+/// Output buffers that must be free to start on a TUN packet or a UDP receive (a GRO train
+/// usually needs one, sometimes two).
+const OUT_RESERVE: usize = 2;
 /// Decrypted packets of a GRO train collected before they are coalesced.
 const RX_BATCH: usize = 128;
 /// Enough send slots for one output buffer sent datagram by datagram (GSO off).
@@ -64,7 +68,7 @@ pub fn run_with<P: Protocol>(
         uc.recv_control_len = RECV_CONTROL_LEN;
         uc.max_packet = MAX_SUPER_PACKET;
         uc.max_datagram = MAX_SUPER_PACKET;
-        uc.out_buffers = sizes.out_buffers.max(2);
+        uc.out_buffers = sizes.out_buffers.max(OUT_RESERVE as u16 * 2);
         uc.out_len = OUT_BUFFER_LEN;
         uc.send_slots = sizes.send_slots.max(GSO_SLOTS_MIN);
     }
@@ -87,6 +91,8 @@ pub fn run_with<P: Protocol>(
         udp_failures: 0,
         offload: config.offload,
         pending: Vec::with_capacity(RX_BATCH),
+        tx_backlog: VecDeque::with_capacity(usize::from(uc.tun_buffers)),
+        rx_backlog: VecDeque::with_capacity(usize::from(uc.udp_buffers)),
     };
     let r = lp.run();
     drop(lp);
@@ -109,6 +115,11 @@ struct Loop<'a, P: Protocol> {
     /// Decrypted packets of the GRO train being processed: (offset in the slot, length).
     /// Capacity RX_BATCH, never exceeded (no allocation).
     pending: Vec<(usize, usize)>,
+    /// Offload mode: TUN packets / UDP receives waiting for a free output buffer, in order
+    /// (everything after the first waiting one waits too, so nothing is reordered). Bounded by
+    /// the ring sizes, which are their capacities.
+    tx_backlog: VecDeque<Buf>,
+    rx_backlog: VecDeque<Buf>,
 }
 
 fn read_failed(count: &mut u32, what: &'static str, result: i32) -> Result<(), DriverError> {
@@ -151,9 +162,15 @@ impl<P: Protocol> Loop<'_, P> {
                         Err(e) => done = Some(Err(e)),
                     }
                 }
+                if done.is_none() {
+                    self.drain_backlog(now);
+                }
             }
             self.stats.submits = self.uring.stats().enters;
             if let Some(r) = done {
+                for b in self.tx_backlog.drain(..).chain(self.rx_backlog.drain(..)) {
+                    self.uring.recycle(b);
+                }
                 self.report_stats();
                 return r;
             }
@@ -266,6 +283,9 @@ impl<P: Protocol> Loop<'_, P> {
     fn tun_packet(&mut self, now: Instant, buf: Buf) {
         self.stats.tun_reads += 1;
         if self.offload {
+            if !self.tx_backlog.is_empty() || self.uring.free_outs() < OUT_RESERVE {
+                return self.tx_backlog.push_back(buf);
+            }
             return self.tun_packet_vnet(now, buf);
         }
         let len = buf.len();
@@ -289,6 +309,9 @@ impl<P: Protocol> Loop<'_, P> {
     fn datagram(&mut self, now: Instant, buf: Buf) {
         self.stats.udp_recvs += 1;
         if self.offload {
+            if !self.rx_backlog.is_empty() || self.uring.free_outs() < OUT_RESERVE {
+                return self.rx_backlog.push_back(buf);
+            }
             return self.datagram_vnet(now, buf);
         }
         let Some((from, start, len)) = self.uring.datagram(&buf) else {
@@ -313,6 +336,25 @@ impl<P: Protocol> Loop<'_, P> {
                 self.hooks.on_drop(now, reason, Some(from));
                 self.uring.recycle(buf);
             }
+        }
+    }
+
+    /// Processes waiting packets while output buffers are free; if some still wait, submits what
+    /// is queued so that in-flight sends and writes complete and free theirs (their completions
+    /// are reaped by the caller's loop, which calls this again).
+    fn drain_backlog(&mut self, now: Instant) {
+        while self.uring.free_outs() >= OUT_RESERVE {
+            if let Some(b) = self.tx_backlog.pop_front() {
+                self.tun_packet_vnet(now, b);
+            } else if let Some(b) = self.rx_backlog.pop_front() {
+                self.datagram_vnet(now, b);
+            } else {
+                break;
+            }
+        }
+        if !self.tx_backlog.is_empty() || !self.rx_backlog.is_empty() {
+            self.stats.backlog_submits += 1;
+            let _ = self.uring.submit_and_wait(0);
         }
     }
 
@@ -469,34 +511,55 @@ impl<P: Protocol> Loop<'_, P> {
     }
 
     /// Coalesces the packets in `pending` (inside `buf`) into output buffers and queues their
-    /// TUN writes.
+    /// TUN writes: one super-packet after another in the same output buffer (each its own
+    /// write), a new buffer only when one is full.
     fn coalesce_pending(&mut self, buf: &Buf) {
         let mut i = 0;
+        let mut cur: Option<(OutBuf, usize)> = None;
         while i < self.pending.len() {
-            let Some(out) = self.uring.take_out() else {
-                self.stats.offload_drops += (self.pending.len() - i) as u64;
-                return;
+            let (out, off) = match cur.take() {
+                Some(c) => c,
+                None => match self.uring.take_out() {
+                    Some(o) => (o, 0),
+                    None => {
+                        self.stats.offload_drops += (self.pending.len() - i) as u64;
+                        return;
+                    }
+                },
             };
-            let (slot, ob) = self.uring.slot_and_out_mut(buf, &out);
+            let (slot, ob) = self.uring.slot_and_out_from_mut(buf, &out, off);
             let mut co = Coalescer::new(ob);
             while let Some(&(at, l)) = self.pending.get(i) {
                 if co.push(&slot[at..at + l]) {
-                    i += 1;
-                } else if co.is_empty() {
-                    // Refused on its own: cannot be written.
-                    self.stats.offload_drops += 1;
                     i += 1;
                 } else {
                     break;
                 }
             }
-            let n = if co.is_empty() { 0 } else { co.finish() };
-            if n > 0 {
-                self.stats.coalesced_writes += 1;
-                self.uring.push_out_tun_write(out, n);
+            if co.is_empty() {
+                if off == 0 {
+                    // Refused by an empty builder with the whole buffer: not a valid packet.
+                    self.stats.offload_drops += 1;
+                    i += 1;
+                    cur = Some((out, off));
+                } else {
+                    // No room left behind the queued writes: next buffer.
+                    self.uring.release_out(out);
+                }
+                continue;
+            }
+            let n = co.finish();
+            self.stats.coalesced_writes += 1;
+            self.uring.push_out_tun_write_at(&out, off, n);
+            let next = off + n.next_multiple_of(64);
+            if next + VNET_HDR_LEN < self.uring.out_len() {
+                cur = Some((out, next));
             } else {
                 self.uring.release_out(out);
             }
+        }
+        if let Some((out, _)) = cur {
+            self.uring.release_out(out);
         }
     }
 

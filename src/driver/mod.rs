@@ -69,6 +69,8 @@ pub struct DriverStats {
     pub gso_refused: u64,
     /// Datagrams of a train not sent for lack of a free send slot.
     pub send_slot_drops: u64,
+    /// Early submits to free output buffers while packets waited for one.
+    pub backlog_submits: u64,
 }
 
 /// The operator-facing side of the loop: interface set-up and logging.

@@ -259,6 +259,9 @@ const UD_CANCEL: u64 = 9;
 const UD_OUT_SEND: u64 = 10;
 const UD_OUT_GSO_SEND: u64 = 11;
 const UD_OUT_WRITE: u64 = 12;
+/// An output-buffer TUN write carries its buffer index in the low bits of the user data index
+/// and its length (< 2^20) above them.
+const OUT_IDX_BITS: u32 = 12;
 
 fn ud(op: u64, idx: u32) -> u64 {
     (op << 32) | u64::from(idx)
@@ -388,8 +391,9 @@ pub struct Uring {
     free_control: Vec<u16>,
     /// References to each output buffer (caller's hold + in-flight sends/writes).
     out_refs: Box<[u16]>,
-    /// Bytes queued per output-buffer TUN write.
-    out_write_len: Box<[u32]>,
+    /// End of the last range of each output buffer that an in-flight request reads: the caller
+    /// may still write behind it (see [`Uring::slot_and_out_from_mut`]).
+    out_queued: Box<[u32]>,
     free_out: Vec<u16>,
     /// Output buffer of each send slot in flight.
     send_out: Box<[u16]>,
@@ -410,6 +414,7 @@ impl Uring {
     pub fn new(config: &UringConfig, tun: RawFd, udp: RawFd, signals: RawFd) -> io::Result<Uring> {
         assert!(config.tun_buffers.is_power_of_two() && config.udp_buffers.is_power_of_two());
         assert!(config.control_slots > 0);
+        assert!(usize::from(config.out_buffers) <= 1 << OUT_IDX_BITS && config.out_len < 1 << 20);
         let ring = IoUring::builder()
             .setup_cqsize(config.cq_entries)
             .setup_single_issuer()
@@ -460,7 +465,7 @@ impl Uring {
             addr_cache: vec![None; n_addrs].into_boxed_slice(),
             free_control: (0..config.control_slots).rev().collect(),
             out_refs: vec![0; usize::from(config.out_buffers)].into_boxed_slice(),
-            out_write_len: vec![0; usize::from(config.out_buffers)].into_boxed_slice(),
+            out_queued: vec![0; usize::from(config.out_buffers)].into_boxed_slice(),
             free_out: (0..config.out_buffers).rev().collect(),
             send_out: vec![0; usize::from(config.send_slots)].into_boxed_slice(),
             free_sends: (0..config.send_slots).rev().collect(),
@@ -709,6 +714,7 @@ impl Uring {
     pub fn take_out(&mut self) -> Option<OutBuf> {
         let idx = self.free_out.pop()?;
         self.out_refs[usize::from(idx)] = 1;
+        self.out_queued[usize::from(idx)] = 0;
         Some(OutBuf {
             ring_id: self.id,
             idx,
@@ -783,6 +789,64 @@ impl Uring {
         }
     }
 
+    /// As [`Uring::slot_and_out_mut`], for the part of the output buffer from `from` on, which
+    /// must lie behind every range already queued for writing (those are read by the kernel).
+    pub fn slot_and_out_from_mut(
+        &mut self,
+        buf: &Buf,
+        out: &OutBuf,
+        from: usize,
+    ) -> (&mut [u8], &mut [u8]) {
+        assert_eq!(buf.ring_id, self.id, "buffer of another ring");
+        assert_eq!(out.ring_id, self.id, "output buffer of another ring");
+        assert!(from <= self.layout.out_len);
+        assert!(
+            from >= self.out_queued[usize::from(out.idx)] as usize,
+            "output range still queued"
+        );
+        let (ring, layout) = match buf.group {
+            Group::Tun => (&self.tun, self.layout.tun),
+            Group::Udp => (&self.udp, self.layout.udp),
+        };
+        let sp = ring.slot_ptr(buf.bid);
+        let op = self.out_ptr(out.idx).wrapping_add(from);
+        // SAFETY: both lie in the region and do not overlap (separate areas of the layout); the
+        // caller holds both handles; in-flight requests on the output buffer only read ranges
+        // ending at or before `from` (checked above), so the kernel touches no byte of either
+        // slice; both borrow `self` mutably.
+        unsafe {
+            (
+                std::slice::from_raw_parts_mut(sp, layout.slot_len),
+                std::slice::from_raw_parts_mut(op, self.layout.out_len - from),
+            )
+        }
+    }
+
+    /// Writes `out[off..off + len]` to the TUN device, keeping the caller's hold (more ranges
+    /// behind it can be filled and written; see [`Uring::slot_and_out_from_mut`]).
+    pub fn push_out_tun_write_at(&mut self, out: &OutBuf, off: usize, len: usize) {
+        assert_eq!(out.ring_id, self.id, "output buffer of another ring");
+        let i = usize::from(out.idx);
+        assert!(off >= self.out_queued[i] as usize);
+        assert!(
+            off.checked_add(len)
+                .is_some_and(|e| e <= self.layout.out_len)
+        );
+        self.out_refs[i] += 1;
+        self.out_queued[i] = (off + len) as u32;
+        let e = opcode::Write::new(
+            TUN_FIXED,
+            self.out_ptr(out.idx).wrapping_add(off),
+            len as u32,
+        )
+        .build()
+        .user_data(ud(
+            UD_OUT_WRITE,
+            (len as u32) << OUT_IDX_BITS | u32::from(out.idx),
+        ));
+        self.push(e);
+    }
+
     /// Whether sends with `UDP_SEGMENT` are still used (off after the kernel refused one).
     pub fn gso_enabled(&self) -> bool {
         self.gso_enabled
@@ -796,13 +860,7 @@ impl Uring {
     pub fn push_out_tun_write(&mut self, out: OutBuf, len: usize) {
         assert_eq!(out.ring_id, self.id, "output buffer of another ring");
         assert!(len <= self.layout.out_len);
-        let idx = out.idx;
-        self.out_refs[usize::from(idx)] += 1;
-        self.out_write_len[usize::from(idx)] = len as u32;
-        let e = opcode::Write::new(TUN_FIXED, self.out_ptr(idx), len as u32)
-            .build()
-            .user_data(ud(UD_OUT_WRITE, u32::from(idx)));
-        self.push(e);
+        self.push_out_tun_write_at(&out, 0, len);
         self.release_out(out);
     }
 
@@ -1143,8 +1201,8 @@ impl Uring {
                 (Op::OutSend { gso }, None)
             }
             UD_OUT_WRITE => {
-                let out = idx as u16;
-                let expected = self.out_write_len[usize::from(out)];
+                let out = (idx & ((1 << OUT_IDX_BITS) - 1)) as u16;
+                let expected = idx >> OUT_IDX_BITS;
                 self.unref_out(out);
                 (Op::OutWrite { expected }, None)
             }
