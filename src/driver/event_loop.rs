@@ -4,6 +4,16 @@
 //! Per packet the loop does no allocation, no syscall and no logging: a TUN packet is sealed in its
 //! buffer and the same buffer is queued for sending; a datagram is opened in its buffer and the
 //! decrypted packet is queued for writing to the TUN device from where it lies.
+//!
+//! Offload mode (`DriverConfig::offload`): TUN reads carry a vnet header. A single packet (its
+//! checksum finished if the kernel left it partial) is still sealed in place; a TSO super-packet
+//! is cut by `core::offload::segment` into an output buffer, each segment sealed in place there,
+//! and the lot sent as UDP GSO trains. A received GRO train is opened datagram by datagram in its
+//! buffer and the packets are coalesced (`core::offload::Coalescer`) into output buffers, one
+//! TUN write per super-packet; a lone datagram is written from its buffer behind a zero vnet
+//! header. Packets that need an output buffer when none is free wait, in order, while the queued
+//! sends and writes are submitted early to free some (one extra io_uring_enter per batch at most
+//! per drain, never per packet).
 
 use std::collections::VecDeque;
 use std::io;

@@ -21,9 +21,10 @@ mod tests;
 
 /// File descriptors the loop owns while it runs.
 pub struct Io {
-    /// `/dev/net/tun` opened with IFF_TUN | IFF_NO_PI, non-blocking.
+    /// `/dev/net/tun` opened with IFF_TUN | IFF_NO_PI, non-blocking; in offload mode also
+    /// IFF_VNET_HDR with TSO and checksum offloads ([`crate::sys::tun::open_offload`]).
     pub tun: OwnedFd,
-    /// Bound UDP socket (IPv4 or dual-stack IPv6), non-blocking.
+    /// Bound UDP socket (IPv4 or dual-stack IPv6), non-blocking; `UDP_GRO` on in offload mode.
     pub udp: OwnedFd,
     /// signalfd for SIGINT, SIGTERM, SIGUSR1 (already blocked).
     pub signals: OwnedFd,

@@ -5,7 +5,9 @@
 //!
 //! [`Uring`] owns every byte an in-flight SQE points to: the buffer rings and their buffers, the
 //! control-datagram slots, the per-send-slot destination `sockaddr`s, the recvmsg `msghdr`, the
-//! signalfd read buffer and the timeout `timespec` all live in one [`Region`] owned by the `Uring`.
+//! signalfd read buffer, the timeout `timespec`, and in offload mode the output buffers and the
+//! send slots of sends from them (each slot holds its own `msghdr`, `iovec`, `UDP_SEGMENT` cmsg
+//! and destination) all live in one [`Region`] owned by the `Uring`.
 //! Nothing is freed while a request that references it may still run: `Drop` cancels every request
 //! (`IORING_ASYNC_CANCEL_ANY`), waits until the number of requests without their final CQE
 //! (`inflight`) is zero, and only then lets the ring and the region go (if the kernel never
@@ -17,6 +19,17 @@
 //! referenced by an in-flight write/send (the `Buf` was consumed by `push_*`; the buffer returns to
 //! its ring when that request completes). Only the holder of a `Buf` can get a slice of its memory,
 //! so the kernel never writes memory Rust code has a reference to.
+//!
+//! # Offload mode
+//!
+//! With `vnet_hdr_len` set, the TUN ring's kernel headroom shrinks by the vnet header so that the
+//! kernel writes `[virtio_net_hdr][IP packet]` with the IP packet still at `tun_headroom`: single
+//! packets seal in place as in plain mode. UDP buffers get `recv_control_len` bytes of control room
+//! after the name (the `UDP_GRO` cmsg; [`parse_gro_cmsg`]). Output buffers ([`OutBuf`]) are
+//! reference counted: the caller's hold plus one per in-flight send or TUN write that reads them;
+//! a buffer is free again when the count drops to zero. GSO sends are split at
+//! [`GSO_MAX_SEGMENTS`] segments and [`GSO_MAX_BYTES`]; the first one the kernel refuses
+//! (EIO/EINVAL) turns GSO off and later trains go out one datagram per send.
 
 use std::io;
 use std::net::SocketAddr;
@@ -57,9 +70,10 @@ pub struct UringConfig {
     pub udp_buffers: u16,
     /// Control-datagram slots (handshakes, keepalives) that can be in flight at once.
     pub control_slots: u16,
-    /// Largest packet the TUN device gives us (the MTU, or 64 KiB with TSO later).
+    /// Largest packet the TUN device gives us (the MTU, or 64 KiB with TSO).
     pub max_packet: usize,
-    /// Bytes in front of a TUN packet: the transport header (16), plus a virtio_net_hdr later.
+    /// Bytes in front of a TUN packet: the transport header (16); the vnet header, if any, is
+    /// written into its last `vnet_hdr_len` bytes.
     pub tun_headroom: usize,
     /// Bytes behind a TUN packet: the AEAD tag (16).
     pub tun_tailroom: usize,
