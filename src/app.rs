@@ -175,7 +175,11 @@ pub fn prepare(opts: &Options) -> Result<Prepared, AppError> {
     let local = udp::local_addr(&udp_fd).map_err(err)?;
 
     let mtu = opts.effective_mtu();
-    let (t, offload) = open_tun(&opts.interface, &udp_fd)?;
+    let want_offload = std::env::var_os("RINGTUN_NO_OFFLOAD").is_none();
+    if !want_offload {
+        log_info!("offloads off (RINGTUN_NO_OFFLOAD is set)");
+    }
+    let (t, offload) = open_tun(&opts.interface, &udp_fd, want_offload)?;
     let ifname = t.name.clone();
     tun::set_txqueuelen(&ifname, tun::DEFAULT_TXQUEUELEN).map_err(err)?;
     tun::set_mtu(&ifname, mtu).map_err(err)?;
@@ -213,11 +217,15 @@ pub fn prepare(opts: &Options) -> Result<Prepared, AppError> {
 }
 
 /// Opens the TUN device in offload mode (vnet header, TSO and checksum offload; UDP GRO on the
-/// socket) unless `RINGTUN_NO_OFFLOAD` is set or the kernel refuses; then in plain mode (one IP
-/// packet per read/write), saying once why.
-fn open_tun(name: &str, udp_fd: &std::os::fd::OwnedFd) -> Result<(tun::Tun, bool), AppError> {
-    if std::env::var_os("RINGTUN_NO_OFFLOAD").is_some() {
-        log_info!("offloads off (RINGTUN_NO_OFFLOAD is set)");
+/// socket) if `want_offload` (unless `RINGTUN_NO_OFFLOAD` is set) and the kernel agrees; else in
+/// plain mode (one IP packet per read/write), saying once why. Returns the device and whether
+/// offload mode is on.
+fn open_tun(
+    name: &str,
+    udp_fd: &std::os::fd::OwnedFd,
+    want_offload: bool,
+) -> Result<(tun::Tun, bool), AppError> {
+    if !want_offload {
         return Ok((tun::open(name).map_err(err)?, false));
     }
     match tun::open_offload(name) {
@@ -809,6 +817,10 @@ mod tests {
             let p = prepare(&o).unwrap();
             assert_eq!(p.local, "[::]:5555".parse().unwrap());
             assert_eq!(p.driver_config.mtu, 1420);
+            assert!(
+                p.driver_config.offload,
+                "this kernel has TUN TSO and UDP GRO"
+            );
             assert_eq!(p.endpoint_config.psk, [9u8; 32]);
             assert_eq!(p.endpoint_config.role, Role::Responder);
             let v4 = p.endpoint_config.tunnel.ipv4.unwrap();
@@ -847,6 +859,20 @@ mod tests {
             assert!(gone, "interface must vanish when its fd closes");
         });
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn tun_opens_with_offloads_or_plain_on_request() {
+        crate::sys::private_netns::run_isolated(|| {
+            let udp = udp::bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
+            let (t, on) = open_tun("rtoff0", &udp, true).unwrap();
+            assert!(on);
+            assert_eq!(t.name, "rtoff0");
+            let udp2 = udp::bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
+            let (p, on) = open_tun("rtplain0", &udp2, false).unwrap();
+            assert!(!on);
+            assert_eq!(p.name, "rtplain0");
+        });
     }
 
     #[test]
