@@ -175,7 +175,11 @@ pub fn prepare(opts: &Options) -> Result<Prepared, AppError> {
     let local = udp::local_addr(&udp_fd).map_err(err)?;
 
     let mtu = opts.effective_mtu();
-    let t = tun::open(&opts.interface).map_err(err)?;
+    let want_offload = std::env::var_os("RINGTUN_NO_OFFLOAD").is_none();
+    if !want_offload {
+        log_info!("offloads off (RINGTUN_NO_OFFLOAD is set)");
+    }
+    let (t, offload) = open_tun(&opts.interface, &udp_fd, want_offload)?;
     let ifname = t.name.clone();
     tun::set_txqueuelen(&ifname, tun::DEFAULT_TXQUEUELEN).map_err(err)?;
     tun::set_mtu(&ifname, mtu).map_err(err)?;
@@ -205,11 +209,36 @@ pub fn prepare(opts: &Options) -> Result<Prepared, AppError> {
             tunnel,
             timers: Timers::default(),
         },
-        driver_config: DriverConfig { mtu },
+        driver_config: DriverConfig { mtu, offload },
         hooks: AppHooks::new(opts, ifname.clone(), ifindex, mtu),
         local,
         ifname,
     })
+}
+
+/// Opens the TUN device in offload mode (vnet header, TSO and checksum offload; UDP GRO on the
+/// socket) if `want_offload` (unless `RINGTUN_NO_OFFLOAD` is set) and the kernel agrees; else in
+/// plain mode (one IP packet per read/write), saying once why. Returns the device and whether
+/// offload mode is on.
+fn open_tun(
+    name: &str,
+    udp_fd: &std::os::fd::OwnedFd,
+    want_offload: bool,
+) -> Result<(tun::Tun, bool), AppError> {
+    if !want_offload {
+        return Ok((tun::open(name).map_err(err)?, false));
+    }
+    match tun::open_offload(name) {
+        Ok(t) => match udp::enable_gro(udp_fd) {
+            Ok(()) => return Ok((t, true)),
+            Err(e) => {
+                log_warn!("TUN/UDP offloads unavailable, one packet at a time: {e}");
+                drop(t);
+            }
+        },
+        Err(e) => log_warn!("TUN/UDP offloads unavailable, one packet at a time: {e}"),
+    }
+    Ok((tun::open(name).map_err(err)?, false))
 }
 
 /// The server's addressing and what it pushes: `-p` per family, else its own address + 1.
@@ -439,6 +468,22 @@ pub fn format_stats(core: &Stats, d: &DriverStats) -> String {
         d.out_of_buffers,
         d.submits
     );
+    if d.tso_packets + d.gro_batches + d.out_sends + d.coalesced_writes + d.offload_drops > 0 {
+        let _ = write!(
+            s,
+            " tso_packets={} tso_segments={} out_sends={} gro_batches={} gro_datagrams={} \
+             coalesced_writes={} offload_drops={} gso_refused={} send_slot_drops={}",
+            d.tso_packets,
+            d.tso_segments,
+            d.out_sends,
+            d.gro_batches,
+            d.gro_datagrams,
+            d.coalesced_writes,
+            d.offload_drops,
+            d.gso_refused,
+            d.send_slot_drops
+        );
+    }
     s
 }
 
@@ -772,6 +817,10 @@ mod tests {
             let p = prepare(&o).unwrap();
             assert_eq!(p.local, "[::]:5555".parse().unwrap());
             assert_eq!(p.driver_config.mtu, 1420);
+            assert!(
+                p.driver_config.offload,
+                "this kernel has TUN TSO and UDP GRO"
+            );
             assert_eq!(p.endpoint_config.psk, [9u8; 32]);
             assert_eq!(p.endpoint_config.role, Role::Responder);
             let v4 = p.endpoint_config.tunnel.ipv4.unwrap();
@@ -810,6 +859,20 @@ mod tests {
             assert!(gone, "interface must vanish when its fd closes");
         });
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn tun_opens_with_offloads_or_plain_on_request() {
+        crate::sys::private_netns::run_isolated(|| {
+            let udp = udp::bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
+            let (t, on) = open_tun("rtoff0", &udp, true).unwrap();
+            assert!(on);
+            assert_eq!(t.name, "rtoff0");
+            let udp2 = udp::bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
+            let (p, on) = open_tun("rtplain0", &udp2, false).unwrap();
+            assert!(!on);
+            assert_eq!(p.name, "rtplain0");
+        });
     }
 
     #[test]

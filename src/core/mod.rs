@@ -15,6 +15,7 @@ pub mod aead;
 pub mod endpoint;
 pub mod handshake;
 pub mod kdf;
+pub mod offload;
 pub mod replay;
 pub mod rng;
 pub mod session;

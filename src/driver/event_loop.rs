@@ -4,7 +4,18 @@
 //! Per packet the loop does no allocation, no syscall and no logging: a TUN packet is sealed in its
 //! buffer and the same buffer is queued for sending; a datagram is opened in its buffer and the
 //! decrypted packet is queued for writing to the TUN device from where it lies.
+//!
+//! Offload mode (`DriverConfig::offload`): TUN reads carry a vnet header. A single packet (its
+//! checksum finished if the kernel left it partial) is still sealed in place; a TSO super-packet
+//! is cut by `core::offload::segment` into an output buffer, each segment sealed in place there,
+//! and the lot sent as UDP GSO trains. A received GRO train is opened datagram by datagram in its
+//! buffer and the packets are coalesced (`core::offload::Coalescer`) into output buffers, one
+//! TUN write per super-packet; a lone datagram is written from its buffer behind a zero vnet
+//! header. Packets that need an output buffer when none is free wait, in order, while the queued
+//! sends and writes are submitted early to free some (one extra io_uring_enter per batch at most
+//! per drain, never per packet).
 
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
 
@@ -12,8 +23,11 @@ use io_uring::cqueue;
 
 use super::clock::{Clock, Timer};
 use super::{DriverConfig, DriverError, DriverStats, Exit, Hooks, Io, Protocol, RingSizes};
+use crate::core::offload::{
+    self, Coalescer, GSO_ECN, GSO_NONE, VIRTIO_NET_HDR_F_NEEDS_CSUM, VNET_HDR_LEN, VnetHdr,
+};
 use crate::core::{DATA_HEADER_LEN, DropReason, Instant, Received, TAG_LEN};
-use crate::sys::uring::{Buf, Completion, Op, Uring, UringConfig};
+use crate::sys::uring::{Buf, Completion, Op, OutBuf, Uring, UringConfig};
 
 // Control datagrams are written straight into the wrapper's control slots.
 const _: () =
@@ -26,6 +40,21 @@ const REAP_CHUNK: usize = 256;
 const MAX_READ_FAILURES: u32 = 64;
 /// `sizeof(struct signalfd_siginfo)`.
 const SIGINFO_LEN: i32 = 128;
+/// Offload mode: the largest TSO super-packet / GRO train, and the size of an output buffer (a
+/// 64 KiB super-packet cut into MTU-sized segments, each with header and tag room).
+const MAX_SUPER_PACKET: usize = 65535;
+const OUT_BUFFER_LEN: usize = 128 << 10;
+/// Control-message room per received datagram: one `UDP_GRO` cmsg (24 bytes) and spare.
+const RECV_CONTROL_LEN: usize = 64;
+/// Output buffers that must be free to start on a TUN packet or a UDP receive (a GRO train
+/// usually needs one, sometimes two).
+const OUT_RESERVE: usize = 2;
+/// Decrypted packets of a GRO train collected before they are coalesced.
+const RX_BATCH: usize = 128;
+/// Enough send slots for one output buffer sent datagram by datagram (GSO off).
+const GSO_SLOTS_MIN: u16 = 64;
+// The vnet header goes in the headroom in front of the IP packet.
+const _: () = assert!(VNET_HDR_LEN <= DATA_HEADER_LEN);
 
 /// [`super::run`] for any [`Protocol`], with explicit ring sizes.
 pub fn run_with<P: Protocol>(
@@ -44,6 +73,15 @@ pub fn run_with<P: Protocol>(
     uc.tun_headroom = DATA_HEADER_LEN;
     uc.tun_tailroom = TAG_LEN;
     uc.datagram_overhead = DATA_HEADER_LEN + TAG_LEN;
+    if config.offload {
+        uc.vnet_hdr_len = VNET_HDR_LEN;
+        uc.recv_control_len = RECV_CONTROL_LEN;
+        uc.max_packet = MAX_SUPER_PACKET;
+        uc.max_datagram = MAX_SUPER_PACKET;
+        uc.out_buffers = sizes.out_buffers.max(OUT_RESERVE as u16 * 2);
+        uc.out_len = OUT_BUFFER_LEN;
+        uc.send_slots = sizes.send_slots.max(GSO_SLOTS_MIN);
+    }
     // `io` stays alive (and its fds open) until the Uring, declared after it, is dropped.
     let uring = Uring::new(
         &uc,
@@ -61,6 +99,10 @@ pub fn run_with<P: Protocol>(
         stats: DriverStats::default(),
         tun_failures: 0,
         udp_failures: 0,
+        offload: config.offload,
+        pending: Vec::with_capacity(RX_BATCH),
+        tx_backlog: VecDeque::with_capacity(usize::from(uc.tun_buffers)),
+        rx_backlog: VecDeque::with_capacity(usize::from(uc.udp_buffers)),
     };
     let r = lp.run();
     drop(lp);
@@ -78,6 +120,16 @@ struct Loop<'a, P: Protocol> {
     /// Consecutive error completions of the TUN read / UDP receive (reset by any packet).
     tun_failures: u32,
     udp_failures: u32,
+    /// TUN reads/writes carry a vnet header; GSO sends and GRO receives.
+    offload: bool,
+    /// Decrypted packets of the GRO train being processed: (offset in the slot, length).
+    /// Capacity RX_BATCH, never exceeded (no allocation).
+    pending: Vec<(usize, usize)>,
+    /// Offload mode: TUN packets / UDP receives waiting for a free output buffer, in order
+    /// (everything after the first waiting one waits too, so nothing is reordered). Bounded by
+    /// the ring sizes, which are their capacities.
+    tx_backlog: VecDeque<Buf>,
+    rx_backlog: VecDeque<Buf>,
 }
 
 fn read_failed(count: &mut u32, what: &'static str, result: i32) -> Result<(), DriverError> {
@@ -120,9 +172,15 @@ impl<P: Protocol> Loop<'_, P> {
                         Err(e) => done = Some(Err(e)),
                     }
                 }
+                if done.is_none() {
+                    self.drain_backlog(now);
+                }
             }
             self.stats.submits = self.uring.stats().enters;
             if let Some(r) = done {
+                for b in self.tx_backlog.drain(..).chain(self.rx_backlog.drain(..)) {
+                    self.uring.recycle(b);
+                }
                 self.report_stats();
                 return r;
             }
@@ -206,6 +264,20 @@ impl<P: Protocol> Loop<'_, P> {
                     self.stats.udp_send_errors += 1;
                 }
             }
+            Op::OutSend { gso: _ } => {
+                if c.result >= 0 {
+                    self.stats.out_sends += 1;
+                } else {
+                    self.stats.udp_send_errors += 1;
+                }
+            }
+            Op::OutWrite { expected } => {
+                if c.result >= 0 && c.result as u32 == expected {
+                    self.stats.tun_writes += 1;
+                } else {
+                    self.stats.tun_write_errors += 1;
+                }
+            }
             Op::Signal => return self.signal(c.result),
             Op::Timeout { generation } => {
                 if self.timer.completed(generation) && c.result == -libc::ETIME {
@@ -220,6 +292,12 @@ impl<P: Protocol> Loop<'_, P> {
     #[inline]
     fn tun_packet(&mut self, now: Instant, buf: Buf) {
         self.stats.tun_reads += 1;
+        if self.offload {
+            if !self.tx_backlog.is_empty() || self.uring.free_outs() < OUT_RESERVE {
+                return self.tx_backlog.push_back(buf);
+            }
+            return self.tun_packet_vnet(now, buf);
+        }
         let len = buf.len();
         if len == 0 {
             self.uring.recycle(buf);
@@ -240,6 +318,12 @@ impl<P: Protocol> Loop<'_, P> {
     #[inline]
     fn datagram(&mut self, now: Instant, buf: Buf) {
         self.stats.udp_recvs += 1;
+        if self.offload {
+            if !self.rx_backlog.is_empty() || self.uring.free_outs() < OUT_RESERVE {
+                return self.rx_backlog.push_back(buf);
+            }
+            return self.datagram_vnet(now, buf);
+        }
         let Some((from, start, len)) = self.uring.datagram(&buf) else {
             // Truncated (larger than a buffer) or a malformed recvmsg header.
             self.stats.udp_recv_errors += 1;
@@ -265,6 +349,230 @@ impl<P: Protocol> Loop<'_, P> {
         }
     }
 
+    /// Processes waiting packets while output buffers are free; if some still wait, submits what
+    /// is queued so that in-flight sends and writes complete and free theirs (their completions
+    /// are reaped by the caller's loop, which calls this again).
+    fn drain_backlog(&mut self, now: Instant) {
+        while self.uring.free_outs() >= OUT_RESERVE {
+            if let Some(b) = self.tx_backlog.pop_front() {
+                self.tun_packet_vnet(now, b);
+            } else if let Some(b) = self.rx_backlog.pop_front() {
+                self.datagram_vnet(now, b);
+            } else {
+                break;
+            }
+        }
+        if !self.tx_backlog.is_empty() || !self.rx_backlog.is_empty() {
+            self.stats.backlog_submits += 1;
+            let _ = self.uring.submit_and_wait(0);
+        }
+    }
+
+    fn offload_drop(&mut self, buf: Buf) {
+        self.stats.offload_drops += 1;
+        self.uring.recycle(buf);
+    }
+
+    /// Offload mode, TX: `[vnet header][IP packet]` at `tun_headroom()` of the slot, so that the
+    /// IP packet starts at DATA_HEADER_LEN. A single packet is sealed in place (its checksum
+    /// finished first if the kernel left it partial); a TSO super-packet is cut into segments
+    /// in an output buffer, each sealed in place, and sent as GSO trains.
+    fn tun_packet_vnet(&mut self, now: Instant, buf: Buf) {
+        let len = buf.len();
+        if len <= VNET_HDR_LEN {
+            return self.offload_drop(buf);
+        }
+        let plen = len - VNET_HDR_LEN;
+        let h = self.uring.tun_headroom();
+        let slot = self.uring.slot_mut(&buf);
+        let Ok(hdr) = VnetHdr::decode(&slot[h..h + VNET_HDR_LEN]) else {
+            return self.offload_drop(buf);
+        };
+        let ip = DATA_HEADER_LEN..DATA_HEADER_LEN + plen;
+        if hdr.gso_type & !GSO_ECN == GSO_NONE {
+            if hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM != 0
+                && offload::finish_checksum(&hdr, &mut slot[ip]).is_err()
+            {
+                return self.offload_drop(buf);
+            }
+            match self.proto.seal(now, slot, plen) {
+                Ok(t) => self.uring.push_udp_send(buf, 0, t.len, &t.dst),
+                Err(reason) => {
+                    self.hooks.on_drop(now, reason, None);
+                    self.uring.recycle(buf);
+                }
+            }
+            return;
+        }
+        let Some(out) = self.uring.take_out() else {
+            return self.offload_drop(buf);
+        };
+        let (slot, ob) = self.uring.slot_and_out_mut(&buf, &out);
+        let r = offload::segment(&hdr, &slot[ip], ob, DATA_HEADER_LEN, TAG_LEN);
+        self.uring.recycle(buf);
+        let segs = match r {
+            Ok(s) if s.count > 0 => s,
+            _ => {
+                self.stats.offload_drops += 1;
+                self.uring.release_out(out);
+                return;
+            }
+        };
+        self.stats.tso_packets += 1;
+        let ob = self.uring.out_mut(&out);
+        let mut dst = None;
+        let mut ok = true;
+        for i in 0..segs.count {
+            let l = segs.len_of(i);
+            let Some(seg) = ob.get_mut(i * segs.stride..) else {
+                ok = false;
+                break;
+            };
+            match self.proto.seal(now, seg, l) {
+                Ok(t)
+                    if t.len == DATA_HEADER_LEN + l + TAG_LEN && dst.is_none_or(|d| d == t.dst) =>
+                {
+                    dst = Some(t.dst)
+                }
+                Ok(_) => {
+                    ok = false;
+                    break;
+                }
+                Err(reason) => {
+                    self.hooks.on_drop(now, reason, None);
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        match dst {
+            Some(dst) if ok => {
+                let total =
+                    (segs.count - 1) * segs.stride + DATA_HEADER_LEN + segs.last_len + TAG_LEN;
+                self.stats.tso_segments += segs.count as u64;
+                self.uring.push_out_sends(out, total, segs.stride, &dst);
+            }
+            _ => {
+                self.stats.offload_drops += 1;
+                self.uring.release_out(out);
+            }
+        }
+    }
+
+    /// Offload mode, RX: one datagram is opened in place and written to the TUN device from its
+    /// buffer behind a zero vnet header (in the room of the transport header); a GRO train is
+    /// opened datagram by datagram and the packets are coalesced into output buffers.
+    fn datagram_vnet(&mut self, now: Instant, buf: Buf) {
+        let Some(d) = self.uring.datagrams(&buf) else {
+            self.stats.udp_recv_errors += 1;
+            self.hooks.on_drop(now, DropReason::Malformed, None);
+            self.uring.recycle(buf);
+            return;
+        };
+        if d.segment == 0 || d.len <= d.segment {
+            let slot = self.uring.slot_mut(&buf);
+            match self
+                .proto
+                .handle_datagram(now, d.from, &mut slot[d.start..d.start + d.len])
+            {
+                Received::Deliver { start: s, len: l }
+                    if s.checked_add(l).is_some_and(|e| e <= d.len) && s >= VNET_HDR_LEN =>
+                {
+                    let at = d.start + s - VNET_HDR_LEN;
+                    slot[at..at + VNET_HDR_LEN].fill(0);
+                    self.uring.push_tun_write(buf, at, l + VNET_HDR_LEN);
+                }
+                Received::Deliver { .. } => self.offload_drop(buf),
+                Received::Control => self.uring.recycle(buf),
+                Received::Dropped(reason) => {
+                    self.hooks.on_drop(now, reason, Some(d.from));
+                    self.uring.recycle(buf);
+                }
+            }
+            return;
+        }
+        self.stats.gro_batches += 1;
+        let mut off = 0;
+        while off < d.len {
+            self.pending.clear();
+            let slot = self.uring.slot_mut(&buf);
+            while off < d.len && self.pending.len() < RX_BATCH {
+                let n = d.segment.min(d.len - off);
+                let at = d.start + off;
+                off += n;
+                self.stats.gro_datagrams += 1;
+                match self
+                    .proto
+                    .handle_datagram(now, d.from, &mut slot[at..at + n])
+                {
+                    Received::Deliver { start: s, len: l }
+                        if s.checked_add(l).is_some_and(|e| e <= n) =>
+                    {
+                        self.pending.push((at + s, l));
+                    }
+                    Received::Deliver { .. } => self.stats.offload_drops += 1,
+                    Received::Control => {}
+                    Received::Dropped(reason) => self.hooks.on_drop(now, reason, Some(d.from)),
+                }
+            }
+            self.coalesce_pending(&buf);
+        }
+        self.uring.recycle(buf);
+    }
+
+    /// Coalesces the packets in `pending` (inside `buf`) into output buffers and queues their
+    /// TUN writes: one super-packet after another in the same output buffer (each its own
+    /// write), a new buffer only when one is full.
+    fn coalesce_pending(&mut self, buf: &Buf) {
+        let mut i = 0;
+        let mut cur: Option<(OutBuf, usize)> = None;
+        while i < self.pending.len() {
+            let (out, off) = match cur.take() {
+                Some(c) => c,
+                None => match self.uring.take_out() {
+                    Some(o) => (o, 0),
+                    None => {
+                        self.stats.offload_drops += (self.pending.len() - i) as u64;
+                        return;
+                    }
+                },
+            };
+            let (slot, ob) = self.uring.slot_and_out_from_mut(buf, &out, off);
+            let mut co = Coalescer::new(ob);
+            while let Some(&(at, l)) = self.pending.get(i) {
+                if co.push(&slot[at..at + l]) {
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            if co.is_empty() {
+                if off == 0 {
+                    // Refused by an empty builder with the whole buffer: not a valid packet.
+                    self.stats.offload_drops += 1;
+                    i += 1;
+                    cur = Some((out, off));
+                } else {
+                    // No room left behind the queued writes: next buffer.
+                    self.uring.release_out(out);
+                }
+                continue;
+            }
+            let n = co.finish();
+            self.stats.coalesced_writes += 1;
+            self.uring.push_out_tun_write_at(&out, off, n);
+            let next = off + n.next_multiple_of(64);
+            if next + VNET_HDR_LEN < self.uring.out_len() {
+                cur = Some((out, next));
+            } else {
+                self.uring.release_out(out);
+            }
+        }
+        if let Some((out, _)) = cur {
+            self.uring.release_out(out);
+        }
+    }
+
     fn signal(&mut self, result: i32) -> Result<Option<Exit>, DriverError> {
         if result == SIGINFO_LEN {
             let signo = self.uring.signal_number() as i32;
@@ -282,6 +590,8 @@ impl<P: Protocol> Loop<'_, P> {
 
     fn report_stats(&mut self) {
         self.stats.submits = self.uring.stats().enters;
+        self.stats.gso_refused = self.uring.stats().gso_refused;
+        self.stats.send_slot_drops = self.uring.stats().send_slot_drops;
         self.hooks.on_stats(self.proto.stats(), &self.stats);
     }
 }

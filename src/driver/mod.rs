@@ -21,9 +21,10 @@ mod tests;
 
 /// File descriptors the loop owns while it runs.
 pub struct Io {
-    /// `/dev/net/tun` opened with IFF_TUN | IFF_NO_PI, non-blocking.
+    /// `/dev/net/tun` opened with IFF_TUN | IFF_NO_PI, non-blocking; in offload mode also
+    /// IFF_VNET_HDR with TSO and checksum offloads ([`crate::sys::tun::open_offload`]).
     pub tun: OwnedFd,
-    /// Bound UDP socket (IPv4 or dual-stack IPv6), non-blocking.
+    /// Bound UDP socket (IPv4 or dual-stack IPv6), non-blocking; `UDP_GRO` on in offload mode.
     pub udp: OwnedFd,
     /// signalfd for SIGINT, SIGTERM, SIGUSR1 (already blocked).
     pub signals: OwnedFd,
@@ -52,6 +53,25 @@ pub struct DriverStats {
     pub timer_wakeups: u64,
     /// Completion-queue batches processed (one per wake-up).
     pub batches: u64,
+    /// Offload mode: TUN reads that were TSO super-packets, and the segments made of them.
+    pub tso_packets: u64,
+    pub tso_segments: u64,
+    /// Sends from output buffers (GSO trains, or single datagrams once GSO is off).
+    pub out_sends: u64,
+    /// UDP receives that carried a GRO train, and the datagrams in them.
+    pub gro_batches: u64,
+    pub gro_datagrams: u64,
+    /// TUN writes of coalesced packets (from output buffers).
+    pub coalesced_writes: u64,
+    /// Packets dropped by the offload path: bad vnet header, segmentation or coalescing refused,
+    /// no output buffer or send slot free.
+    pub offload_drops: u64,
+    /// GSO sends the kernel refused (GSO is then off for the rest of the run).
+    pub gso_refused: u64,
+    /// Datagrams of a train not sent for lack of a free send slot.
+    pub send_slot_drops: u64,
+    /// Early submits to free output buffers while packets waited for one.
+    pub backlog_submits: u64,
 }
 
 /// The operator-facing side of the loop: interface set-up and logging.
@@ -68,6 +88,10 @@ pub trait Hooks {
 pub struct DriverConfig {
     /// Tunnel MTU: the largest IP packet read from the TUN device.
     pub mtu: u16,
+    /// Offload mode: the TUN device was opened with `IFF_VNET_HDR` and TSO/checksum offloads
+    /// (every read and write starts with a `virtio_net_hdr`), and the UDP socket has `UDP_GRO`
+    /// on. Off: one IP packet per read/write/datagram.
+    pub offload: bool,
 }
 
 /// Why the loop returned.
@@ -142,6 +166,24 @@ pub struct RingSizes {
     pub tun_buffers: u16,
     pub udp_buffers: u16,
     pub control_slots: u16,
+    /// Offload mode only: output buffers (segmentation and coalescing) and send slots.
+    pub out_buffers: u16,
+    pub send_slots: u16,
+}
+
+impl RingSizes {
+    /// Offload mode: fewer, 64 KiB buffers.
+    pub fn offload() -> RingSizes {
+        RingSizes {
+            sq_entries: 512,
+            cq_entries: 4096,
+            tun_buffers: 128,
+            udp_buffers: 128,
+            control_slots: 8,
+            out_buffers: 64,
+            send_slots: 512,
+        }
+    }
 }
 
 impl Default for RingSizes {
@@ -152,6 +194,8 @@ impl Default for RingSizes {
             tun_buffers: 512,
             udp_buffers: 512,
             control_slots: 8,
+            out_buffers: 0,
+            send_slots: 0,
         }
     }
 }
@@ -217,5 +261,10 @@ pub fn run(
     config: &DriverConfig,
     hooks: &mut dyn Hooks,
 ) -> Result<Exit, DriverError> {
-    event_loop::run_with(endpoint, io, config, &RingSizes::default(), hooks)
+    let sizes = if config.offload {
+        RingSizes::offload()
+    } else {
+        RingSizes::default()
+    };
+    event_loop::run_with(endpoint, io, config, &sizes, hooks)
 }

@@ -160,7 +160,22 @@ impl Harness {
         sizes: RingSizes,
         make: impl FnOnce(SocketAddr) -> TestProto + Send + 'static,
     ) -> Self {
-        let tun = testnet::open_tun("rt0").expect("open tun");
+        Self::start_with(sizes, false, make)
+    }
+
+    /// As `start`; `offload`: the TUN device with vnet header and TSO, UDP GRO on the socket.
+    fn start_with(
+        sizes: RingSizes,
+        offload: bool,
+        make: impl FnOnce(SocketAddr) -> TestProto + Send + 'static,
+    ) -> Self {
+        let tun = if offload {
+            crate::sys::tun::open_offload("rt0")
+                .expect("open tun with offloads")
+                .fd
+        } else {
+            testnet::open_tun("rt0").expect("open tun")
+        };
         let _ = std::fs::write("/proc/sys/net/ipv6/conf/rt0/disable_ipv6", "1");
         testnet::set_ipv4("rt0", TUN_ADDR, 24).expect("address");
         testnet::set_up("rt0").expect("rt0 up");
@@ -181,15 +196,15 @@ impl Harness {
             tid_tx.send(testnet::gettid()).unwrap();
             let mut proto = make(peer_addr);
             let mut hooks = hooks;
-            let io = Io {
-                tun,
-                udp: OwnedFd::from(udp),
-                signals,
-            };
+            let udp = OwnedFd::from(udp);
+            if offload {
+                crate::sys::udp::enable_gro(&udp).unwrap();
+            }
+            let io = Io { tun, udp, signals };
             let r = run_with(
                 &mut proto,
                 io,
-                &DriverConfig { mtu: 1420 },
+                &DriverConfig { mtu: 1420, offload },
                 &sizes,
                 &mut hooks,
             );
@@ -286,6 +301,8 @@ fn small_rings() -> RingSizes {
         tun_buffers: 16,
         udp_buffers: 16,
         control_slots: 4,
+        out_buffers: 0,
+        send_slots: 0,
     }
 }
 
@@ -470,6 +487,164 @@ fn probe_reports_ok_here() {
     };
     let msg = e.to_string();
     assert!(msg.contains("6.1.0") && msg.contains("READ_MULTISHOT") && !msg.contains('\n'));
+}
+
+fn offload_rings() -> RingSizes {
+    RingSizes {
+        sq_entries: 256,
+        cq_entries: 1024,
+        tun_buffers: 32,
+        udp_buffers: 32,
+        control_slots: 4,
+        out_buffers: 16,
+        send_slots: 128,
+    }
+}
+
+/// The peer of the offload test: every sealed TCP/IPv4 packet the loop sends comes back with
+/// source and destination (address and port) swapped, so a TCP connection from TUN_ADDR to
+/// REMOTE talks to itself (simultaneous open) through the loop both ways. The peer's socket has no
+/// GRO: it gets one datagram per segment and sends runs of equal-sized ones back as GSO trains,
+/// which the loop receives as GRO trains. Both checksums survive the swap (sums commute).
+fn reflect(peer: UdpSocket, loop_addr: SocketAddr, stop: Arc<AtomicU32>) -> u64 {
+    peer.set_read_timeout(Some(Duration::from_millis(2)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    let mut train: Vec<u8> = Vec::with_capacity(64 * 2048);
+    let mut seg = 0usize;
+    let mut trains = 0u64;
+    let mut flush = |train: &mut Vec<u8>, seg: &mut usize| {
+        if !train.is_empty() {
+            crate::sys::udp::send_segments(&peer, train, *seg as u16, loop_addr).unwrap();
+            trains += 1;
+            train.clear();
+        }
+        *seg = 0;
+    };
+    while stop.load(Ordering::Relaxed) == 0 {
+        let n = match peer.recv(&mut buf) {
+            Ok(n) => n,
+            Err(_) => {
+                flush(&mut train, &mut seg);
+                continue;
+            }
+        };
+        let d = &mut buf[..n];
+        if n < 32 + 40 || d[..16] != HDR || d[n - 16..] != TAG {
+            continue;
+        }
+        let ip = &mut d[16..n - 16];
+        if ip[0] != 0x45 || ip[9] != 6 {
+            continue;
+        }
+        for (a, b) in [(12, 16), (13, 17), (14, 18), (15, 19), (20, 22), (21, 23)] {
+            ip.swap(a, b);
+        }
+        if seg != 0 && (n > seg || train.len() / seg >= 40) {
+            flush(&mut train, &mut seg);
+        }
+        if seg == 0 {
+            seg = n;
+        }
+        train.extend_from_slice(&buf[..n]);
+        if n < seg {
+            // A shorter datagram ends a train.
+            flush(&mut train, &mut seg);
+        }
+    }
+    trains
+}
+
+/// Offload mode through a real TUN device: a UDP packet each way (single packets: checksum
+/// finished on TX, zero vnet header on RX), then a TCP connection through the loop to itself
+/// (see `reflect`): the kernel hands the loop TSO super-packets, which it segments and sends as
+/// GSO trains, and the reflected GRO trains are coalesced back into super-packets on the TUN.
+#[test]
+fn offload_mode_moves_tso_and_gro_trains_through_a_real_tun() {
+    use std::io::{Read, Write};
+    const BYTES: usize = 8 << 20;
+    testnet::in_private_netns(|| {
+        let h = Harness::start_with(offload_rings(), true, TestProto::new);
+        // One UDP packet each way.
+        let rx = UdpSocket::bind((TUN_ADDR, 7000)).unwrap();
+        rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let tx = UdpSocket::bind((TUN_ADDR, 0)).unwrap();
+        tx.send_to(b"hello", (REMOTE, 9999)).unwrap();
+        let mut buf = [0u8; 2048];
+        let (n, _) = h.peer.recv_from(&mut buf).unwrap();
+        assert!(n == 32 + 28 + 5 && buf[..16] == HDR && buf[n - 16..n] == TAG);
+        let ip = &buf[16..n - 16];
+        assert_eq!(&ip[28..], b"hello");
+        // The UDP checksum (left partial by the kernel, NEEDS_CSUM) was completed.
+        let mut pseudo = Vec::new();
+        pseudo.extend_from_slice(&ip[12..20]);
+        pseudo.extend_from_slice(&[0, 17]);
+        pseudo.extend_from_slice(&ip[24..26]);
+        pseudo.extend_from_slice(&ip[20..]);
+        assert_ne!(u16::from_be_bytes([ip[26], ip[27]]), 0);
+        assert_eq!(checksum(&pseudo), 0, "UDP checksum valid");
+        let inner = ipv4_udp(REMOTE, TUN_ADDR, 5555, 7000, b"world");
+        h.peer.send_to(&sealed(&inner), h.loop_addr).unwrap();
+        let (n, from) = rx.recv_from(&mut buf).unwrap();
+        assert_eq!(
+            (&buf[..n], from),
+            (&b"world"[..], SocketAddr::from((REMOTE, 5555)))
+        );
+
+        // TCP to itself through the loop.
+        let stop = Arc::new(AtomicU32::new(0));
+        let peer = h.peer.try_clone().unwrap();
+        let (loop_addr, s) = (h.loop_addr, stop.clone());
+        let reflector = std::thread::spawn(move || reflect(peer, loop_addr, s));
+        let conn = std::net::TcpStream::connect_timeout(
+            &SocketAddr::from((REMOTE, 7777)),
+            Duration::from_secs(10),
+        )
+        .expect("TCP through the loop to itself");
+        conn.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut w = conn.try_clone().unwrap();
+        let writer = std::thread::spawn(move || {
+            let chunk: Vec<u8> = (0..65536u32).map(|i| (i % 251) as u8).collect();
+            let mut sent = 0;
+            while sent < BYTES {
+                w.write_all(&chunk).unwrap();
+                sent += chunk.len();
+            }
+        });
+        let mut r = conn;
+        let mut got = 0usize;
+        let mut big = vec![0u8; 1 << 16];
+        while got < BYTES {
+            let n = r.read(&mut big).expect("read through the loop");
+            assert!(n > 0, "connection closed after {got} bytes");
+            for (k, &b) in big[..n].iter().enumerate() {
+                assert_eq!(b, ((got + k) % 65536 % 251) as u8, "byte {}", got + k);
+            }
+            got += n;
+        }
+        writer.join().unwrap();
+        let workers = iou_workers();
+        stop.store(1, Ordering::Relaxed);
+        let trains = reflector.join().unwrap();
+        let (_, _, hooks) = h.stop(libc::SIGTERM);
+        let (_, d) = hooks.last.clone().unwrap();
+        eprintln!("offload: {trains} trains reflected, {d:?}");
+        assert!(workers.is_empty(), "io-wq workers: {workers:?}");
+        assert!(d.tso_packets > 0 && d.tso_segments > d.tso_packets, "{d:?}");
+        assert!(d.out_sends > 0, "{d:?}");
+        assert!(
+            d.gro_batches > 0 && d.gro_datagrams > d.gro_batches,
+            "{d:?}"
+        );
+        assert!(d.coalesced_writes > 0, "{d:?}");
+        assert_eq!((d.tun_write_errors, d.udp_send_errors), (0, 0), "{d:?}");
+        assert_eq!(
+            (d.offload_drops, d.gso_refused, d.send_slot_drops),
+            (0, 0, 0),
+            "{d:?}"
+        );
+    });
 }
 
 /// Rough packets/s through the loop with the stand-in protocol (no crypto), both directions at

@@ -124,6 +124,30 @@ fn set_buffers(fd: &OwnedFd, bytes: usize) {
     }
 }
 
+/// Turns on UDP GRO (`UDP_GRO`): the kernel may hand over a train of datagrams from one sender
+/// in one receive, with their segment size in a `UDP_GRO` control message.
+pub fn enable_gro(fd: &OwnedFd) -> io::Result<()> {
+    setsockopt_int(
+        fd,
+        crate::sys::uring::SOL_UDP,
+        crate::sys::uring::UDP_GRO,
+        1,
+    )
+    .map_err(|e| io::Error::new(e.kind(), format!("cannot enable UDP GRO ({e})")))
+}
+
+/// Whether the kernel takes `UDP_SEGMENT` on this socket (probed with a socket option of 0, the
+/// same check as a send's cmsg).
+pub fn gso_supported(fd: &OwnedFd) -> bool {
+    setsockopt_int(
+        fd,
+        crate::sys::uring::SOL_UDP,
+        crate::sys::uring::UDP_SEGMENT,
+        0,
+    )
+    .is_ok()
+}
+
 /// The receive and send buffer sizes in effect (as the kernel reports them: twice what was set,
 /// for its bookkeeping overhead).
 pub fn buffer_sizes(fd: &OwnedFd) -> io::Result<(usize, usize)> {
@@ -182,6 +206,45 @@ pub fn local_addr(fd: &OwnedFd) -> io::Result<SocketAddr> {
     let b = getsockname_bytes(fd)?;
     sockaddr::from_bytes(&b)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an IP socket"))
+}
+
+/// Sends `buf` to `dst` as one UDP GSO train of `segment`-byte datagrams (blocking), as a test
+/// peer that batches like the loop does.
+#[cfg(test)]
+pub fn send_segments(
+    fd: &impl AsRawFd,
+    buf: &[u8],
+    segment: u16,
+    dst: SocketAddr,
+) -> io::Result<usize> {
+    let raw = sockaddr::to_raw(&dst);
+    let mut iov = libc::iovec {
+        iov_base: buf.as_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    #[repr(C, align(8))]
+    struct Cmsg([u8; 24]);
+    let mut c = Cmsg([0; 24]);
+    c.0[0..8].copy_from_slice(&18u64.to_ne_bytes());
+    c.0[8..12].copy_from_slice(&crate::sys::uring::SOL_UDP.to_ne_bytes());
+    c.0[12..16].copy_from_slice(&crate::sys::uring::UDP_SEGMENT.to_ne_bytes());
+    c.0[16..18].copy_from_slice(&segment.to_ne_bytes());
+    // SAFETY: msghdr is plain old data; all-zero is a valid value.
+    let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
+    m.msg_name = raw.as_ptr() as *mut libc::c_void;
+    m.msg_namelen = raw.len;
+    m.msg_iov = &mut iov;
+    m.msg_iovlen = 1;
+    m.msg_control = c.0.as_mut_ptr().cast();
+    m.msg_controllen = c.0.len() as _;
+    // SAFETY: every pointer in `m` (address, iovec over `buf`, cmsg) is live for the call; the
+    // kernel only reads them.
+    let n = unsafe { libc::sendmsg(fd.as_raw_fd(), &m, 0) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //!
 //! [`Uring`] owns every byte an in-flight SQE points to: the buffer rings and their buffers, the
 //! control-datagram slots, the per-send-slot destination `sockaddr`s, the recvmsg `msghdr`, the
-//! signalfd read buffer and the timeout `timespec` all live in one [`Region`] owned by the `Uring`.
+//! signalfd read buffer, the timeout `timespec`, and in offload mode the output buffers and the
+//! send slots of sends from them (each slot holds its own `msghdr`, `iovec`, `UDP_SEGMENT` cmsg
+//! and destination) all live in one [`Region`] owned by the `Uring`.
 //! Nothing is freed while a request that references it may still run: `Drop` cancels every request
 //! (`IORING_ASYNC_CANCEL_ANY`), waits until the number of requests without their final CQE
 //! (`inflight`) is zero, and only then lets the ring and the region go (if the kernel never
@@ -17,6 +19,17 @@
 //! referenced by an in-flight write/send (the `Buf` was consumed by `push_*`; the buffer returns to
 //! its ring when that request completes). Only the holder of a `Buf` can get a slice of its memory,
 //! so the kernel never writes memory Rust code has a reference to.
+//!
+//! # Offload mode
+//!
+//! With `vnet_hdr_len` set, the TUN ring's kernel headroom shrinks by the vnet header so that the
+//! kernel writes `[virtio_net_hdr][IP packet]` with the IP packet still at `tun_headroom`: single
+//! packets seal in place as in plain mode. UDP buffers get `recv_control_len` bytes of control room
+//! after the name (the `UDP_GRO` cmsg; [`parse_gro_cmsg`]). Output buffers ([`OutBuf`]) are
+//! reference counted: the caller's hold plus one per in-flight send or TUN write that reads them;
+//! a buffer is free again when the count drops to zero. GSO sends are split at
+//! [`GSO_MAX_SEGMENTS`] segments and [`GSO_MAX_BYTES`]; the first one the kernel refuses
+//! (EIO/EINVAL) turns GSO off and later trains go out one datagram per send.
 
 use std::io;
 use std::net::SocketAddr;
@@ -57,14 +70,29 @@ pub struct UringConfig {
     pub udp_buffers: u16,
     /// Control-datagram slots (handshakes, keepalives) that can be in flight at once.
     pub control_slots: u16,
-    /// Largest packet the TUN device gives us (the MTU, or 64 KiB with TSO later).
+    /// Largest packet the TUN device gives us (the MTU, or 64 KiB with TSO).
     pub max_packet: usize,
-    /// Bytes in front of a TUN packet: the transport header (16), plus a virtio_net_hdr later.
+    /// Bytes in front of a TUN packet: the transport header (16); the vnet header, if any, is
+    /// written into its last `vnet_hdr_len` bytes.
     pub tun_headroom: usize,
     /// Bytes behind a TUN packet: the AEAD tag (16).
     pub tun_tailroom: usize,
     /// Bytes a datagram adds around an IP packet (header + tag); sizes the UDP buffers.
     pub datagram_overhead: usize,
+    /// Offload mode: every TUN read starts with a `virtio_net_hdr` of this many bytes (0: plain
+    /// mode). The kernel writes it into the last `vnet_hdr_len` bytes of the headroom, so the IP
+    /// packet still starts `tun_headroom` bytes into the slot.
+    pub vnet_hdr_len: usize,
+    /// Control-message room per received datagram (for the `UDP_GRO` cmsg; 0: none). Multiple of 8.
+    pub recv_control_len: usize,
+    /// Largest UDP payload a receive buffer holds (0: `max_packet + datagram_overhead`); 65535
+    /// with UDP GRO.
+    pub max_datagram: usize,
+    /// Output buffers (segmentation and coalescing) and their size (0: none).
+    pub out_buffers: u16,
+    pub out_len: usize,
+    /// Send slots for sends from output buffers (each owns a msghdr, iovec, cmsg and sockaddr).
+    pub send_slots: u16,
 }
 
 impl UringConfig {
@@ -79,8 +107,74 @@ impl UringConfig {
             tun_headroom: 16,
             tun_tailroom: 16,
             datagram_overhead: 32,
+            vnet_hdr_len: 0,
+            recv_control_len: 0,
+            max_datagram: 0,
+            out_buffers: 0,
+            out_len: 0,
+            send_slots: 0,
         }
     }
+}
+
+/// `SOL_UDP` / `UDP_SEGMENT` / `UDP_GRO` (linux/udp.h).
+pub const SOL_UDP: i32 = 17;
+pub const UDP_SEGMENT: i32 = 103;
+pub const UDP_GRO: i32 = 104;
+/// Limits of one UDP GSO send (`UDP_MAX_SEGMENTS`, and the largest UDP payload).
+pub const GSO_MAX_SEGMENTS: usize = 64;
+pub const GSO_MAX_BYTES: usize = 65507;
+/// Bytes per send slot: msghdr (56) + iovec (16) + cmsg (CMSG_SPACE(2) = 24) + sockaddr_storage.
+const SEND_SLOT_LEN: usize = 256;
+const SEND_IOV_OFF: usize = 64;
+const SEND_CMSG_OFF: usize = 96;
+const SEND_ADDR_OFF: usize = 128;
+const CMSG_HDR_LEN: usize = 16;
+
+/// The `UDP_GRO` segment size in a received control area (`struct cmsghdr` chain, 8-byte
+/// aligned, as the kernel writes it into an `io_uring_recvmsg_out` buffer). `None` if there is
+/// none (one datagram), or the chain is malformed (every length is checked against `control`).
+pub fn parse_gro_cmsg(control: &[u8]) -> Option<u16> {
+    let mut off = 0usize;
+    while off + CMSG_HDR_LEN <= control.len() {
+        let h = &control[off..off + CMSG_HDR_LEN];
+        let len = u64::from_ne_bytes(h[0..8].try_into().ok()?) as usize;
+        let level = i32::from_ne_bytes(h[8..12].try_into().ok()?);
+        let ty = i32::from_ne_bytes(h[12..16].try_into().ok()?);
+        if len < CMSG_HDR_LEN || len > control.len() - off {
+            return None;
+        }
+        if level == SOL_UDP && ty == UDP_GRO {
+            let data = &control[off + CMSG_HDR_LEN..off + len];
+            // The kernel puts an int; accept a u16 too.
+            let v = match data.len() {
+                4.. => i32::from_ne_bytes(data[0..4].try_into().ok()?),
+                2..=3 => i32::from(u16::from_ne_bytes(data[0..2].try_into().ok()?)),
+                _ => return None,
+            };
+            return u16::try_from(v).ok().filter(|&v| v > 0);
+        }
+        off += round_up(len, 8);
+    }
+    None
+}
+
+/// One received UDP buffer, split: sender, payload offset and length in the slot, and the GRO
+/// segment size (0: one datagram).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Datagrams {
+    pub from: SocketAddr,
+    pub start: usize,
+    pub len: usize,
+    pub segment: usize,
+}
+
+/// An output buffer held by the caller (not `Clone`): see [`Uring::take_out`].
+#[derive(Debug)]
+#[must_use = "a dropped OutBuf leaks its buffer; release it"]
+pub struct OutBuf {
+    ring_id: u32,
+    idx: u16,
 }
 
 /// Which buffer group a [`Buf`] belongs to.
@@ -138,6 +232,15 @@ pub enum Op {
     UdpSend {
         control: bool,
     },
+    /// A send from an output buffer (`gso`: with a `UDP_SEGMENT` cmsg). A GSO send that failed
+    /// with EIO/EINVAL has turned GSO off (see [`Uring::gso_enabled`]).
+    OutSend {
+        gso: bool,
+    },
+    /// A TUN write from an output buffer.
+    OutWrite {
+        expected: u32,
+    },
     Signal,
     Timeout {
         generation: u32,
@@ -167,6 +270,12 @@ const UD_SIGNAL: u64 = 6;
 const UD_TIMEOUT: u64 = 7;
 const UD_TIMEOUT_REMOVE: u64 = 8;
 const UD_CANCEL: u64 = 9;
+const UD_OUT_SEND: u64 = 10;
+const UD_OUT_GSO_SEND: u64 = 11;
+const UD_OUT_WRITE: u64 = 12;
+/// An output-buffer TUN write carries its buffer index in the low bits of the user data index
+/// and its length (< 2^20) above them.
+const OUT_IDX_BITS: u32 = 12;
 
 fn ud(op: u64, idx: u32) -> u64 {
     (op << 32) | u64::from(idx)
@@ -184,17 +293,29 @@ struct Layout {
     name_dummy: usize,
     siginfo: usize,
     timespec: usize,
+    out: usize,
+    out_len: usize,
+    sends: usize,
+    /// Payload offset in a UDP buffer (after the recvmsg header, name and control room).
+    udp_payload: usize,
     total: usize,
 }
 
 impl Layout {
     fn new(c: &UringConfig) -> Layout {
         let page = page_size();
-        let tun_slot = round_up(c.tun_headroom + c.max_packet + c.tun_tailroom, 64);
-        let udp_slot = round_up(
-            UDP_PAYLOAD_OFFSET + c.max_packet + c.datagram_overhead + 64,
+        assert!(c.vnet_hdr_len <= c.tun_headroom && c.recv_control_len % 8 == 0);
+        let tun_slot = round_up(
+            c.tun_headroom + c.max_packet + c.tun_tailroom + c.vnet_hdr_len,
             64,
         );
+        let udp_payload = UDP_PAYLOAD_OFFSET + c.recv_control_len;
+        let max_datagram = if c.max_datagram > 0 {
+            c.max_datagram
+        } else {
+            c.max_packet + c.datagram_overhead
+        };
+        let udp_slot = round_up(udp_payload + max_datagram + 64, 64);
         let tun_ring = 0;
         let udp_ring = round_up(usize::from(c.tun_buffers) * 16, page);
         let tun_slots = udp_ring + round_up(usize::from(c.udp_buffers) * 16, page);
@@ -206,7 +327,10 @@ impl Layout {
         let name_dummy = round_up(msghdr + std::mem::size_of::<libc::msghdr>(), 64);
         let siginfo = name_dummy + 64;
         let timespec = siginfo + SIGINFO_LEN;
-        let total = timespec + 64;
+        let out_len = round_up(c.out_len, 64);
+        let out = round_up(timespec + 64, page);
+        let sends = out + usize::from(c.out_buffers) * out_len;
+        let total = sends + usize::from(c.send_slots) * SEND_SLOT_LEN;
         Layout {
             tun: GroupLayout {
                 bgid: BGID_TUN,
@@ -214,7 +338,7 @@ impl Layout {
                 ring_offset: tun_ring,
                 slots_offset: tun_slots,
                 slot_len: tun_slot,
-                headroom: c.tun_headroom,
+                headroom: c.tun_headroom - c.vnet_hdr_len,
                 tailroom: c.tun_tailroom,
             },
             udp: GroupLayout {
@@ -232,6 +356,10 @@ impl Layout {
             name_dummy,
             siginfo,
             timespec,
+            out,
+            out_len,
+            sends,
+            udp_payload,
             total,
         }
     }
@@ -246,6 +374,10 @@ pub struct UringStats {
     pub enters: u64,
     /// Enters forced because the SQ was full in the middle of a batch.
     pub sq_full: u64,
+    /// GSO sends the kernel refused (EIO/EINVAL): GSO is off after the first.
+    pub gso_refused: u64,
+    /// Segments not sent for lack of a send slot.
+    pub send_slot_drops: u64,
 }
 
 /// See the module documentation.
@@ -271,6 +403,17 @@ pub struct Uring {
     /// Last destination written into each sockaddr slot (skip re-encoding the same peer).
     addr_cache: Box<[Option<SocketAddr>]>,
     free_control: Vec<u16>,
+    /// References to each output buffer (caller's hold + in-flight sends/writes).
+    out_refs: Box<[u16]>,
+    /// End of the last range of each output buffer that an in-flight request reads: the caller
+    /// may still write behind it (see [`Uring::slot_and_out_from_mut`]).
+    out_queued: Box<[u32]>,
+    free_out: Vec<u16>,
+    /// Output buffer of each send slot in flight.
+    send_out: Box<[u16]>,
+    free_sends: Vec<u16>,
+    gso_enabled: bool,
+    recv_control_len: usize,
     /// A timeout SQE that reads `timespec` has been pushed but not submitted.
     timespec_pending: bool,
     next_timeout_gen: u32,
@@ -285,6 +428,7 @@ impl Uring {
     pub fn new(config: &UringConfig, tun: RawFd, udp: RawFd, signals: RawFd) -> io::Result<Uring> {
         assert!(config.tun_buffers.is_power_of_two() && config.udp_buffers.is_power_of_two());
         assert!(config.control_slots > 0);
+        assert!(usize::from(config.out_buffers) <= 1 << OUT_IDX_BITS && config.out_len < 1 << 20);
         let ring = IoUring::builder()
             .setup_cqsize(config.cq_entries)
             .setup_single_issuer()
@@ -334,6 +478,13 @@ impl Uring {
             write_len: vec![0; usize::from(config.udp_buffers)].into_boxed_slice(),
             addr_cache: vec![None; n_addrs].into_boxed_slice(),
             free_control: (0..config.control_slots).rev().collect(),
+            out_refs: vec![0; usize::from(config.out_buffers)].into_boxed_slice(),
+            out_queued: vec![0; usize::from(config.out_buffers)].into_boxed_slice(),
+            free_out: (0..config.out_buffers).rev().collect(),
+            send_out: vec![0; usize::from(config.send_slots)].into_boxed_slice(),
+            free_sends: (0..config.send_slots).rev().collect(),
+            gso_enabled: true,
+            recv_control_len: config.recv_control_len,
             timespec_pending: false,
             next_timeout_gen: 0,
             stats: UringStats::default(),
@@ -351,6 +502,10 @@ impl Uring {
         let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
         m.msg_name = name;
         m.msg_namelen = RECV_NAME_LEN as libc::socklen_t;
+        // Multishot recvmsg uses only the lengths of the template: the control messages land in
+        // each buffer after the name.
+        m.msg_controllen = self.recv_control_len as _;
+
         let p = self
             .region
             .ptr_at(self.layout.msghdr, std::mem::size_of::<libc::msghdr>());
@@ -526,26 +681,314 @@ impl Uring {
     }
 
     /// Splits a received UDP buffer: the sender and the datagram's offset and length in the slot.
-    /// `None` if the datagram or the name was truncated or the header is inconsistent.
+    /// `None` if the datagram or the name was truncated or the header is inconsistent. (A GRO
+    /// batch is returned whole: see [`Uring::datagrams`].)
     pub fn datagram(&mut self, buf: &Buf) -> Option<(SocketAddr, usize, usize)> {
+        self.datagrams(buf).map(|d| (d.from, d.start, d.len))
+    }
+
+    /// Splits a received UDP buffer (layout `io_uring_recvmsg_out`, name room, control room,
+    /// payload), with the `UDP_GRO` segment size if the kernel coalesced several datagrams.
+    pub fn datagrams(&mut self, buf: &Buf) -> Option<Datagrams> {
         assert_eq!(buf.group, Group::Udp);
         let total = buf.len();
+        let payload_off = self.layout.udp_payload;
+        let ctl_room = self.recv_control_len;
         let slot = self.slot_mut(buf);
-        if total < UDP_PAYLOAD_OFFSET || total > slot.len() {
+        if total < payload_off || total > slot.len() {
             return None;
         }
         let word = |i: usize| u32::from_ne_bytes(slot[i * 4..i * 4 + 4].try_into().unwrap());
-        let (namelen, _controllen, payloadlen, flags) = (word(0), word(1), word(2), word(3));
+        let (namelen, controllen, payloadlen, flags) = (word(0), word(1), word(2), word(3));
         if flags & (libc::MSG_TRUNC as u32 | libc::MSG_CTRUNC as u32) != 0 {
             return None;
         }
         let namelen = (namelen as usize).min(RECV_NAME_LEN);
         let from = sockaddr::from_bytes(&slot[RECVMSG_OUT_LEN..RECVMSG_OUT_LEN + namelen])?;
         let len = payloadlen as usize;
-        if UDP_PAYLOAD_OFFSET + len != total {
+        if payload_off + len != total {
             return None;
         }
-        Some((from, UDP_PAYLOAD_OFFSET, len))
+        let ctl = (controllen as usize).min(ctl_room);
+        let segment = if ctl > 0 {
+            let c = UDP_PAYLOAD_OFFSET;
+            parse_gro_cmsg(&slot[c..c + ctl]).map_or(0, usize::from)
+        } else {
+            0
+        };
+        Some(Datagrams {
+            from,
+            start: payload_off,
+            len,
+            segment,
+        })
+    }
+
+    /// A free output buffer (all of it writable by the caller), if any.
+    pub fn take_out(&mut self) -> Option<OutBuf> {
+        let idx = self.free_out.pop()?;
+        self.out_refs[usize::from(idx)] = 1;
+        self.out_queued[usize::from(idx)] = 0;
+        Some(OutBuf {
+            ring_id: self.id,
+            idx,
+        })
+    }
+
+    /// Drops the caller's hold on an output buffer: it is free once its sends/writes complete.
+    pub fn release_out(&mut self, out: OutBuf) {
+        assert_eq!(out.ring_id, self.id, "output buffer of another ring");
+        self.unref_out(out.idx);
+    }
+
+    fn unref_out(&mut self, idx: u16) {
+        let r = &mut self.out_refs[usize::from(idx)];
+        debug_assert!(*r > 0);
+        *r = r.saturating_sub(1);
+        if *r == 0 {
+            self.free_out.push(idx);
+        }
+    }
+
+    /// Output buffers not held and not in flight.
+    pub fn free_outs(&self) -> usize {
+        self.free_out.len()
+    }
+
+    pub fn out_len(&self) -> usize {
+        self.layout.out_len
+    }
+
+    fn out_ptr(&self, idx: u16) -> *mut u8 {
+        let len = self.layout.out_len;
+        self.region
+            .ptr_at(self.layout.out + usize::from(idx) * len, len)
+    }
+
+    /// A held output buffer's memory. Only valid while no send/write from it is in flight, which
+    /// is the case while the caller has not pushed any (the driver fills, then sends).
+    pub fn out_mut(&mut self, out: &OutBuf) -> &mut [u8] {
+        assert_eq!(out.ring_id, self.id, "output buffer of another ring");
+        assert_eq!(
+            self.out_refs[usize::from(out.idx)],
+            1,
+            "output buffer already has requests in flight"
+        );
+        let p = self.out_ptr(out.idx);
+        // SAFETY: inside the region; the caller holds the only OutBuf for it and no request
+        // references it (refcount 1, checked above); the slice borrows `self` mutably.
+        unsafe { std::slice::from_raw_parts_mut(p, self.layout.out_len) }
+    }
+
+    /// A held buffer's slot and a held output buffer's memory at once (disjoint parts of the
+    /// region), for copying between them.
+    pub fn slot_and_out_mut(&mut self, buf: &Buf, out: &OutBuf) -> (&mut [u8], &mut [u8]) {
+        assert_eq!(buf.ring_id, self.id, "buffer of another ring");
+        assert_eq!(out.ring_id, self.id, "output buffer of another ring");
+        assert_eq!(self.out_refs[usize::from(out.idx)], 1);
+        let (ring, layout) = match buf.group {
+            Group::Tun => (&self.tun, self.layout.tun),
+            Group::Udp => (&self.udp, self.layout.udp),
+        };
+        let sp = ring.slot_ptr(buf.bid);
+        let op = self.out_ptr(out.idx);
+        // SAFETY: both lie in the region and do not overlap (slots and output buffers are separate
+        // areas of the layout); the caller holds both handles, so the kernel owns neither; both
+        // slices borrow `self` mutably.
+        unsafe {
+            (
+                std::slice::from_raw_parts_mut(sp, layout.slot_len),
+                std::slice::from_raw_parts_mut(op, self.layout.out_len),
+            )
+        }
+    }
+
+    /// As [`Uring::slot_and_out_mut`], for the part of the output buffer from `from` on, which
+    /// must lie behind every range already queued for writing (those are read by the kernel).
+    pub fn slot_and_out_from_mut(
+        &mut self,
+        buf: &Buf,
+        out: &OutBuf,
+        from: usize,
+    ) -> (&mut [u8], &mut [u8]) {
+        assert_eq!(buf.ring_id, self.id, "buffer of another ring");
+        assert_eq!(out.ring_id, self.id, "output buffer of another ring");
+        assert!(from <= self.layout.out_len);
+        assert!(
+            from >= self.out_queued[usize::from(out.idx)] as usize,
+            "output range still queued"
+        );
+        let (ring, layout) = match buf.group {
+            Group::Tun => (&self.tun, self.layout.tun),
+            Group::Udp => (&self.udp, self.layout.udp),
+        };
+        let sp = ring.slot_ptr(buf.bid);
+        let op = self.out_ptr(out.idx).wrapping_add(from);
+        // SAFETY: both lie in the region and do not overlap (separate areas of the layout); the
+        // caller holds both handles; in-flight requests on the output buffer only read ranges
+        // ending at or before `from` (checked above), so the kernel touches no byte of either
+        // slice; both borrow `self` mutably.
+        unsafe {
+            (
+                std::slice::from_raw_parts_mut(sp, layout.slot_len),
+                std::slice::from_raw_parts_mut(op, self.layout.out_len - from),
+            )
+        }
+    }
+
+    /// Writes `out[off..off + len]` to the TUN device, keeping the caller's hold (more ranges
+    /// behind it can be filled and written; see [`Uring::slot_and_out_from_mut`]).
+    pub fn push_out_tun_write_at(&mut self, out: &OutBuf, off: usize, len: usize) {
+        assert_eq!(out.ring_id, self.id, "output buffer of another ring");
+        let i = usize::from(out.idx);
+        assert!(off >= self.out_queued[i] as usize);
+        assert!(
+            off.checked_add(len)
+                .is_some_and(|e| e <= self.layout.out_len)
+        );
+        self.out_refs[i] += 1;
+        self.out_queued[i] = (off + len) as u32;
+        let e = opcode::Write::new(
+            TUN_FIXED,
+            self.out_ptr(out.idx).wrapping_add(off),
+            len as u32,
+        )
+        .build()
+        .user_data(ud(
+            UD_OUT_WRITE,
+            (len as u32) << OUT_IDX_BITS | u32::from(out.idx),
+        ));
+        self.push(e);
+    }
+
+    /// Whether sends with `UDP_SEGMENT` are still used (off after the kernel refused one).
+    pub fn gso_enabled(&self) -> bool {
+        self.gso_enabled
+    }
+
+    pub fn set_gso_enabled(&mut self, on: bool) {
+        self.gso_enabled = on;
+    }
+
+    /// Writes `out[..len]` to the TUN device; consumes the caller's hold.
+    pub fn push_out_tun_write(&mut self, out: OutBuf, len: usize) {
+        assert_eq!(out.ring_id, self.id, "output buffer of another ring");
+        assert!(len <= self.layout.out_len);
+        self.push_out_tun_write_at(&out, 0, len);
+        self.release_out(out);
+    }
+
+    /// Sends `out[..len]`, a train of datagrams of `stride` bytes each (the last may be shorter),
+    /// to `dst`: as UDP GSO sends of at most [`GSO_MAX_SEGMENTS`] segments and
+    /// [`GSO_MAX_BYTES`] bytes each, or one plain send per datagram once GSO is off. Consumes the
+    /// caller's hold; the buffer is free when the last send completes. Returns the number of
+    /// sends queued (datagrams without a free send slot are dropped and counted).
+    pub fn push_out_sends(
+        &mut self,
+        out: OutBuf,
+        len: usize,
+        stride: usize,
+        dst: &SocketAddr,
+    ) -> usize {
+        assert_eq!(out.ring_id, self.id, "output buffer of another ring");
+        assert!(len <= self.layout.out_len && stride > 0);
+        let per_send = if self.gso_enabled {
+            GSO_MAX_SEGMENTS.min(GSO_MAX_BYTES / stride).max(1)
+        } else {
+            1
+        };
+        let chunk = per_send * stride;
+        let mut off = 0;
+        let mut sends = 0;
+        while off < len {
+            let n = chunk.min(len - off);
+            let gso = n > stride;
+            if !self.push_out_send(out.idx, off, n, gso.then_some(stride as u16), dst) {
+                self.stats.send_slot_drops += 1;
+            } else {
+                sends += 1;
+            }
+            off += n;
+        }
+        self.release_out(out);
+        sends
+    }
+
+    /// One sendmsg from output buffer `idx`, through a send slot that holds its msghdr, iovec,
+    /// cmsg and destination.
+    fn push_out_send(
+        &mut self,
+        idx: u16,
+        off: usize,
+        len: usize,
+        segment: Option<u16>,
+        dst: &SocketAddr,
+    ) -> bool {
+        let Some(slot) = self.free_sends.pop() else {
+            return false;
+        };
+        self.send_out[usize::from(slot)] = idx;
+        self.out_refs[usize::from(idx)] += 1;
+        let base = self.region.ptr_at(
+            self.layout.sends + usize::from(slot) * SEND_SLOT_LEN,
+            SEND_SLOT_LEN,
+        );
+        let data = self.out_ptr(idx).wrapping_add(off);
+        let dst = sockaddr::for_socket(dst, self.udp_is_v6);
+        let raw: RawSockAddr = sockaddr::to_raw(&dst);
+        let addr_len = match dst {
+            SocketAddr::V4(_) => std::mem::size_of::<libc::sockaddr_in>(),
+            SocketAddr::V6(_) => std::mem::size_of::<libc::sockaddr_in6>(),
+        };
+        let iov = libc::iovec {
+            iov_base: data.cast(),
+            iov_len: len,
+        };
+        // SAFETY: msghdr is plain old data; all-zero is a valid value.
+        let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
+        m.msg_name = base.wrapping_add(SEND_ADDR_OFF).cast();
+        m.msg_namelen = addr_len as libc::socklen_t;
+        m.msg_iov = base.wrapping_add(SEND_IOV_OFF).cast();
+        m.msg_iovlen = 1;
+        let mut cmsg = [0u8; 24];
+        if let Some(seg) = segment {
+            cmsg[0..8].copy_from_slice(&((CMSG_HDR_LEN + 2) as u64).to_ne_bytes());
+            cmsg[8..12].copy_from_slice(&SOL_UDP.to_ne_bytes());
+            cmsg[12..16].copy_from_slice(&UDP_SEGMENT.to_ne_bytes());
+            cmsg[16..18].copy_from_slice(&seg.to_ne_bytes());
+            m.msg_control = base.wrapping_add(SEND_CMSG_OFF).cast();
+            m.msg_controllen = cmsg.len() as _;
+        }
+        // SAFETY: the send slot (SEND_SLOT_LEN bytes at `base`) is inside the region and free (it
+        // came off the free list: its previous send completed), so no request reads it; the four
+        // writes stay inside it (msghdr 56 < 64, iovec 16 at 64, cmsg 24 at 96, sockaddr_storage
+        // 128 at 128); unaligned writes. The pointers stored point into the region, which
+        // outlives the request (module invariant).
+        unsafe {
+            base.cast::<libc::msghdr>().write_unaligned(m);
+            base.add(SEND_IOV_OFF)
+                .cast::<libc::iovec>()
+                .write_unaligned(iov);
+            std::ptr::copy_nonoverlapping(cmsg.as_ptr(), base.add(SEND_CMSG_OFF), cmsg.len());
+            base.add(SEND_ADDR_OFF)
+                .cast::<libc::sockaddr_storage>()
+                .write_unaligned(raw.storage);
+        }
+        let op = if segment.is_some() {
+            UD_OUT_GSO_SEND
+        } else {
+            UD_OUT_SEND
+        };
+        let e = opcode::SendMsg::new(UDP_FIXED, base.cast::<libc::msghdr>().cast_const())
+            .build()
+            .user_data(ud(op, u32::from(slot)));
+        self.push(e);
+        true
+    }
+
+    /// Send slots not in flight.
+    pub fn free_send_slots(&self) -> usize {
+        self.free_sends.len()
     }
 
     /// Gives a held buffer back to its ring (visible to the kernel at the next submit).
@@ -758,6 +1201,24 @@ impl Uring {
             UD_CTRL_SEND => {
                 self.free_control.push(idx as u16);
                 (Op::UdpSend { control: true }, None)
+            }
+            UD_OUT_SEND | UD_OUT_GSO_SEND => {
+                let slot = idx as u16;
+                let out = self.send_out[usize::from(slot)];
+                self.free_sends.push(slot);
+                self.unref_out(out);
+                let gso = op == UD_OUT_GSO_SEND;
+                if gso && (result == -libc::EIO || result == -libc::EINVAL) {
+                    self.stats.gso_refused += 1;
+                    self.gso_enabled = false;
+                }
+                (Op::OutSend { gso }, None)
+            }
+            UD_OUT_WRITE => {
+                let out = (idx & ((1 << OUT_IDX_BITS) - 1)) as u16;
+                let expected = idx >> OUT_IDX_BITS;
+                self.unref_out(out);
+                (Op::OutWrite { expected }, None)
             }
             UD_SIGNAL => (Op::Signal, None),
             UD_TIMEOUT => (Op::Timeout { generation: idx }, None),
@@ -1108,5 +1569,201 @@ mod tests {
         assert!(u.take_control_slot().is_some());
         assert!(u.take_control_slot().is_some());
         assert_eq!(u.inflight(), 0);
+    }
+
+    fn cmsg(level: i32, ty: i32, data: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&((16 + data.len()) as u64).to_ne_bytes());
+        v.extend_from_slice(&level.to_ne_bytes());
+        v.extend_from_slice(&ty.to_ne_bytes());
+        v.extend_from_slice(data);
+        while v.len() % 8 != 0 {
+            v.push(0);
+        }
+        v
+    }
+
+    #[test]
+    fn gro_cmsg_parsing_is_bounds_checked() {
+        assert_eq!(parse_gro_cmsg(&[]), None);
+        let gro = cmsg(SOL_UDP, UDP_GRO, &1452i32.to_ne_bytes());
+        assert_eq!(parse_gro_cmsg(&gro), Some(1452));
+        // Behind another cmsg, and with a u16 payload.
+        let other = cmsg(libc::SOL_SOCKET, libc::SO_TIMESTAMP, &[0u8; 16]);
+        assert_eq!(
+            parse_gro_cmsg(&[other.clone(), gro.clone()].concat()),
+            Some(1452)
+        );
+        let short = cmsg(SOL_UDP, UDP_GRO, &1400u16.to_ne_bytes());
+        assert_eq!(parse_gro_cmsg(&short), Some(1400));
+        // Zero, negative, too large, too short, lengths past the end, length below a header.
+        assert_eq!(
+            parse_gro_cmsg(&cmsg(SOL_UDP, UDP_GRO, &0i32.to_ne_bytes())),
+            None
+        );
+        assert_eq!(
+            parse_gro_cmsg(&cmsg(SOL_UDP, UDP_GRO, &(-5i32).to_ne_bytes())),
+            None
+        );
+        assert_eq!(
+            parse_gro_cmsg(&cmsg(SOL_UDP, UDP_GRO, &70000i32.to_ne_bytes())),
+            None
+        );
+        assert_eq!(parse_gro_cmsg(&cmsg(SOL_UDP, UDP_GRO, &[7])), None);
+        let mut bad = gro.clone();
+        bad[0..8].copy_from_slice(&1000u64.to_ne_bytes());
+        assert_eq!(parse_gro_cmsg(&bad), None);
+        bad[0..8].copy_from_slice(&3u64.to_ne_bytes());
+        assert_eq!(parse_gro_cmsg(&bad), None);
+        bad[0..8].copy_from_slice(&u64::MAX.to_ne_bytes());
+        assert_eq!(parse_gro_cmsg(&bad), None);
+        assert_eq!(parse_gro_cmsg(&gro[..10]), None);
+        // Every truncation of a valid chain: no panic.
+        let chain = [other, gro].concat();
+        for n in 0..chain.len() {
+            let _ = parse_gro_cmsg(&chain[..n]);
+        }
+    }
+
+    fn offload_config() -> UringConfig {
+        let mut c = UringConfig::for_mtu(1420);
+        c.tun_buffers = 4;
+        c.udp_buffers = 4;
+        c.vnet_hdr_len = 10;
+        c.recv_control_len = 64;
+        c.max_packet = 65535;
+        c.max_datagram = 65535;
+        c.out_buffers = 2;
+        c.out_len = 128 << 10;
+        c.send_slots = 8;
+        c
+    }
+
+    fn run_until_idle(u: &mut Uring, mut on: impl FnMut(&mut Uring, Completion)) {
+        let mut cqes = Vec::with_capacity(64);
+        for _ in 0..200 {
+            if u.inflight() == 0 || (u.inflight() == 1 && u.udp_recv_armed()) {
+                return;
+            }
+            u.submit_and_wait(1).unwrap();
+            u.reap(&mut cqes);
+            for e in &cqes {
+                let c = u.complete(e);
+                on(u, c);
+            }
+        }
+        panic!("requests still in flight: {}", u.inflight());
+    }
+
+    /// A GSO train from an output buffer to the ring's own GRO socket on loopback: the storage of
+    /// each send (msghdr, iovec, cmsg, address in the send slot) stays valid until it completes,
+    /// the buffer comes back only after its last send, and the receive side reports the train
+    /// with its segment size.
+    #[test]
+    fn gso_train_is_sent_from_slot_storage_and_received_as_gro() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        crate::sys::udp::enable_gro(&std::os::fd::OwnedFd::from(a.try_clone().unwrap())).unwrap();
+        let c = offload_config();
+        let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
+        assert!(u.layout.tun.kernel_len() >= 65535 + 10);
+        assert_eq!(
+            u.layout.tun.headroom, 6,
+            "vnet header right before the IP packet"
+        );
+        let dst = a.local_addr().unwrap();
+        let stride = 800;
+        // 150 datagrams: three GSO sends (64 + 64 + 22 segments; 64 * 800 < 65507).
+        let n = 150;
+        let total = (n - 1) * stride + 300;
+        let out = u.take_out().unwrap();
+        for (i, b) in u.out_mut(&out)[..total].iter_mut().enumerate() {
+            *b = (i / stride) as u8;
+        }
+        assert_eq!(u.free_outs(), 1);
+        let sends = u.push_out_sends(out, total, stride, &dst);
+        assert_eq!(sends, 3);
+        assert_eq!(u.free_send_slots(), 5);
+        assert_eq!(u.free_outs(), 1, "held by its sends");
+        u.arm_udp_recv();
+        let mut got: Vec<(usize, usize)> = Vec::new(); // (len, segment)
+        let mut bytes = Vec::new();
+        let mut sent = 0;
+        let mut cqes = Vec::with_capacity(64);
+        for _ in 0..100 {
+            if bytes.len() >= total && sent == 3 {
+                break;
+            }
+            u.submit_and_wait(1).unwrap();
+            u.reap(&mut cqes);
+            for e in &cqes {
+                let comp = u.complete(e);
+                match comp.op {
+                    Op::OutSend { gso } => {
+                        assert!(gso);
+                        assert!(comp.result > 0, "send failed: {}", comp.result);
+                        sent += 1;
+                    }
+                    Op::UdpRecv => {
+                        if let Some(b) = comp.buf {
+                            let d = u.datagrams(&b).unwrap();
+                            assert_eq!(d.from, dst);
+                            got.push((d.len, d.segment));
+                            bytes.extend_from_slice(&u.slot_mut(&b)[d.start..d.start + d.len]);
+                            u.recycle(b);
+                        }
+                    }
+                    op => panic!("unexpected {op:?}"),
+                }
+            }
+            u.rearm_reads();
+        }
+        assert_eq!(sent, 3);
+        assert_eq!(bytes.len(), total, "{got:?}");
+        for (i, b) in bytes.iter().enumerate() {
+            assert_eq!(*b, (i / stride) as u8);
+        }
+        assert!(
+            got.iter().any(|&(len, seg)| seg == stride && len > stride),
+            "GRO trains with their segment size: {got:?}"
+        );
+        assert_eq!(u.free_outs(), 2);
+        assert_eq!(u.free_send_slots(), 8);
+    }
+
+    /// A GSO send the kernel refuses (more segments than UDP_MAX_SEGMENTS, 64 or 128 depending
+    /// on the kernel: EINVAL) turns GSO off; later trains
+    /// go out one datagram per send.
+    #[test]
+    fn refused_gso_falls_back_to_plain_sends() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let c = offload_config();
+        let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
+        let dst = b.local_addr().unwrap();
+        let out = u.take_out().unwrap();
+        let idx = out.idx;
+        assert!(u.push_out_send(idx, 0, 200 * 100, Some(100), &dst));
+        u.release_out(out);
+        let mut results = Vec::new();
+        run_until_idle(&mut u, |_, c| results.push((c.op, c.result)));
+        assert_eq!(results, vec![(Op::OutSend { gso: true }, -libc::EINVAL)]);
+        assert!(!u.gso_enabled());
+        assert_eq!(u.stats().gso_refused, 1);
+        assert_eq!(u.free_outs(), 2);
+        let out = u.take_out().unwrap();
+        u.out_mut(&out)[..250].fill(9);
+        assert_eq!(u.push_out_sends(out, 250, 100, &dst), 3);
+        let mut lens = Vec::new();
+        run_until_idle(&mut u, |_, c| {
+            assert_eq!(c.op, Op::OutSend { gso: false });
+            lens.push(c.result);
+        });
+        assert_eq!(lens, vec![100, 100, 50]);
+        let mut rx = [0u8; 256];
+        for want in [100, 100, 50] {
+            assert_eq!(b.recv(&mut rx).unwrap(), want);
+        }
+        assert_eq!(u.free_outs(), 2);
     }
 }
