@@ -9,7 +9,10 @@ use std::time::Duration;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use ringtun::core::aead::{self, KEY_LEN};
 use ringtun::core::replay::ReplayWindow;
+use ringtun::core::endpoint::MAX_CONTROL_LEN;
 use ringtun::core::wire::{self, DATA_HEADER_LEN, DataHeader, Packet, TAG_LEN};
+use ringtun::core::{DropReason, Endpoint, EndpointConfig, Instant, Received, Role, Timers, TunnelConfig};
+use std::net::SocketAddr;
 
 /// IP packet sizes: a small TCP ACK-ish packet, a medium one, a full-MTU one.
 const PACKET_SIZES: [usize; 3] = [64, 512, 1420];
@@ -144,9 +147,98 @@ fn replay_benches(c: &mut Criterion) {
     group.finish();
 }
 
+/// A client and a server endpoint with a session up, by running the handshake in memory.
+fn established_pair() -> (Endpoint, Endpoint, SocketAddr, SocketAddr) {
+    let server_addr: SocketAddr = "192.0.2.1:51820".parse().unwrap();
+    let client_addr: SocketAddr = "198.51.100.7:4000".parse().unwrap();
+    let now = Instant::from_nanos(1);
+    let tunnel = TunnelConfig { mtu: 1420, ipv4: None, ipv6: None };
+    let cfg = |role| EndpointConfig { psk: KEY, role, tunnel, timers: Timers::default() };
+    let mut client = Endpoint::new(cfg(Role::Initiator { server: server_addr }), [1; 32], now, 1 << 60);
+    let mut server = Endpoint::new(cfg(Role::Responder), [2; 32], now, 1 << 60);
+    let mut buf = [0u8; MAX_CONTROL_LEN];
+    client.handle_timeout(now);
+    for _ in 0..4 {
+        while let Some(t) = client.poll_transmit(now, &mut buf) {
+            server.handle_datagram(now, client_addr, &mut buf[..t.len]);
+        }
+        while let Some(t) = server.poll_transmit(now, &mut buf) {
+            client.handle_datagram(now, server_addr, &mut buf[..t.len]);
+        }
+    }
+    assert!(client.is_up() && server.is_up(), "handshake failed");
+    (client, server, client_addr, server_addr)
+}
+
+/// An IPv4 packet of `len` bytes in a buffer with room for the transport header and tag.
+fn ip_in_buffer(len: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; DATA_HEADER_LEN + len + TAG_LEN];
+    buf[DATA_HEADER_LEN] = 0x45;
+    buf[DATA_HEADER_LEN + 2..DATA_HEADER_LEN + 4].copy_from_slice(&(len as u16).to_be_bytes());
+    buf
+}
+
+/// The endpoint's data path as the driver calls it: seal of a TUN packet, receive of a genuine
+/// datagram (lookup, open, replay window, inner-length check), and the cost of dropping forgeries.
+fn endpoint_benches(c: &mut Criterion) {
+    let mut group = c.benchmark_group("endpoint");
+    let now = Instant::from_nanos(2);
+    for len in PACKET_SIZES {
+        group.throughput(Throughput::Bytes(len as u64));
+        let (mut client, _, _, _) = established_pair();
+        let mut buf = ip_in_buffer(len);
+        group.bench_function(format!("seal/{len}"), |b| {
+            b.iter(|| client.seal(now, black_box(&mut buf), len).unwrap())
+        });
+
+        let (mut client, mut server, client_addr, _) = established_pair();
+        group.bench_function(format!("receive/{len}"), |b| {
+            b.iter_batched_ref(
+                || {
+                    let mut d = ip_in_buffer(len);
+                    let t = client.seal(now, &mut d, len).unwrap();
+                    d.truncate(t.len);
+                    d
+                },
+                |d| assert!(matches!(server.handle_datagram(now, client_addr, d), Received::Deliver { .. })),
+                BatchSize::SmallInput,
+            )
+        });
+
+        // A forged datagram for a live session with a fresh counter: the worst case for a forger,
+        // a full tag check, then the drop.
+        let (mut client, mut server, client_addr, _) = established_pair();
+        let mut forged = ip_in_buffer(len);
+        let t = client.seal(now, &mut forged, len).unwrap();
+        forged.truncate(t.len);
+        *forged.last_mut().unwrap() ^= 1;
+        group.bench_function(format!("forged_drop/{len}"), |b| {
+            b.iter(|| {
+                let r = server.handle_datagram(now, client_addr, black_box(&mut forged));
+                assert_eq!(r, Received::Dropped(DropReason::AuthFailed));
+            })
+        });
+    }
+    group.throughput(Throughput::Elements(1));
+    let (_, mut server, client_addr, _) = established_pair();
+    let mut unknown = sealed_datagram(64, 7);
+    group.bench_function("unknown_session_drop", |b| {
+        b.iter(|| server.handle_datagram(now, client_addr, black_box(&mut unknown)))
+    });
+    let mut forged_init = [0u8; wire::INITIATION_LEN];
+    forged_init[0] = wire::MSG_INITIATION;
+    group.bench_function("forged_initiation_drop", |b| {
+        b.iter(|| {
+            let r = server.handle_datagram(now, client_addr, black_box(&mut forged_init));
+            assert_eq!(r, Received::Dropped(DropReason::HandshakeAuthFailed));
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = core_primitives;
     config = quick();
-    targets = aead_benches, wire_benches, replay_benches
+    targets = aead_benches, wire_benches, replay_benches, endpoint_benches
 }
 criterion_main!(core_primitives);

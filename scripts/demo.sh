@@ -62,7 +62,7 @@ step "setup"
 ./scripts/setup.sh
 
 if [[ -n ${RINGTUN_DEMO_BIN:-} ]]; then
-    # For checking this script itself against a stand-in (tests/fake-ringtun-wg.sh).
+    # Demo another build of ringtun (e.g. one installed elsewhere) instead of building this tree.
     RINGTUN=$RINGTUN_DEMO_BIN
     echo "demo: using $RINGTUN instead of building ringtun"
 else
