@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use ringtun::core::aead::{self, KEY_LEN};
-use ringtun::core::replay::ReplayWindow;
 use ringtun::core::endpoint::MAX_CONTROL_LEN;
+use ringtun::core::replay::ReplayWindow;
 use ringtun::core::wire::{self, DATA_HEADER_LEN, DataHeader, Packet, TAG_LEN};
-use ringtun::core::{DropReason, Endpoint, EndpointConfig, Instant, Received, Role, Timers, TunnelConfig};
+use ringtun::core::{
+    DropReason, Endpoint, EndpointConfig, Instant, Received, Role, Timers, TunnelConfig,
+};
 use std::net::SocketAddr;
 
 /// IP packet sizes: a small TCP ACK-ish packet, a medium one, a full-MTU one.
@@ -152,9 +154,25 @@ fn established_pair() -> (Endpoint, Endpoint, SocketAddr, SocketAddr) {
     let server_addr: SocketAddr = "192.0.2.1:51820".parse().unwrap();
     let client_addr: SocketAddr = "198.51.100.7:4000".parse().unwrap();
     let now = Instant::from_nanos(1);
-    let tunnel = TunnelConfig { mtu: 1420, ipv4: None, ipv6: None };
-    let cfg = |role| EndpointConfig { psk: KEY, role, tunnel, timers: Timers::default() };
-    let mut client = Endpoint::new(cfg(Role::Initiator { server: server_addr }), [1; 32], now, 1 << 60);
+    let tunnel = TunnelConfig {
+        mtu: 1420,
+        ipv4: None,
+        ipv6: None,
+    };
+    let cfg = |role| EndpointConfig {
+        psk: KEY,
+        role,
+        tunnel,
+        timers: Timers::default(),
+    };
+    let mut client = Endpoint::new(
+        cfg(Role::Initiator {
+            server: server_addr,
+        }),
+        [1; 32],
+        now,
+        1 << 60,
+    );
     let mut server = Endpoint::new(cfg(Role::Responder), [2; 32], now, 1 << 60);
     let mut buf = [0u8; MAX_CONTROL_LEN];
     client.handle_timeout(now);
@@ -200,7 +218,12 @@ fn endpoint_benches(c: &mut Criterion) {
                     d.truncate(t.len);
                     d
                 },
-                |d| assert!(matches!(server.handle_datagram(now, client_addr, d), Received::Deliver { .. })),
+                |d| {
+                    assert!(matches!(
+                        server.handle_datagram(now, client_addr, d),
+                        Received::Deliver { .. }
+                    ))
+                },
                 BatchSize::SmallInput,
             )
         });

@@ -37,8 +37,9 @@ pub const TUN_F_CSUM: u32 = 0x01;
 pub const TUN_F_TSO4: u32 = 0x02;
 pub const TUN_F_TSO6: u32 = 0x04;
 
-/// Size of the `virtio_net_hdr` every read and write carries in offload mode.
-pub const VNET_HDR_LEN: usize = 10;
+// Size of the `virtio_net_hdr` every read and write carries in offload mode (the layout itself
+// is parsed in `core::offload`).
+use crate::core::offload::VNET_HDR_LEN;
 
 // Socket ioctls (linux/sockios.h).
 const SIOCGIFFLAGS: u64 = 0x8913;
