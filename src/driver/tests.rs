@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
@@ -14,12 +14,34 @@ use std::time::Duration;
 use super::event_loop::run_with;
 use super::*;
 use crate::core::{Received, Transmit};
-use crate::sys::testnet;
+use crate::sys::private_netns::run_isolated;
+use crate::sys::{signal, testnet, tun, udp};
 
 const HDR: [u8; 16] = *b"RINGTUN-TESTHDR!";
 const TAG: [u8; 16] = *b"ringtun-test-tag";
 const TUN_ADDR: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 1);
 const REMOTE: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 2);
+/// Socket buffers each way for the tests' UDP sockets, so bursts are not dropped by socket limits.
+const SOCKET_BUFFER: usize = 4 << 20;
+
+/// A UDP socket bound by the production code (`sys::udp::bind`: non-blocking, SOCKET_BUFFER each
+/// way). Fails loudly if the buffers were capped (the FORCE options need root).
+fn bind_udp(addr: impl Into<SocketAddr>) -> UdpSocket {
+    let fd = udp::bind(addr.into(), SOCKET_BUFFER).expect("bind a UDP socket");
+    let (r, s) = udp::buffer_sizes(&fd).unwrap();
+    assert!(
+        r >= SOCKET_BUFFER && s >= SOCKET_BUFFER,
+        "socket buffers capped at {r}/{s} bytes: SO_RCVBUFFORCE/SO_SNDBUFFORCE need root"
+    );
+    UdpSocket::from(fd)
+}
+
+/// As [`bind_udp`], blocking: the test's side of the traffic.
+fn bind_udp_blocking(addr: impl Into<SocketAddr>) -> UdpSocket {
+    let s = bind_udp(addr);
+    s.set_nonblocking(false).unwrap();
+    s
+}
 
 /// Seal: a fixed header before and a fixed "tag" after. Open: checks both. "PING" is a control
 /// message answered with "PONG". Optionally blocks in its first `seal` until released (to let
@@ -169,38 +191,38 @@ impl Harness {
         offload: bool,
         make: impl FnOnce(SocketAddr) -> TestProto + Send + 'static,
     ) -> Self {
-        let tun = if offload {
-            crate::sys::tun::open_offload("rt0")
-                .expect("open tun with offloads")
-                .fd
+        let tun_dev = if offload {
+            tun::open_offload("rt0").expect("open tun with offloads")
         } else {
-            testnet::open_tun("rt0").expect("open tun")
+            tun::open("rt0").expect("open tun")
         };
         let _ = std::fs::write("/proc/sys/net/ipv6/conf/rt0/disable_ipv6", "1");
-        testnet::set_ipv4("rt0", TUN_ADDR, 24).expect("address");
-        testnet::set_up("rt0").expect("rt0 up");
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        udp.set_nonblocking(true).unwrap();
-        testnet::force_buffers(udp.as_raw_fd(), 4 << 20).unwrap();
-        let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
-        testnet::force_buffers(peer.as_raw_fd(), 4 << 20).unwrap();
+        tun::set_ipv4("rt0", TUN_ADDR, 24).expect("address");
+        tun::set_up("rt0").expect("rt0 up");
+        let udp_sock = bind_udp((Ipv4Addr::LOCALHOST, 0));
+        let peer = bind_udp_blocking((Ipv4Addr::LOCALHOST, 0));
         peer.set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
-        let loop_addr = udp.local_addr().unwrap();
+        let loop_addr = udp_sock.local_addr().unwrap();
         let peer_addr = peer.local_addr().unwrap();
         let hooks = TestHooks::default();
         let stats_calls = hooks.stats_calls.clone();
         let (tid_tx, tid_rx) = mpsc::channel();
         let handle = std::thread::spawn(move || {
-            let signals = testnet::thread_signalfd().unwrap();
+            // Blocked on this thread only: signals reach it by tgkill.
+            let signals = signal::block_and_signalfd().unwrap();
             tid_tx.send(testnet::gettid()).unwrap();
             let mut proto = make(peer_addr);
             let mut hooks = hooks;
-            let udp = OwnedFd::from(udp);
+            let udp_fd = OwnedFd::from(udp_sock);
             if offload {
-                crate::sys::udp::enable_gro(&udp).unwrap();
+                udp::enable_gro(&udp_fd).unwrap();
             }
-            let io = Io { tun, udp, signals };
+            let io = Io {
+                tun: tun_dev.fd,
+                udp: udp_fd,
+                signals,
+            };
             let r = run_with(
                 &mut proto,
                 io,
@@ -310,15 +332,14 @@ fn small_rings() -> RingSizes {
 fn bursts_larger_than_the_rings_move_both_ways() {
     const OUT: u32 = 300;
     const IN: u32 = 100;
-    testnet::in_private_netns(|| {
+    run_isolated(|| {
         let (gate_tx, gate_rx) = mpsc::channel();
         let h = Harness::start(small_rings(), move |peer| {
             let mut p = TestProto::new(peer);
             p.gate = Some(gate_rx);
             p
         });
-        let rx = UdpSocket::bind((TUN_ADDR, 7000)).unwrap();
-        testnet::force_buffers(rx.as_raw_fd(), 4 << 20).unwrap();
+        let rx = bind_udp_blocking((TUN_ADDR, 7000));
         rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let tx = UdpSocket::bind((TUN_ADDR, 0)).unwrap();
         // The loop blocks in its first seal until everything below is queued in the kernel:
@@ -404,7 +425,7 @@ fn bursts_larger_than_the_rings_move_both_ways() {
 #[test]
 fn timer_wakeups_drive_the_core_and_sigint_exits() {
     const TICKS: u32 = 20;
-    testnet::in_private_netns(|| {
+    run_isolated(|| {
         let h = Harness::start(small_rings(), |peer| {
             let mut p = TestProto::new(peer);
             p.tick_every = Duration::from_millis(3);
@@ -443,7 +464,7 @@ fn timer_wakeups_drive_the_core_and_sigint_exits() {
 #[test]
 fn failed_sends_are_counted_and_the_loop_goes_on() {
     const N: u32 = 5;
-    testnet::in_private_netns(|| {
+    run_isolated(|| {
         let h = Harness::start(small_rings(), |_| {
             TestProto::new(SocketAddr::from(([203, 0, 113, 1], 9)))
         });
@@ -515,7 +536,7 @@ fn reflect(peer: UdpSocket, loop_addr: SocketAddr, stop: Arc<AtomicU32>) -> u64 
     let mut trains = 0u64;
     let mut flush = |train: &mut Vec<u8>, seg: &mut usize| {
         if !train.is_empty() {
-            crate::sys::udp::send_segments(&peer, train, *seg as u16, loop_addr).unwrap();
+            udp::send_segments(&peer, train, *seg as u16, loop_addr).unwrap();
             trains += 1;
             train.clear();
         }
@@ -563,7 +584,7 @@ fn reflect(peer: UdpSocket, loop_addr: SocketAddr, stop: Arc<AtomicU32>) -> u64 
 fn offload_mode_moves_tso_and_gro_trains_through_a_real_tun() {
     use std::io::{Read, Write};
     const BYTES: usize = 8 << 20;
-    testnet::in_private_netns(|| {
+    run_isolated(|| {
         let h = Harness::start_with(offload_rings(), true, TestProto::new);
         // One UDP packet each way.
         let rx = UdpSocket::bind((TUN_ADDR, 7000)).unwrap();
@@ -654,7 +675,7 @@ fn offload_mode_moves_tso_and_gro_trains_through_a_real_tun() {
 #[ignore]
 fn loop_throughput() {
     const SECS: u64 = 3;
-    testnet::in_private_netns(|| {
+    run_isolated(|| {
         let h = Harness::start(RingSizes::default(), TestProto::new);
         let rx = UdpSocket::bind((TUN_ADDR, 7000)).unwrap();
         let stop = Arc::new(AtomicU32::new(0));

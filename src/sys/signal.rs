@@ -88,16 +88,8 @@ mod tests {
         // On its own thread: the mask is per-thread and the signal is directed at this thread.
         std::thread::spawn(|| {
             let fd = block_and_signalfd().unwrap();
-            // SAFETY: tgkill on our own thread with a signal that is blocked on it.
-            let rc = unsafe {
-                libc::syscall(
-                    libc::SYS_tgkill,
-                    libc::getpid(),
-                    libc::gettid(),
-                    libc::SIGUSR1,
-                )
-            };
-            assert_eq!(rc, 0);
+            let me = crate::sys::testnet::gettid();
+            crate::sys::testnet::tgkill(me, libc::SIGUSR1).unwrap();
             let mut f = std::fs::File::from(fd);
             let mut buf = [0u8; SIGINFO_LEN];
             f.read_exact(&mut buf).unwrap();
