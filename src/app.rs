@@ -18,7 +18,7 @@ use crate::core::{
 use crate::driver::{self, DriverConfig, DriverStats, Exit, Hooks, Io};
 use crate::log::{RateLimiter, Verdict, suppressed_suffix};
 use crate::sys::{netlink, random, signal, tun, udp};
-use crate::{keyfile, log_debug, log_error, log_info, log_warn};
+use crate::{keyfile, log_debug, log_info, log_warn};
 
 /// A failure that ends the program: one line for `ringtun: error: …`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -543,14 +543,16 @@ impl AppHooks {
         }
     }
 
-    fn session_up(&mut self, peer: SocketAddr, tunnel: &TunnelConfig) {
+    /// The client configures its interface on the first `SessionUp`; failing that, the error
+    /// ends the driver's loop and so the program (a client without its interface is useless).
+    fn session_up(&mut self, peer: SocketAddr, tunnel: &TunnelConfig) -> Result<(), AppError> {
         let Some(opts) = &self.client_opts else {
             // The server configured its interface at start; the config is its own.
             log_info!(
                 "session up with {peer} {}",
                 describe_side(&own_side(tunnel, true))
             );
-            return;
+            return Ok(());
         };
         let (side, warnings) = client_side(opts, tunnel, self.max_mtu);
         match &self.configured {
@@ -558,13 +560,7 @@ impl AppHooks {
                 for w in warnings {
                     log_warn!("{w}");
                 }
-                if let Err(e) = configure_interface(&self.ifname, self.ifindex, &side, &opts.routes)
-                {
-                    // A client without its interface is useless, and hooks cannot return errors:
-                    // end here with the one error line (the kernel closes the fds).
-                    log_error!("{e}");
-                    std::process::exit(1);
-                }
+                configure_interface(&self.ifname, self.ifindex, &side, &opts.routes)?;
                 self.configured = Some(side.clone());
             }
             Some(old) if *old != side => log_warn!(
@@ -576,13 +572,16 @@ impl AppHooks {
         }
         let shown = self.configured.as_ref().unwrap_or(&side);
         log_info!("session up with {peer} {}", describe_side(shown));
+        Ok(())
     }
 }
 
 impl Hooks for AppHooks {
-    fn on_event(&mut self, now: Instant, event: &Event) {
+    fn on_event(&mut self, now: Instant, event: &Event) -> Result<(), String> {
         match event {
-            Event::SessionUp { peer, tunnel } => self.session_up(*peer, tunnel),
+            Event::SessionUp { peer, tunnel } => {
+                return self.session_up(*peer, tunnel).map_err(|e| e.0);
+            }
             Event::Rekeyed { peer } => log_info!("rekeyed with {peer}"),
             Event::PeerAddressChanged { from, to } => {
                 log_info!("peer address changed from {from} to {to}")
@@ -603,6 +602,7 @@ impl Hooks for AppHooks {
                 }
             }
         }
+        Ok(())
     }
 
     fn on_drop(&mut self, now: Instant, reason: DropReason, from: Option<SocketAddr>) {
@@ -894,14 +894,18 @@ mod tests {
             );
             let peer: SocketAddr = "127.0.0.1:5555".parse().unwrap();
             let t = Instant::from_nanos(1);
-            p.hooks.on_event(t, &Event::HandshakeSent { attempt: 1 });
-            p.hooks.on_event(
-                t,
-                &Event::SessionUp {
-                    peer,
-                    tunnel: pushed(),
-                },
-            );
+            p.hooks
+                .on_event(t, &Event::HandshakeSent { attempt: 1 })
+                .unwrap();
+            p.hooks
+                .on_event(
+                    t,
+                    &Event::SessionUp {
+                        peer,
+                        tunnel: pushed(),
+                    },
+                )
+                .unwrap();
             let link = ip(&["link", "show", "dev", "rtcli0"]);
             assert!(link.contains("mtu 1420") && link.contains(",UP"), "{link}");
             let addr = ip(&["addr", "show", "dev", "rtcli0"]);
@@ -910,17 +914,53 @@ mod tests {
             let r4 = ip(&["-4", "route", "show", "dev", "rtcli0"]);
             assert!(r4.contains("10.200.0.0/16 proto static"), "{r4}");
             // A second SessionUp (after a SessionDown) does not configure twice.
-            p.hooks.on_event(t, &Event::SessionDown);
-            p.hooks.on_event(
-                t,
-                &Event::SessionUp {
-                    peer,
-                    tunnel: pushed(),
-                },
-            );
+            p.hooks.on_event(t, &Event::SessionDown).unwrap();
+            p.hooks
+                .on_event(
+                    t,
+                    &Event::SessionUp {
+                        peer,
+                        tunnel: pushed(),
+                    },
+                )
+                .unwrap();
             p.hooks
                 .on_drop(t, DropReason::HandshakeAuthFailed, Some(peer));
             p.hooks.on_stats(&Stats::default(), &DriverStats::default());
+        });
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A client whose interface cannot be configured (here: the same route twice) gets the error
+    /// back from the hook, as one line naming the interface, instead of the process exiting.
+    #[test]
+    fn client_configuration_failure_is_returned_by_the_hook() {
+        let key = temp_key("clifail");
+        let k = key.display().to_string();
+        let dir = key.parent().unwrap().to_path_buf();
+        crate::sys::private_netns::run_isolated(move || {
+            let o = opts(&format!(
+                "-s 127.0.0.1:5555 -k {k} -i rtfail0 -r 10.200.0.0/16 -r 10.200.0.0/16"
+            ));
+            let mut p = prepare(&o).unwrap();
+            let up = Event::SessionUp {
+                peer: "127.0.0.1:5555".parse().unwrap(),
+                tunnel: pushed(),
+            };
+            let e = p.hooks.on_event(Instant::from_nanos(1), &up).unwrap_err();
+            assert!(
+                e.starts_with(
+                    "rtfail0: cannot add route 10.200.0.0/16: the same route already exists"
+                ),
+                "{e}"
+            );
+            assert!(!e.contains('\n'), "{e}");
+            // The driver's error and so the program's line.
+            let line = err(driver::DriverError::Interface(e)).0;
+            assert!(
+                line.starts_with("interface set-up failed: rtfail0: cannot add route"),
+                "{line}"
+            );
         });
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -151,7 +151,9 @@ impl<P: Protocol> Loop<'_, P> {
         let mut cqes: Vec<cqueue::Entry> = Vec::with_capacity(REAP_CHUNK);
         loop {
             let now = self.clock.now();
-            self.after_batch(now);
+            if let Err(e) = self.after_batch(now) {
+                return self.finish(Err(e));
+            }
             self.uring.submit_and_wait(1).map_err(DriverError::Submit)?;
             self.stats.batches += 1;
             let now = self.clock.now();
@@ -178,17 +180,24 @@ impl<P: Protocol> Loop<'_, P> {
             }
             self.stats.submits = self.uring.stats().enters;
             if let Some(r) = done {
-                for b in self.tx_backlog.drain(..).chain(self.rx_backlog.drain(..)) {
-                    self.uring.recycle(b);
-                }
-                self.report_stats();
-                return r;
+                return self.finish(r);
             }
         }
     }
 
-    /// Timers, control datagrams, events, re-arming: once per batch.
-    fn after_batch(&mut self, now: Instant) {
+    /// Leaving with `r`: waiting buffers go back, and the counters are reported once more. The
+    /// caller drops the ring, which cancels and waits for whatever is still in flight.
+    fn finish(&mut self, r: Result<Exit, DriverError>) -> Result<Exit, DriverError> {
+        for b in self.tx_backlog.drain(..).chain(self.rx_backlog.drain(..)) {
+            self.uring.recycle(b);
+        }
+        self.report_stats();
+        r
+    }
+
+    /// Timers, control datagrams, events, re-arming: once per batch. A hook's error ends the
+    /// loop (the rest of the batch's work is left undone).
+    fn after_batch(&mut self, now: Instant) -> Result<(), DriverError> {
         // Bounded: a core that keeps asking for the past does not stall the loop.
         for _ in 0..4 {
             match self.proto.poll_timeout() {
@@ -209,11 +218,14 @@ impl<P: Protocol> Loop<'_, P> {
             }
         }
         while let Some(ev) = self.proto.poll_event() {
-            self.hooks.on_event(now, &ev);
+            self.hooks
+                .on_event(now, &ev)
+                .map_err(DriverError::Interface)?;
         }
         let deadline = self.proto.poll_timeout();
         self.timer.sync(&mut self.uring, deadline, now);
         self.uring.rearm_reads();
+        Ok(())
     }
 
     fn handle(&mut self, now: Instant, c: Completion) -> Result<Option<Exit>, DriverError> {

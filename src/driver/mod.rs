@@ -76,8 +76,9 @@ pub struct DriverStats {
 
 /// The operator-facing side of the loop: interface set-up and logging.
 pub trait Hooks {
-    /// Every core event, in order (SessionUp: configure the interface for the pushed config).
-    fn on_event(&mut self, now: Instant, event: &Event);
+    /// Every core event, in order (SessionUp: configure the interface for the pushed config). An
+    /// error (one line) ends the loop: [`run`] returns [`DriverError::Interface`] with it.
+    fn on_event(&mut self, now: Instant, event: &Event) -> Result<(), String>;
     /// A datagram or packet the core dropped (the hook rate-limits its log line).
     fn on_drop(&mut self, now: Instant, reason: DropReason, from: Option<SocketAddr>);
     /// SIGUSR1, and once at exit.
@@ -122,6 +123,9 @@ pub enum DriverError {
         what: &'static str,
         error: io::Error,
     },
+    /// A hook failed to set up the interface (e.g. the client's, on its first `SessionUp`); the
+    /// loop stopped.
+    Interface(String),
 }
 
 impl fmt::Display for DriverError {
@@ -141,6 +145,7 @@ impl fmt::Display for DriverError {
             DriverError::Read { what, error } => {
                 write!(f, "{what} failed repeatedly: {error}")
             }
+            DriverError::Interface(e) => write!(f, "interface set-up failed: {e}"),
         }
     }
 }
@@ -253,8 +258,9 @@ impl Protocol for Endpoint {
     }
 }
 
-/// Runs the data plane until SIGINT/SIGTERM. Must be called on the thread that blocked the signals
-/// (the ring is single-issuer: it is created here, on the calling thread).
+/// Runs the data plane until SIGINT/SIGTERM or an error (a hook's included). Must be called on the
+/// thread that blocked the signals (the ring is single-issuer: it is created here, on the calling
+/// thread).
 pub fn run(
     endpoint: &mut Endpoint,
     io: Io,

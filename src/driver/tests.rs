@@ -150,11 +150,17 @@ struct TestHooks {
     drops: Vec<(DropReason, Option<SocketAddr>)>,
     stats_calls: Arc<AtomicU32>,
     last: Option<(Stats, DriverStats)>,
+    /// `on_event` fails with this message on the event with this number (from 1).
+    fail_at: Option<(usize, &'static str)>,
 }
 
 impl Hooks for TestHooks {
-    fn on_event(&mut self, _now: Instant, event: &Event) {
+    fn on_event(&mut self, _now: Instant, event: &Event) -> Result<(), String> {
         self.events.push(*event);
+        match self.fail_at {
+            Some((n, msg)) if n == self.events.len() => Err(msg.to_string()),
+            _ => Ok(()),
+        }
     }
     fn on_drop(&mut self, _now: Instant, reason: DropReason, from: Option<SocketAddr>) {
         self.drops.push((reason, from));
@@ -182,13 +188,14 @@ impl Harness {
         sizes: RingSizes,
         make: impl FnOnce(SocketAddr) -> TestProto + Send + 'static,
     ) -> Self {
-        Self::start_with(sizes, false, make)
+        Self::start_with(sizes, false, TestHooks::default(), make)
     }
 
     /// As `start`; `offload`: the TUN device with vnet header and TSO, UDP GRO on the socket.
     fn start_with(
         sizes: RingSizes,
         offload: bool,
+        hooks: TestHooks,
         make: impl FnOnce(SocketAddr) -> TestProto + Send + 'static,
     ) -> Self {
         let tun_dev = if offload {
@@ -205,7 +212,6 @@ impl Harness {
             .unwrap();
         let loop_addr = udp_sock.local_addr().unwrap();
         let peer_addr = peer.local_addr().unwrap();
-        let hooks = TestHooks::default();
         let stats_calls = hooks.stats_calls.clone();
         let (tid_tx, tid_rx) = mpsc::channel();
         let handle = std::thread::spawn(move || {
@@ -459,6 +465,56 @@ fn timer_wakeups_drive_the_core_and_sigint_exits() {
     });
 }
 
+/// A hook's error ends the loop: `run_with` returns it as `DriverError::Interface` (one line),
+/// after the last counters were reported and the ring was dropped (the TUN device is gone once
+/// its fd is closed).
+#[test]
+fn a_hook_error_ends_the_loop_with_that_error() {
+    const FAIL_AT: u32 = 3;
+    run_isolated(|| {
+        let hooks = TestHooks {
+            fail_at: Some((
+                FAIL_AT as usize,
+                "rt0: cannot set MTU 1420 (Invalid argument)",
+            )),
+            ..TestHooks::default()
+        };
+        let h = Harness::start_with(small_rings(), false, hooks, |peer| {
+            let mut p = TestProto::new(peer);
+            p.tick_every = Duration::from_millis(3);
+            p.ticks_left = 100;
+            p.next_tick = Some(Instant::from_nanos(3_000_000));
+            p
+        });
+        // No signal: the loop ends by itself.
+        let (r, proto, hooks) = h.handle.join().unwrap();
+        let e = r.expect_err("the hook's error ends the loop");
+        assert!(
+            matches!(&e, DriverError::Interface(m) if m == "rt0: cannot set MTU 1420 (Invalid argument)"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "interface set-up failed: rt0: cannot set MTU 1420 (Invalid argument)"
+        );
+        // At most one tick (one event) per batch: nothing ran after the failing event.
+        assert_eq!(proto.ticks, FAIL_AT);
+        assert_eq!(hooks.events.len(), FAIL_AT as usize);
+        assert_eq!(
+            hooks.stats_calls.load(Ordering::SeqCst),
+            1,
+            "counters reported once at exit"
+        );
+        // `run_with` has closed the TUN fd and dropped the ring: the interface goes (a child
+        // forked meanwhile by a parallel test may hold the fd until its exec, so allow a moment).
+        let gone = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            tun::if_index("rt0").is_err()
+        });
+        assert!(gone, "rt0 must vanish once run_with has returned");
+    });
+}
+
 /// Sends that fail (here ENETUNREACH: the private namespace has no route to the peer) are counted
 /// and the loop goes on.
 #[test]
@@ -585,7 +641,7 @@ fn offload_mode_moves_tso_and_gro_trains_through_a_real_tun() {
     use std::io::{Read, Write};
     const BYTES: usize = 8 << 20;
     run_isolated(|| {
-        let h = Harness::start_with(offload_rings(), true, TestProto::new);
+        let h = Harness::start_with(offload_rings(), true, TestHooks::default(), TestProto::new);
         // One UDP packet each way.
         let rx = UdpSocket::bind((TUN_ADDR, 7000)).unwrap();
         rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
