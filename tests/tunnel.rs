@@ -444,3 +444,47 @@ fn sigterm_ends_both_sides_cleanly() {
         "client's ringtun0 still there"
     );
 }
+
+/// A client whose interface cannot be configured when the session comes up stops with exit status
+/// 1 and one error line (the driver hands the hook's error back), and its interface is gone.
+#[test]
+fn client_interface_failure_ends_it_with_one_error_line() {
+    let net = TestNet::new();
+    let key = net.key("key");
+    let port = PORT.to_string();
+    let mut server = net.server(&["-l", &port, "-k", &key]);
+    server.expect_log("listening on", SESSION_TIMEOUT);
+    // The same route twice: the second one cannot be added when the session comes up.
+    let mut client = net.client(&[
+        "-s",
+        &net.server_endpoint(PORT),
+        "-k",
+        &key,
+        "-r",
+        "10.200.0.0/16",
+        "-r",
+        "10.200.0.0/16",
+    ]);
+    let exited = wait_until(SESSION_TIMEOUT, || client.exited().is_some());
+    assert!(exited, "client still running:\n{}", client.log());
+    let st = client.exited().unwrap();
+    let log = client.log();
+    assert_eq!(st.code(), Some(1), "client exit: {st}\n{log}");
+    let errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("ringtun: error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{log}");
+    assert!(
+        errors[0].starts_with(
+            "ringtun: error: interface set-up failed: ringtun0: cannot add route 10.200.0.0/16: \
+             the same route already exists"
+        ),
+        "{log}"
+    );
+    assert!(
+        !link_exists(&net.client_ns, "ringtun0"),
+        "client's ringtun0 still there"
+    );
+    server.assert_running();
+}
