@@ -197,6 +197,7 @@ wait_ping() { # wait_ping ADDR SECONDS; gives up early when a tunnel process has
 start_veth() { TARGET=$UL_S; }
 
 start_ringtun() {
+    rm -f "$work/ringtun.key" # one per round: genkey refuses to overwrite a key
     "$RINGTUN" genkey "$work/ringtun.key" >/dev/null
     chmod 600 "$work/ringtun.key"
     ip netns exec "$NS_S" "$RINGTUN" -l "$UL_S:51820" -k "$work/ringtun.key" -a "$TUN_S/24" -p "$TUN_C" -m "$TUN_MTU" -i rts \
