@@ -467,12 +467,12 @@ pub fn segment(
         let (h, p) = seg.split_at_mut_checked(hdrs).ok_or(TooSmall)?;
         h.copy_from_slice(head);
         p.copy_from_slice(chunk);
-        // IP lengths fit 16 bits: a segment is never longer than the IP packet it came from.
-        let len16 = u16::try_from(len).map_err(|_| BadHeader)?;
+        // Length fields fit 16 bits: a segment is never longer than the IP packet it came from.
         if ip.v6 {
-            put16(seg, 4, len16.saturating_sub(IPV6_HLEN as u16));
+            let payload_len = u16::try_from(len - IPV6_HLEN).map_err(|_| BadHeader)?;
+            put16(seg, 4, payload_len);
         } else {
-            put16(seg, 2, len16);
+            put16(seg, 2, u16::try_from(len).map_err(|_| BadHeader)?);
             put16(seg, 4, first_id.wrapping_add(i as u16));
             put16(seg, 10, 0);
             let c = checksum::checksum(0, seg.get(..ip.hlen).ok_or(BadHeader)?);
