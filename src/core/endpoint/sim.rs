@@ -257,6 +257,14 @@ impl Sim {
         Ok(())
     }
 
+    /// The client process restarts: fresh state and randomness, its wall clock at `wall_clock_ns`.
+    fn restart_client(&mut self, wall_clock_ns: u64) {
+        let role = Role::Initiator {
+            server: self.server_addr,
+        };
+        self.client = Endpoint::new(config(role, PSK), [7; 32], self.now, wall_clock_ns);
+    }
+
     fn up(&mut self) {
         self.advance(Duration::from_millis(10));
         assert!(self.client.is_up(), "client up");
@@ -531,17 +539,7 @@ fn restarted_client_reconnects_with_a_newer_timestamp() {
     sim.advance(Duration::from_secs(5));
     sim.client_addr = addr("198.51.100.7:40001");
     let wall = WALL_START + 5_000_000_000 + 1;
-    sim.client = Endpoint::new(
-        config(
-            Role::Initiator {
-                server: sim.server_addr,
-            },
-            PSK,
-        ),
-        [7; 32],
-        sim.now,
-        wall,
-    );
+    sim.restart_client(wall);
     sim.advance(Duration::from_millis(10));
     assert!(sim.client.is_up());
     assert!(sim.server_events.contains(&Event::PeerAddressChanged {
@@ -557,17 +555,7 @@ fn restarted_client_reconnects_with_a_newer_timestamp() {
 fn client_with_a_clock_behind_the_last_accepted_timestamp_is_refused() {
     let mut sim = Sim::new();
     sim.up();
-    sim.client = Endpoint::new(
-        config(
-            Role::Initiator {
-                server: sim.server_addr,
-            },
-            PSK,
-        ),
-        [7; 32],
-        sim.now,
-        WALL_START - 1,
-    );
+    sim.restart_client(WALL_START - 1);
     sim.advance(Duration::from_millis(10));
     assert!(!sim.client.is_up());
     assert_eq!(sim.server.stats().drops_of(DropReason::HandshakeReplay), 1);
