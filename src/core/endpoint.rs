@@ -464,18 +464,19 @@ impl Endpoint {
         buf: &mut [u8],
         payload_len: usize,
     ) -> Result<Transmit, DropReason> {
-        let timers = self.timers;
+        let (reject_after, rekey_after) =
+            (self.timers.reject_after_time, self.timers.rekey_after_time);
         let (Some(session), Some(peer)) = (self.current.as_mut(), self.peer) else {
             self.request_handshake(now);
             return Err(DropReason::NoSession);
         };
         let age = now.saturating_since(session.created);
-        if age >= timers.reject_after_time {
+        if age >= reject_after {
             self.request_handshake(now);
             return Err(DropReason::NoSession);
         }
         let len = session.seal(buf, payload_len)?;
-        if age >= timers.rekey_after_time || session.send_counter() >= REKEY_AFTER_MESSAGES {
+        if age >= rekey_after || session.send_counter() >= REKEY_AFTER_MESSAGES {
             self.request_handshake(now);
         }
         self.stats.tx_packets += 1;
