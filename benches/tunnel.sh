@@ -12,12 +12,16 @@
 #   -d SECS   duration of each iperf3 run (default 10)
 #   -u RATE   offered UDP rate for the loss test (default 500M)
 #   -o FILE   also write the table to FILE (markdown)
+#   -P        ping path: also record 200 idle pings per candidate and round with perf (the
+#             net:net_dev_xmit / net:netif_receive_skb tracepoints on every device) and print
+#             where the round trip goes, stage by stage (needs perf: Debian's linux-perf)
 #   -k        keep the work directory (logs, raw JSON) for inspection
 #   -h        this help
 #
 # Measured per candidate and round: iperf3 TCP 1 stream, TCP 4 streams, UDP at a fixed offered rate
-# (loss %), idle ping RTT (median of 20), CPU seconds of the tunnel processes of both ends per GB moved
-# during the 1-stream TCP run (utime+stime from /proc/PID/stat), TCP retransmits of the 1-stream run.
+# (loss %), idle ping RTT (median of 100, one every 50 ms), CPU seconds of the tunnel processes of
+# both ends per GB moved during the 1-stream TCP run (utime+stime from /proc/PID/stat), TCP
+# retransmits of the 1-stream run.
 # Printed: one markdown table of the medians over the rounds, plus ringtun/boringtun ratios.
 #
 # Candidates that are not installed are installed (apt: wireguard-go, wireguard-tools, openvpn;
@@ -35,7 +39,8 @@ dur=10
 udp_rate=500M
 out_file=""
 keep=0
-while getopts "c:r:d:u:o:kh" opt; do
+ping_path=0
+while getopts "c:r:d:u:o:kPh" opt; do
     case "$opt" in
         c) candidates=$OPTARG ;;
         r) rounds=$OPTARG ;;
@@ -43,8 +48,9 @@ while getopts "c:r:d:u:o:kh" opt; do
         u) udp_rate=$OPTARG ;;
         o) out_file=$OPTARG ;;
         k) keep=1 ;;
-        h) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "usage: $0 [-c LIST] [-r N] [-d SECS] [-u RATE] [-o FILE] [-k]" >&2; exit 2 ;;
+        P) ping_path=1 ;;
+        h) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "usage: $0 [-c LIST] [-r N] [-d SECS] [-u RATE] [-o FILE] [-P] [-k]" >&2; exit 2 ;;
     esac
 done
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "tunnel.sh: -r wants a positive number" >&2; exit 2; }
@@ -117,6 +123,12 @@ need_cmd() { # need_cmd CMD PACKAGE
 for c in ip:iproute2 ping:iputils-ping iperf3:iperf3 jq:jq; do
     need_cmd "${c%%:*}" "${c##*:}" || die "cannot install ${c##*:}"
 done
+if ((ping_path)); then
+    need_cmd perf linux-perf || die "-P needs perf (Debian package linux-perf)"
+    # grep -c reads all of perf's output (grep -q would close the pipe early: SIGPIPE, pipefail).
+    (($(perf list tracepoint 2>/dev/null | grep -c 'net:net_dev_xmit') > 0)) \
+        || die "-P needs the net:net_dev_xmit tracepoint (perf list shows none; tracefs mounted?)"
+fi
 
 declare -A missing=()   # candidate -> why it is not measured
 export PATH="$tools/bin:$HOME/.cargo/bin:$PATH"
@@ -174,6 +186,7 @@ iperf_pid=$!
 # Candidates: start_X brings the tunnel up and sets TARGET and pids; stop_candidate tears down.
 # ---------------------------------------------------------------------------------------------
 TARGET=""
+DEV_S="" DEV_C=""   # the tunnel devices of the server and client end (none for veth)
 declare -A cipher_of=(
     [veth]="none"
     [ringtun]="ChaCha20-Poly1305"
@@ -194,7 +207,7 @@ wait_ping() { # wait_ping ADDR SECONDS; gives up early when a tunnel process has
     return 1
 }
 
-start_veth() { TARGET=$UL_S; }
+start_veth() { TARGET=$UL_S; DEV_S=""; DEV_C=""; }
 
 start_ringtun() {
     rm -f "$work/ringtun.key" # one per round: genkey refuses to overwrite a key
@@ -207,6 +220,7 @@ start_ringtun() {
         >"$work/ringtun-c.log" 2>&1 &
     pids+=($!)
     TARGET=$TUN_S
+    DEV_S=rts DEV_C=rtc
 }
 
 wg_keys() {
@@ -229,6 +243,7 @@ wg_configure() { # wg_configure IF_S IF_C
     ip -n "$NS_S" link set "$s" mtu "$TUN_MTU" up
     ip -n "$NS_C" link set "$c" mtu "$TUN_MTU" up
     TARGET=$TUN_S
+    DEV_S=$s DEV_C=$c
 }
 
 wait_uapi() { # the UAPI socket appears when the daemon is ready
@@ -290,6 +305,7 @@ start_openvpn() {
         --ifconfig "$TUN_C" "$TUN_S" >"$work/openvpn-c.log" 2>&1 &
     pids+=($!)
     TARGET=$TUN_S
+    DEV_S=ovs$tag DEV_C=ovc$tag
 }
 
 stop_candidate() {
@@ -339,14 +355,66 @@ iperf() { # iperf OUTFILE ARGS...
 
 RESULTS="$work/results.tsv"   # candidate round tcp1 tcp4 udploss ping cpu_s_per_gb retrans
 : >"$RESULTS"
+PATHS="$work/ping-path.tsv"   # candidate round total stage1..stage7 (µs, medians of the round)
+: >"$PATHS"
+STAGES=("client TUN → UDP" "veth" "server UDP → TUN" "kernel: ICMP reply"
+    "server TUN → UDP" "veth" "client UDP → TUN")
+
+# ping_path CANDIDATE ROUND: 200 idle pings under perf; for each echo request whose reply came
+# back, the time between the eight points where it is seen: sent into the client's tunnel device,
+# leaving veth-c as a datagram, arriving at veth-s, written to the server's tunnel device, the reply
+# leaving that device, leaving veth-s, arriving at veth-c, written to the client's tunnel device.
+ping_path() {
+    local c=$1 r=$2
+    [[ -n $DEV_C ]] || return 0
+    perf record -q -a -o "$work/ping-path.data" -e net:net_dev_xmit,net:netif_receive_skb -- \
+        ip netns exec "$NS_C" ping -n -q -c 200 -i 0.05 -W 1 "$TARGET" >/dev/null 2>&1 || return 0
+    perf script -i "$work/ping-path.data" -F time,event,trace 2>/dev/null | awk -v c="$c" -v r="$r" \
+        -v dc="$DEV_C" -v ds="$DEV_S" '
+        BEGIN {
+            want[0] = "net_dev_xmit " dc;       want[1] = "net_dev_xmit veth-c"
+            want[2] = "netif_receive_skb veth-s"; want[3] = "netif_receive_skb " ds
+            want[4] = "net_dev_xmit " ds;       want[5] = "net_dev_xmit veth-s"
+            want[6] = "netif_receive_skb veth-c"; want[7] = "netif_receive_skb " dc
+            k = -1
+        }
+        {
+            t = $1; sub(":", "", t); ev = $2; sub("net:", "", ev); sub(":", "", ev)
+            dev = ""; for (i = 3; i <= NF; i++) if ($i ~ /^dev=/) { dev = substr($i, 5) }
+            key = ev " " dev
+            if (key == want[0]) { k = 1; ts[0] = t; next }
+            if (k > 0 && key == want[k]) { ts[k] = t; k++ }
+            if (k == 8) {
+                n++
+                for (i = 1; i < 8; i++) d[i, n] = (ts[i] - ts[i - 1]) * 1e6
+                d[0, n] = (ts[7] - ts[0]) * 1e6
+                k = -1
+            }
+        }
+        function med(i,   j, m, v, a, x, y, tmp) {
+            m = 0
+            for (j = 1; j <= n; j++) a[++m] = d[i, j]
+            for (x = 2; x <= m; x++) { # insertion sort: n is 200 at most
+                tmp = a[x]
+                for (y = x - 1; y >= 1 && a[y] > tmp; y--) a[y + 1] = a[y]
+                a[y + 1] = tmp
+            }
+            return (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
+        }
+        END {
+            if (n < 20) exit
+            printf "%s\t%s", c, r; for (i = 0; i < 8; i++) printf "\t%.1f", med(i); printf "\t%d\n", n
+        }' >>"$PATHS"
+    rm -f "$work/ping-path.data"
+}
 
 measure() { # measure CANDIDATE ROUND
     local c=$1 r=$2
     local d="$work/$c-r$r"
     mkdir -p "$d"
-    # Idle ping RTT: median of 20.
+    # Idle ping RTT: median of 100 (on a shared VM single wake-ups vary by milliseconds; 20 were too few).
     local ping_ms
-    ping_ms=$(nsx "$NS_C" ping -n -c 20 -i 0.05 -W 1 "$TARGET" 2>/dev/null \
+    ping_ms=$(nsx "$NS_C" ping -n -c 100 -i 0.05 -W 1 "$TARGET" 2>/dev/null \
         | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g | awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "NA"}')
     # TCP, 1 stream, with the CPU of the tunnel processes.
     local t0 t1 tcp1=NA retr=NA cpu=NA bytes
@@ -367,6 +435,7 @@ measure() { # measure CANDIDATE ROUND
         loss=$(jq '(.end.sum_received // .end.sum).lost_percent' "$d/udp.json")
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$r" "$tcp1" "$tcp4" "$loss" "$ping_ms" "$cpu" "$retr" >>"$RESULTS"
+    ((ping_path)) && ping_path "$c" "$r"
     say "  $c round $r: tcp1=${tcp1} Gbit/s tcp4=${tcp4} Gbit/s udp_loss=${loss}% ping=${ping_ms} ms cpu=${cpu} s/GB retr=${retr}"
 }
 
@@ -429,6 +498,22 @@ table="$work/table.md"
     elif [[ " ${cands[*]} " == *" ringtun "* && " ${cands[*]} " == *" boringtun "* ]]; then
         echo
         echo "ringtun / boringtun: no ratio (one of them has no result)"
+    fi
+    if ((ping_path)); then
+        echo
+        echo "Idle ping, where the round trip goes: µs between the points where the packet is seen (perf net tracepoints, 200 pings at 50 ms per round; medians of the rounds' medians)"
+        echo
+        printf '| candidate | round trip |'; for s in "${STAGES[@]}"; do printf ' %s |' "$s"; done; echo
+        printf '|---|---|'; for s in "${STAGES[@]}"; do printf -- '---|'; done; echo
+        for c in "${cands[@]}"; do
+            grep -q "^$c	" "$PATHS" || continue
+            printf '| %s |' "$c"
+            for k in $(seq 3 10); do
+                printf ' %s |' "$(fmt "$(awk -F'\t' -v c="$c" -v k="$k" '$1 == c {print $k}' "$PATHS" | sort -g \
+                    | awk '{a[NR]=$1} END {if (NR == 0) print "NA"; else print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')" 0)"
+            done
+            echo
+        done
     fi
 } >"$table"
 
