@@ -355,7 +355,7 @@ iperf() { # iperf OUTFILE ARGS...
 
 RESULTS="$work/results.tsv"   # candidate round tcp1 tcp4 udploss ping cpu_s_per_gb retrans
 : >"$RESULTS"
-PATHS="$work/ping-path.tsv"   # candidate round total stage1..stage7 (µs, medians of the round)
+PATHS="$work/ping-path.tsv"   # candidate round total stage1..stage7 (µs, medians of the round) n
 : >"$PATHS"
 STAGES=("client TUN → UDP" "veth" "server UDP → TUN" "kernel: ICMP reply"
     "server TUN → UDP" "veth" "client UDP → TUN")
@@ -412,7 +412,7 @@ measure() { # measure CANDIDATE ROUND
     local c=$1 r=$2
     local d="$work/$c-r$r"
     mkdir -p "$d"
-    # Idle ping RTT: median of 100 (on a shared VM single wake-ups vary by milliseconds; 20 were too few).
+    # Idle ping RTT: median of 100 (on a shared VM a single wake-up can take milliseconds).
     local ping_ms
     ping_ms=$(nsx "$NS_C" ping -n -c 100 -i 0.05 -W 1 "$TARGET" 2>/dev/null \
         | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g | awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "NA"}')
@@ -435,7 +435,7 @@ measure() { # measure CANDIDATE ROUND
         loss=$(jq '(.end.sum_received // .end.sum).lost_percent' "$d/udp.json")
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$r" "$tcp1" "$tcp4" "$loss" "$ping_ms" "$cpu" "$retr" >>"$RESULTS"
-    ((ping_path)) && ping_path "$c" "$r"
+    if ((ping_path)); then ping_path "$c" "$r"; fi
     say "  $c round $r: tcp1=${tcp1} Gbit/s tcp4=${tcp4} Gbit/s udp_loss=${loss}% ping=${ping_ms} ms cpu=${cpu} s/GB retr=${retr}"
 }
 
@@ -463,8 +463,8 @@ done
 # ---------------------------------------------------------------------------------------------
 # Report: medians over rounds.
 # ---------------------------------------------------------------------------------------------
-median() { # median COLUMN CANDIDATE
-    awk -F'\t' -v c="$2" -v k="$1" '$1 == c && $k != "NA" && $k != "null" {print $k}' "$RESULTS" | sort -g \
+median() { # median COLUMN CANDIDATE [FILE, default $RESULTS]
+    awk -F'\t' -v c="$2" -v k="$1" '$1 == c && $k != "NA" && $k != "null" {print $k}' "${3:-$RESULTS}" | sort -g \
         | awk '{a[NR]=$1} END {if (NR == 0) print "NA"; else print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
 }
 fmt() { # fmt VALUE DECIMALS
@@ -508,10 +508,7 @@ table="$work/table.md"
         for c in "${cands[@]}"; do
             grep -q "^$c	" "$PATHS" || continue
             printf '| %s |' "$c"
-            for k in $(seq 3 10); do
-                printf ' %s |' "$(fmt "$(awk -F'\t' -v c="$c" -v k="$k" '$1 == c {print $k}' "$PATHS" | sort -g \
-                    | awk '{a[NR]=$1} END {if (NR == 0) print "NA"; else print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')" 0)"
-            done
+            for k in $(seq 3 10); do printf ' %s |' "$(fmt "$(median "$k" "$c" "$PATHS")" 0)"; done
             echo
         done
     fi
