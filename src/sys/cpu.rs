@@ -8,13 +8,21 @@
 /// The x86-64-v3 features this build needs and the CPU lacks, if any (empty: all present).
 #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
 pub fn missing_features() -> Vec<&'static str> {
-    use core::arch::x86_64::{__cpuid, __cpuid_count, _xgetbv};
+    use core::arch::x86_64::{__cpuid_count, _xgetbv, CpuidResult};
 
-    let leaf1 = __cpuid(1);
-    let leaf7 = __cpuid_count(7, 0);
-    let max_ext = __cpuid(0x8000_0000).eax;
+    // Older Rust (1.85, the declared rust-version, among them) declares the CPUID intrinsics
+    // unsafe, newer Rust safe: the block keeps both building, without a warning on either.
+    #[allow(unused_unsafe)]
+    fn cpuid(leaf: u32, sub_leaf: u32) -> CpuidResult {
+        // SAFETY: CPUID exists on every x86-64 CPU; it only reads identification registers.
+        unsafe { __cpuid_count(leaf, sub_leaf) }
+    }
+
+    let leaf1 = cpuid(1, 0);
+    let leaf7 = cpuid(7, 0);
+    let max_ext = cpuid(0x8000_0000, 0).eax;
     let ext1_ecx = if max_ext >= 0x8000_0001 {
-        __cpuid(0x8000_0001).ecx
+        cpuid(0x8000_0001, 0).ecx
     } else {
         0
     };
