@@ -367,8 +367,11 @@ STAGES=("client TUN → UDP" "veth" "server UDP → TUN" "kernel: ICMP reply"
 ping_path() {
     local c=$1 r=$2
     [[ -n $DEV_C ]] || return 0
-    perf record -q -a -o "$work/ping-path.data" -e net:net_dev_xmit,net:netif_receive_skb -- \
-        ip netns exec "$NS_C" ping -n -q -c 200 -i 0.05 -W 1 "$TARGET" >/dev/null 2>&1 || return 0
+    if ! perf record -q -a -o "$work/ping-path.data" -e net:net_dev_xmit,net:netif_receive_skb -- \
+        ip netns exec "$NS_C" ping -n -q -c 200 -i 0.05 -W 1 "$TARGET" >/dev/null 2>&1; then
+        say "  $c round $r: perf record or ping failed: no ping-path figures for this round"
+        return 0
+    fi
     perf script -i "$work/ping-path.data" -F time,event,trace 2>/dev/null | awk -v c="$c" -v r="$r" \
         -v dc="$DEV_C" -v ds="$DEV_S" '
         BEGIN {
@@ -406,6 +409,9 @@ ping_path() {
             printf "%s\t%s", c, r; for (i = 0; i < 8; i++) printf "\t%.1f", med(i); printf "\t%d\n", n
         }' >>"$PATHS"
     rm -f "$work/ping-path.data"
+    grep -q "^$c	$r	" "$PATHS" \
+        || say "  $c round $r: fewer than 20 pings seen at all eight points: no ping-path figures"
+    return 0
 }
 
 measure() { # measure CANDIDATE ROUND
