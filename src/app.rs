@@ -782,15 +782,7 @@ mod tests {
         assert_eq!(cap_net_admin_in(""), None);
     }
 
-    fn ip(args: &[&str]) -> String {
-        // Forked from the isolated thread, so it sees that thread's namespace.
-        let out = std::process::Command::new("ip")
-            .args(args)
-            .output()
-            .expect("these tests use iproute2's `ip` to read the configuration back");
-        assert!(out.status.success(), "ip {args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
+    use crate::sys::testnet::ip;
 
     fn temp_key(tag: &str) -> std::path::PathBuf {
         let mut r = [0u8; 8];

@@ -421,15 +421,7 @@ mod tests {
         assert_eq!(parse_ack(&[0xff; 64], 5), None);
     }
 
-    fn ip_cmd(args: &[&str]) -> String {
-        // A child forked from this thread inherits its network namespace.
-        let out = std::process::Command::new("ip")
-            .args(args)
-            .output()
-            .expect("these tests use iproute2's `ip` to read the configuration back");
-        assert!(out.status.success(), "ip {args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
+    use crate::sys::testnet::ip as ip_cmd;
 
     #[test]
     fn ipv6_address_and_routes_on_a_tun() {

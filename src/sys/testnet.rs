@@ -1,5 +1,5 @@
 //! Test-only helpers with no production counterpart: directing a signal at one thread of this
-//! process. Private namespaces, TUN devices, addresses, socket buffers and signalfds come from the
+//! process, and reading configuration back with iproute2's `ip`. Private namespaces, TUN devices, addresses, socket buffers and signalfds come from the
 //! production code (`sys::private_netns`, `sys::tun`, `sys::udp`, `sys::signal`). Nothing here is
 //! compiled outside `cfg(test)`.
 
@@ -19,4 +19,15 @@ pub fn tgkill(tid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// Runs iproute2's `ip` with `args` and returns its stdout. A child forked from the calling thread
+/// inherits that thread's network namespace, so this reads back what a private namespace holds.
+pub fn ip(args: &[&str]) -> String {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .expect("these tests use iproute2's `ip` to read the configuration back");
+    assert!(out.status.success(), "ip {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
