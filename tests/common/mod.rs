@@ -1272,20 +1272,28 @@ pub fn flood(ns: &str, target: SocketAddr, count: u64, seed: u64) -> FloodReport
     report
 }
 
-/// `Udp: ... RcvbufErrors` of namespace `ns` (datagrams the kernel dropped for a full socket
-/// buffer), to account for flood datagrams that never reached ringtun.
+/// Datagrams the kernel of namespace `ns` dropped for a full UDP socket buffer, IPv4 and IPv6
+/// together (`RcvbufErrors` in `/proc/net/snmp`, `Udp6RcvbufErrors` in `/proc/net/snmp6`), to
+/// account for flood datagrams that never reached the socket. Compare two readings: the counters
+/// are per namespace, not per socket.
 pub fn udp_rcvbuf_errors(ns: &str) -> u64 {
-    let text = ns_run_ok(ns, &["cat", "/proc/net/snmp"]);
-    let mut udp = text.lines().filter(|l| l.starts_with("Udp:"));
-    let (Some(names), Some(values)) = (udp.next(), udp.next()) else {
-        return 0;
+    let snmp = ns_run_ok(ns, &["cat", "/proc/net/snmp"]);
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    let v4 = match (udp.next(), udp.next()) {
+        (Some(names), Some(values)) => names
+            .split_whitespace()
+            .zip(values.split_whitespace())
+            .find(|(n, _)| *n == "RcvbufErrors")
+            .and_then(|(_, v)| v.parse::<u64>().ok()),
+        _ => None,
     };
-    names
-        .split_whitespace()
-        .zip(values.split_whitespace())
-        .find(|(n, _)| *n == "RcvbufErrors")
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0)
+    let snmp6 = ns_run_ok(ns, &["cat", "/proc/net/snmp6"]);
+    let v6 = snmp6.lines().find_map(|l| {
+        let mut f = l.split_whitespace();
+        (f.next() == Some("Udp6RcvbufErrors")).then(|| f.next()?.parse::<u64>().ok())?
+    });
+    v4.expect("no Udp RcvbufErrors in /proc/net/snmp")
+        + v6.expect("no Udp6RcvbufErrors in /proc/net/snmp6")
 }
 
 /// Polls `f` every 100 ms until it returns true or `timeout` passes.
