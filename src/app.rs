@@ -458,7 +458,7 @@ pub fn format_stats(core: &Stats, d: &DriverStats) -> String {
     let _ = write!(
         s,
         " tun_reads={} udp_recvs={} tun_writes={} udp_sends={} tun_write_errors={} \
-         udp_send_errors={} out_of_buffers={} submits={}",
+         udp_send_errors={} out_of_buffers={} submits={} direct_sends={} direct_writes={}",
         d.tun_reads,
         d.udp_recvs,
         d.tun_writes,
@@ -466,7 +466,9 @@ pub fn format_stats(core: &Stats, d: &DriverStats) -> String {
         d.tun_write_errors,
         d.udp_send_errors,
         d.out_of_buffers,
-        d.submits
+        d.submits,
+        d.direct_sends,
+        d.direct_writes
     );
     if d.tso_packets + d.gro_batches + d.out_sends + d.coalesced_writes + d.offload_drops > 0 {
         let _ = write!(
@@ -744,6 +746,8 @@ mod tests {
         core.count_drop(DropReason::Replay);
         let d = DriverStats {
             submits: 7,
+            direct_sends: 5,
+            direct_writes: 4,
             ..DriverStats::default()
         };
         let line = format_stats(&core, &d);
@@ -752,7 +756,10 @@ mod tests {
         for r in DropReason::ALL {
             assert!(line.contains(&format!(" drop.{}=", r.name())), "{line}");
         }
-        assert!(line.ends_with(" out_of_buffers=0 submits=7"), "{line}");
+        assert!(
+            line.ends_with(" out_of_buffers=0 submits=7 direct_sends=5 direct_writes=4"),
+            "{line}"
+        );
         assert!(!line.contains('\n'));
     }
 

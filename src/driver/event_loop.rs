@@ -5,6 +5,13 @@
 //! buffer and the same buffer is queued for sending; a datagram is opened in its buffer and the
 //! decrypted packet is queued for writing to the TUN device from where it lies.
 //!
+//! The one exception is a packet that arrives alone (the only packet-carrying completion of its
+//! batch, typically after an idle spell: a ping, a keystroke, the first packet of a burst). It
+//! goes out at once with one `sendto`/`write` on the buffer instead of a queued request: there is
+//! nothing to batch it with, the syscall count is the same (its request's completion would have
+//! cost an extra io_uring_enter), and on cold caches the io_uring submission path costs ~9 µs
+//! more before the datagram leaves (docs/BENCHMARKS.md, idle ping).
+//!
 //! Offload mode (`DriverConfig::offload`): TUN reads carry a vnet header. A single packet (its
 //! checksum finished if the kernel left it partial) is still sealed in place; a TSO super-packet
 //! is cut by `core::offload::segment` into an output buffer, each segment sealed in place there,
@@ -103,6 +110,7 @@ pub fn run_with<P: Protocol>(
         pending: Vec::with_capacity(RX_BATCH),
         tx_backlog: VecDeque::with_capacity(usize::from(uc.tun_buffers)),
         rx_backlog: VecDeque::with_capacity(usize::from(uc.udp_buffers)),
+        lone: false,
     };
     let r = lp.run();
     drop(lp);
@@ -130,6 +138,9 @@ struct Loop<'a, P: Protocol> {
     /// the ring sizes, which are their capacities.
     tx_backlog: VecDeque<Buf>,
     rx_backlog: VecDeque<Buf>,
+    /// The chunk being processed has exactly one packet-carrying completion: its packet is sent
+    /// or written at once (see the module docs). Taken by the first use.
+    lone: bool,
 }
 
 fn read_failed(count: &mut u32, what: &'static str, result: i32) -> Result<(), DriverError> {
@@ -159,6 +170,7 @@ impl<P: Protocol> Loop<'_, P> {
             let now = self.clock.now();
             let mut done: Option<Result<Exit, DriverError>> = None;
             while self.uring.reap(&mut cqes) > 0 {
+                self.lone = cqes.iter().filter(|e| Uring::carries_packet(e)).count() == 1;
                 for e in &cqes {
                     let c = self.uring.complete(e);
                     if done.is_some() {
@@ -174,6 +186,7 @@ impl<P: Protocol> Loop<'_, P> {
                         Err(e) => done = Some(Err(e)),
                     }
                 }
+                self.lone = false;
                 if done.is_none() {
                     self.drain_backlog(now);
                 }
@@ -319,7 +332,7 @@ impl<P: Protocol> Loop<'_, P> {
         let base = self.uring.tun_headroom() - DATA_HEADER_LEN;
         let slot = self.uring.slot_mut(&buf);
         match self.proto.seal(now, &mut slot[base..], len) {
-            Ok(t) => self.uring.push_udp_send(buf, base, t.len, &t.dst),
+            Ok(t) => self.send_packet(buf, base, t.len, &t.dst),
             Err(reason) => {
                 self.hooks.on_drop(now, reason, None);
                 self.uring.recycle(buf);
@@ -351,13 +364,39 @@ impl<P: Protocol> Loop<'_, P> {
             Received::Deliver { start: s, len: l }
                 if s.checked_add(l).is_some_and(|e| e <= len) =>
             {
-                self.uring.push_tun_write(buf, start + s, l);
+                self.write_packet(buf, start + s, l);
             }
             Received::Deliver { .. } | Received::Control => self.uring.recycle(buf),
             Received::Dropped(reason) => {
                 self.hooks.on_drop(now, reason, Some(from));
                 self.uring.recycle(buf);
             }
+        }
+    }
+
+    /// Sends a sealed packet that lies in its TUN buffer: at once if it came alone, else queued.
+    fn send_packet(&mut self, buf: Buf, start: usize, len: usize, dst: &std::net::SocketAddr) {
+        if !std::mem::take(&mut self.lone) {
+            return self.uring.push_udp_send(buf, start, len, dst);
+        }
+        self.stats.direct_sends += 1;
+        // Errors as for a queued send: EAGAIN, ENOBUFS, ECONNREFUSED, ...: count, drop, go on.
+        match self.uring.send_now(buf, start, len, dst) {
+            Ok(()) => self.stats.udp_sends += 1,
+            Err(_) => self.stats.udp_send_errors += 1,
+        }
+    }
+
+    /// Writes an opened packet that lies in its UDP buffer to the TUN device: at once if it came
+    /// alone, else queued.
+    fn write_packet(&mut self, buf: Buf, start: usize, len: usize) {
+        if !std::mem::take(&mut self.lone) {
+            return self.uring.push_tun_write(buf, start, len);
+        }
+        self.stats.direct_writes += 1;
+        match self.uring.write_tun_now(buf, start, len) {
+            Ok(()) => self.stats.tun_writes += 1,
+            Err(_) => self.stats.tun_write_errors += 1,
         }
     }
 
@@ -408,7 +447,7 @@ impl<P: Protocol> Loop<'_, P> {
                 return self.offload_drop(buf);
             }
             match self.proto.seal(now, slot, plen) {
-                Ok(t) => self.uring.push_udp_send(buf, 0, t.len, &t.dst),
+                Ok(t) => self.send_packet(buf, 0, t.len, &t.dst),
                 Err(reason) => {
                     self.hooks.on_drop(now, reason, None);
                     self.uring.recycle(buf);
@@ -492,7 +531,7 @@ impl<P: Protocol> Loop<'_, P> {
                 {
                     let at = d.start + s - VNET_HDR_LEN;
                     slot[at..at + VNET_HDR_LEN].fill(0);
-                    self.uring.push_tun_write(buf, at, l + VNET_HDR_LEN);
+                    self.write_packet(buf, at, l + VNET_HDR_LEN);
                 }
                 Received::Deliver { .. } => self.offload_drop(buf),
                 Received::Control => self.uring.recycle(buf),

@@ -72,6 +72,10 @@ pub struct DriverStats {
     pub send_slot_drops: u64,
     /// Early submits to free output buffers while packets waited for one.
     pub backlog_submits: u64,
+    /// Packets that arrived alone and went out with a direct `sendto` / TUN `write` (also
+    /// counted in `udp_sends` / `tun_writes`, or in the error counters).
+    pub direct_sends: u64,
+    pub direct_writes: u64,
 }
 
 /// The operator-facing side of the loop: interface set-up and logging.

@@ -424,6 +424,10 @@ fn bursts_larger_than_the_rings_move_both_ways() {
             d.batches < d.tun_reads,
             "completions are processed in batches"
         );
+        assert!(
+            d.direct_sends + d.direct_writes < (d.tun_reads + d.udp_recvs) / 4,
+            "a burst goes through the ring, not packet by packet: {d:?}"
+        );
         assert_eq!(hooks.drops, vec![(DropReason::AuthFailed, Some(peer_addr))]);
     });
 }
@@ -517,6 +521,41 @@ fn a_hook_error_ends_the_loop_with_that_error() {
 
 /// Sends that fail (here ENETUNREACH: the private namespace has no route to the peer) are counted
 /// and the loop goes on.
+#[test]
+fn a_packet_that_comes_alone_goes_out_at_once() {
+    run_isolated(|| {
+        let h = Harness::start(small_rings(), TestProto::new);
+        let rx = bind_udp_blocking((TUN_ADDR, 7000));
+        rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let tx = UdpSocket::bind((TUN_ADDR, 0)).unwrap();
+        let mut buf = [0u8; 2048];
+        for i in 0..3u32 {
+            // One packet from the TUN side, sealed and sent to the peer...
+            tx.send_to(&i.to_be_bytes(), (REMOTE, 9999)).unwrap();
+            let (n, from) = h.peer.recv_from(&mut buf).expect("sealed datagram");
+            assert_eq!(from, h.loop_addr);
+            assert!(n == 16 + 32 + 16 && buf[..16] == HDR && buf[n - 16..n] == TAG);
+            assert_eq!(buf[16 + 28..16 + 32], i.to_be_bytes());
+            // ...and one datagram from the peer, opened and written to the TUN device.
+            let inner = ipv4_udp(REMOTE, TUN_ADDR, 5555, 7000, &(100 + i).to_be_bytes());
+            h.peer.send_to(&sealed(&inner), h.loop_addr).unwrap();
+            let (n, from) = rx.recv_from(&mut buf).expect("packet written to the TUN");
+            assert_eq!(from, SocketAddr::from((REMOTE, 5555)));
+            assert_eq!(buf[..n], (100 + i).to_be_bytes());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        h.signal(libc::SIGUSR1);
+        h.wait_stats_calls(1);
+        let (_, _, hooks) = h.stop(libc::SIGTERM);
+        let (_, d) = hooks.last.unwrap();
+        // Each came alone, so each went out with a direct syscall, counted like a queued one.
+        assert_eq!((d.tun_reads, d.udp_recvs), (3, 3), "{d:?}");
+        assert_eq!((d.direct_sends, d.udp_sends), (3, 3), "{d:?}");
+        assert_eq!((d.direct_writes, d.tun_writes), (3, 3), "{d:?}");
+        assert_eq!((d.udp_send_errors, d.tun_write_errors), (0, 0), "{d:?}");
+    });
+}
+
 #[test]
 fn failed_sends_are_counted_and_the_loop_goes_on() {
     const N: u32 = 5;

@@ -1063,6 +1063,83 @@ impl Uring {
         self.push(e);
     }
 
+    /// Sends `slot[start..start + len]` of a TUN buffer to `dst` at once, with one `sendto`
+    /// rather than a queued request, and gives the buffer back. For a packet that came alone
+    /// (see [`Uring::carries_packet`]): there is nothing to batch it with, and after an idle
+    /// spell the cold `io_uring_enter` submission costs ~9 µs more than `sendto` before the
+    /// datagram leaves (docs/BENCHMARKS.md). Never blocks (MSG_DONTWAIT).
+    pub fn send_now(
+        &mut self,
+        buf: Buf,
+        start: usize,
+        len: usize,
+        dst: &SocketAddr,
+    ) -> io::Result<()> {
+        assert_eq!(buf.ring_id, self.id, "buffer of another ring");
+        assert_eq!(
+            buf.group,
+            Group::Tun,
+            "UDP data sends come from TUN buffers"
+        );
+        assert!(
+            start
+                .checked_add(len)
+                .is_some_and(|e| e <= self.layout.tun.slot_len)
+        );
+        let raw = sockaddr::to_raw(&sockaddr::for_socket(dst, self.udp_is_v6));
+        let p = self.tun.slot_ptr(buf.bid).wrapping_add(start);
+        // SAFETY: `p..p + len` lies inside the slot of a buffer this caller holds (checked
+        // above), so nothing else writes it during the call; `raw` is a valid sockaddr of
+        // `raw.len` bytes on the stack; the call does not keep either pointer.
+        let n = unsafe {
+            libc::sendto(
+                self.udp_fd,
+                p.cast(),
+                len,
+                libc::MSG_DONTWAIT,
+                raw.as_ptr(),
+                raw.len,
+            )
+        };
+        self.recycle(buf);
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Writes `slot[start..start + len]` of a UDP buffer to the TUN device at once, with one
+    /// `write`, and gives the buffer back: [`Uring::send_now`]'s counterpart for a lone datagram.
+    /// A TUN write is all or nothing; the descriptor is non-blocking.
+    pub fn write_tun_now(&mut self, buf: Buf, start: usize, len: usize) -> io::Result<()> {
+        assert_eq!(buf.ring_id, self.id, "buffer of another ring");
+        assert_eq!(buf.group, Group::Udp, "TUN writes come from UDP buffers");
+        assert!(
+            start
+                .checked_add(len)
+                .is_some_and(|e| e <= self.layout.udp.slot_len)
+        );
+        let p = self.udp.slot_ptr(buf.bid).wrapping_add(start);
+        // SAFETY: `p..p + len` lies inside the slot of a buffer this caller holds (checked
+        // above); the call only reads it and does not keep the pointer.
+        let n = unsafe { libc::write(self.tun_fd, p.cast(), len) };
+        self.recycle(buf);
+        match n {
+            n if n < 0 => Err(io::Error::last_os_error()),
+            n if n as usize != len => Err(io::ErrorKind::WriteZero.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether a completion delivers a packet or datagram to process (a TUN read or UDP receive
+    /// with a buffer), as opposed to the completion of something this loop sent.
+    pub fn carries_packet(e: &cqueue::Entry) -> bool {
+        let op = e.user_data() >> 32;
+        (op == UD_TUN_READ || op == UD_UDP_RECV)
+            && e.result() > 0
+            && cqueue::buffer_select(e.flags()).is_some()
+    }
+
     /// A free control slot, if any.
     pub fn take_control_slot(&mut self) -> Option<ControlSlot> {
         self.free_control.pop().map(|idx| ControlSlot {
