@@ -5,12 +5,13 @@
 //! buffer and the same buffer is queued for sending; a datagram is opened in its buffer and the
 //! decrypted packet is queued for writing to the TUN device from where it lies.
 //!
-//! The one exception is a packet that arrives alone (the only packet-carrying completion of its
-//! batch, typically after an idle spell: a ping, a keystroke, the first packet of a burst). It
-//! goes out at once with one `sendto`/`write` on the buffer instead of a queued request: there is
-//! nothing to batch it with, the syscall count is the same (its request's completion would have
-//! cost an extra io_uring_enter), and on cold caches the io_uring submission path costs ~9 µs
-//! more before the datagram leaves (docs/BENCHMARKS.md, idle ping).
+//! The one exception is a packet that arrives alone: the only packet-carrying completion of its
+//! wake-up's first chunk (so nothing queued is still unsubmitted ahead of it), typically after an
+//! idle spell: a ping, a keystroke, the first packet of a burst. It goes out at once with one
+//! `sendto`/`write` on its buffer instead of a queued request: there is nothing to batch it with,
+//! the syscall count is the same (its request's completion would have cost an extra
+//! io_uring_enter), and on cold caches the io_uring submission path costs ~9 µs more before the
+//! datagram leaves (docs/BENCHMARKS.md, idle ping).
 //!
 //! Offload mode (`DriverConfig::offload`): TUN reads carry a vnet header. A single packet (its
 //! checksum finished if the kernel left it partial) is still sealed in place; a TSO super-packet
@@ -138,8 +139,9 @@ struct Loop<'a, P: Protocol> {
     /// the ring sizes, which are their capacities.
     tx_backlog: VecDeque<Buf>,
     rx_backlog: VecDeque<Buf>,
-    /// The chunk being processed has exactly one packet-carrying completion: its packet is sent
-    /// or written at once (see the module docs). Taken by the first use.
+    /// The chunk being processed is the first of its wake-up and has exactly one packet-carrying
+    /// completion: its packet is sent or written at once (see the module docs). Taken by the
+    /// first use.
     lone: bool,
 }
 
@@ -169,8 +171,12 @@ impl<P: Protocol> Loop<'_, P> {
             self.stats.batches += 1;
             let now = self.clock.now();
             let mut done: Option<Result<Exit, DriverError>> = None;
+            // Only the wake-up's first chunk may hold a lone packet: after it, sends and writes of
+            // earlier chunks wait unsubmitted in the SQ, and a direct send would overtake them.
+            let mut first_chunk = true;
             while self.uring.reap(&mut cqes) > 0 {
-                self.lone = cqes.iter().filter(|e| Uring::carries_packet(e)).count() == 1;
+                self.lone = std::mem::take(&mut first_chunk)
+                    && cqes.iter().filter(|e| Uring::carries_packet(e)).count() == 1;
                 for e in &cqes {
                     let c = self.uring.complete(e);
                     if done.is_some() {
