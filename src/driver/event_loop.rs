@@ -145,6 +145,15 @@ struct Loop<'a, P: Protocol> {
     lone: bool,
 }
 
+/// Whether exactly one of `cqes` carries a packet (stops looking at the second).
+fn holds_one_packet(cqes: &[cqueue::Entry]) -> bool {
+    cqes.iter()
+        .filter(|e| Uring::carries_packet(e))
+        .take(2)
+        .count()
+        == 1
+}
+
 fn read_failed(count: &mut u32, what: &'static str, result: i32) -> Result<(), DriverError> {
     *count += 1;
     if *count >= MAX_READ_FAILURES {
@@ -175,8 +184,7 @@ impl<P: Protocol> Loop<'_, P> {
             // earlier chunks wait unsubmitted in the SQ, and a direct send would overtake them.
             let mut first_chunk = true;
             while self.uring.reap(&mut cqes) > 0 {
-                self.lone = std::mem::take(&mut first_chunk)
-                    && cqes.iter().filter(|e| Uring::carries_packet(e)).count() == 1;
+                self.lone = std::mem::take(&mut first_chunk) && holds_one_packet(&cqes);
                 for e in &cqes {
                     let c = self.uring.complete(e);
                     if done.is_some() {
