@@ -1003,6 +1003,34 @@ impl Uring {
     /// Writes `slot[start..start + len]` of a UDP buffer to the TUN device. The buffer returns to
     /// its ring when the write completes.
     pub fn push_tun_write(&mut self, buf: Buf, start: usize, len: usize) {
+        let p = self.write_span(&buf, start, len);
+        self.write_len[usize::from(buf.bid)] = len as u32;
+        let e = opcode::Write::new(TUN_FIXED, p, len as u32)
+            .build()
+            .user_data(ud(UD_TUN_WRITE, u32::from(buf.bid)));
+        self.push(e);
+    }
+
+    /// Start of `slot[start..start + len]` of a TUN buffer about to be sent (checked to lie in the
+    /// slot).
+    fn send_span(&self, buf: &Buf, start: usize, len: usize) -> *mut u8 {
+        assert_eq!(buf.ring_id, self.id, "buffer of another ring");
+        assert_eq!(
+            buf.group,
+            Group::Tun,
+            "UDP data sends come from TUN buffers"
+        );
+        assert!(
+            start
+                .checked_add(len)
+                .is_some_and(|e| e <= self.layout.tun.slot_len)
+        );
+        self.tun.slot_ptr(buf.bid).wrapping_add(start)
+    }
+
+    /// Start of `slot[start..start + len]` of a UDP buffer about to be written to the TUN device
+    /// (checked to lie in the slot).
+    fn write_span(&self, buf: &Buf, start: usize, len: usize) -> *mut u8 {
         assert_eq!(buf.ring_id, self.id, "buffer of another ring");
         assert_eq!(buf.group, Group::Udp, "TUN writes come from UDP buffers");
         assert!(
@@ -1010,12 +1038,7 @@ impl Uring {
                 .checked_add(len)
                 .is_some_and(|e| e <= self.layout.udp.slot_len)
         );
-        let p = self.udp.slot_ptr(buf.bid).wrapping_add(start);
-        self.write_len[usize::from(buf.bid)] = len as u32;
-        let e = opcode::Write::new(TUN_FIXED, p, len as u32)
-            .build()
-            .user_data(ud(UD_TUN_WRITE, u32::from(buf.bid)));
-        self.push(e);
+        self.udp.slot_ptr(buf.bid).wrapping_add(start)
     }
 
     fn store_addr(&mut self, idx: usize, dst: &SocketAddr) -> (*const libc::sockaddr, u32) {
@@ -1042,19 +1065,8 @@ impl Uring {
     /// Sends `slot[start..start + len]` of a TUN buffer to `dst`. The buffer returns to its ring
     /// when the send completes.
     pub fn push_udp_send(&mut self, buf: Buf, start: usize, len: usize, dst: &SocketAddr) {
-        assert_eq!(buf.ring_id, self.id, "buffer of another ring");
-        assert_eq!(
-            buf.group,
-            Group::Tun,
-            "UDP data sends come from TUN buffers"
-        );
-        assert!(
-            start
-                .checked_add(len)
-                .is_some_and(|e| e <= self.layout.tun.slot_len)
-        );
+        let p = self.send_span(&buf, start, len);
         let (addr, addr_len) = self.store_addr(usize::from(buf.bid), dst);
-        let p = self.tun.slot_ptr(buf.bid).wrapping_add(start);
         let e = opcode::Send::new(UDP_FIXED, p, len as u32)
             .dest_addr(addr)
             .dest_addr_len(addr_len)
@@ -1075,21 +1087,10 @@ impl Uring {
         len: usize,
         dst: &SocketAddr,
     ) -> io::Result<()> {
-        assert_eq!(buf.ring_id, self.id, "buffer of another ring");
-        assert_eq!(
-            buf.group,
-            Group::Tun,
-            "UDP data sends come from TUN buffers"
-        );
-        assert!(
-            start
-                .checked_add(len)
-                .is_some_and(|e| e <= self.layout.tun.slot_len)
-        );
+        let p = self.send_span(&buf, start, len);
         let raw = sockaddr::to_raw(&sockaddr::for_socket(dst, self.udp_is_v6));
-        let p = self.tun.slot_ptr(buf.bid).wrapping_add(start);
-        // SAFETY: `p..p + len` lies inside the slot of a buffer this caller holds (checked
-        // above), so nothing else writes it during the call; `raw` is a valid sockaddr of
+        // SAFETY: `p..p + len` lies inside the slot of a buffer this caller holds (checked by
+        // `send_span`), so nothing else writes it during the call; `raw` is a valid sockaddr of
         // `raw.len` bytes on the stack; the call does not keep either pointer.
         let n = unsafe {
             libc::sendto(
@@ -1112,16 +1113,9 @@ impl Uring {
     /// `write`, and gives the buffer back: [`Uring::send_now`]'s counterpart for a lone datagram.
     /// A TUN write is all or nothing; the descriptor is non-blocking.
     pub fn write_tun_now(&mut self, buf: Buf, start: usize, len: usize) -> io::Result<()> {
-        assert_eq!(buf.ring_id, self.id, "buffer of another ring");
-        assert_eq!(buf.group, Group::Udp, "TUN writes come from UDP buffers");
-        assert!(
-            start
-                .checked_add(len)
-                .is_some_and(|e| e <= self.layout.udp.slot_len)
-        );
-        let p = self.udp.slot_ptr(buf.bid).wrapping_add(start);
-        // SAFETY: `p..p + len` lies inside the slot of a buffer this caller holds (checked
-        // above); the call only reads it and does not keep the pointer.
+        let p = self.write_span(&buf, start, len);
+        // SAFETY: `p..p + len` lies inside the slot of a buffer this caller holds (checked by
+        // `write_span`); the call only reads it and does not keep the pointer.
         let n = unsafe { libc::write(self.tun_fd, p.cast(), len) };
         self.recycle(buf);
         match n {
