@@ -519,8 +519,8 @@ fn a_hook_error_ends_the_loop_with_that_error() {
     });
 }
 
-/// Sends that fail (here ENETUNREACH: the private namespace has no route to the peer) are counted
-/// and the loop goes on.
+/// A packet or datagram that is the only one of its wake-up goes out with a direct syscall and is
+/// counted like a queued one.
 #[test]
 fn a_packet_that_comes_alone_goes_out_at_once() {
     run_isolated(|| {
@@ -556,6 +556,8 @@ fn a_packet_that_comes_alone_goes_out_at_once() {
     });
 }
 
+/// Sends that fail (here ENETUNREACH: the private namespace has no route to the peer) are counted
+/// and the loop goes on.
 #[test]
 fn failed_sends_are_counted_and_the_loop_goes_on() {
     const N: u32 = 5;

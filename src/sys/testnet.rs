@@ -1,7 +1,7 @@
 //! Test-only helpers with no production counterpart: directing a signal at one thread of this
-//! process, and reading configuration back with iproute2's `ip`. Private namespaces, TUN devices, addresses, socket buffers and signalfds come from the
-//! production code (`sys::private_netns`, `sys::tun`, `sys::udp`, `sys::signal`). Nothing here is
-//! compiled outside `cfg(test)`.
+//! process, and reading configuration back with iproute2's `ip`. Private namespaces, TUN devices,
+//! addresses, socket buffers and signalfds come from the production code (`sys::private_netns`,
+//! `sys::tun`, `sys::udp`, `sys::signal`). Nothing here is compiled outside `cfg(test)`.
 
 use std::io;
 
