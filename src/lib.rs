@@ -19,4 +19,5 @@ pub mod core;
 pub mod driver;
 pub mod keyfile;
 pub mod log;
+pub mod net;
 pub mod sys;

@@ -81,7 +81,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let (hdr, mut packet) = if mode & 1 == 0 {
-        let Ok(hdr) = VnetHdr::decode(rest) else {
+        let Some(hdr) = VnetHdr::decode(rest) else {
             return;
         };
         (hdr, rest[VNET_HDR_LEN..].to_vec())

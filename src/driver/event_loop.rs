@@ -450,7 +450,7 @@ impl<P: Protocol> Loop<'_, P> {
         let plen = len - VNET_HDR_LEN;
         let h = self.uring.tun_headroom();
         let slot = self.uring.slot_mut(&buf);
-        let Ok(hdr) = VnetHdr::decode(&slot[h..h + VNET_HDR_LEN]) else {
+        let Some(hdr) = VnetHdr::decode(&slot[h..h + VNET_HDR_LEN]) else {
             return self.offload_drop(buf);
         };
         let ip = DATA_HEADER_LEN..DATA_HEADER_LEN + plen;

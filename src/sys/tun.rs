@@ -39,7 +39,7 @@ pub const TUN_F_TSO6: u32 = 0x04;
 
 // Size of the `virtio_net_hdr` every read and write carries in offload mode (the layout itself
 // is parsed in `core::offload`).
-use crate::core::offload::VNET_HDR_LEN;
+use crate::net::vnet::VNET_HDR_LEN;
 
 // Socket ioctls (linux/sockios.h).
 const SIOCGIFFLAGS: u64 = 0x8913;
