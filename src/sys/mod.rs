@@ -2,6 +2,7 @@
 //! functions. Each `unsafe` block carries a `// SAFETY:` comment saying why it is sound.
 
 pub mod buf_ring;
+pub mod cmsg;
 pub mod cpu;
 pub mod netlink;
 pub mod netns;

@@ -10,6 +10,16 @@ use super::sockaddr;
 /// Socket buffer size asked for each way: a burst of ~2800 full-size datagrams.
 pub const DEFAULT_BUFFER_BYTES: usize = 4 << 20;
 
+/// The UDP socket-option and cmsg level, and the offload options (linux/udp.h; libc has only the
+/// level for glibc targets).
+pub const SOL_UDP: i32 = libc::SOL_UDP;
+pub const UDP_SEGMENT: i32 = 103;
+pub const UDP_GRO: i32 = 104;
+/// Limits of one UDP GSO send: `UDP_MAX_SEGMENTS` (64 on older kernels, 128 on newer: the lower
+/// one), and the largest UDP payload over IPv4 (65535 - 20 - 8).
+pub const GSO_MAX_SEGMENTS: usize = 64;
+pub const GSO_MAX_BYTES: usize = 65507;
+
 fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
     if rc < 0 {
         Err(io::Error::last_os_error())
@@ -127,25 +137,14 @@ fn set_buffers(fd: &OwnedFd, bytes: usize) {
 /// Turns on UDP GRO (`UDP_GRO`): the kernel may hand over a train of datagrams from one sender
 /// in one receive, with their segment size in a `UDP_GRO` control message.
 pub fn enable_gro(fd: &OwnedFd) -> io::Result<()> {
-    setsockopt_int(
-        fd,
-        crate::sys::uring::SOL_UDP,
-        crate::sys::uring::UDP_GRO,
-        1,
-    )
-    .map_err(|e| io::Error::new(e.kind(), format!("cannot enable UDP GRO ({e})")))
+    setsockopt_int(fd, SOL_UDP, UDP_GRO, 1)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot enable UDP GRO ({e})")))
 }
 
 /// Whether the kernel takes `UDP_SEGMENT` on this socket (probed with a socket option of 0, the
 /// same check as a send's cmsg).
 pub fn gso_supported(fd: &OwnedFd) -> bool {
-    setsockopt_int(
-        fd,
-        crate::sys::uring::SOL_UDP,
-        crate::sys::uring::UDP_SEGMENT,
-        0,
-    )
-    .is_ok()
+    setsockopt_int(fd, SOL_UDP, UDP_SEGMENT, 0).is_ok()
 }
 
 /// The receive and send buffer sizes in effect (as the kernel reports them: twice what was set,
@@ -222,13 +221,7 @@ pub fn send_segments(
         iov_base: buf.as_ptr() as *mut libc::c_void,
         iov_len: buf.len(),
     };
-    #[repr(C, align(8))]
-    struct Cmsg([u8; 24]);
-    let mut c = Cmsg([0; 24]);
-    c.0[0..8].copy_from_slice(&18u64.to_ne_bytes());
-    c.0[8..12].copy_from_slice(&crate::sys::uring::SOL_UDP.to_ne_bytes());
-    c.0[12..16].copy_from_slice(&crate::sys::uring::UDP_SEGMENT.to_ne_bytes());
-    c.0[16..18].copy_from_slice(&segment.to_ne_bytes());
+    let mut c = super::cmsg::udp_segment(segment);
     // SAFETY: msghdr is plain old data; all-zero is a valid value.
     let mut m: libc::msghdr = unsafe { std::mem::zeroed() };
     m.msg_name = raw.as_ptr() as *mut libc::c_void;

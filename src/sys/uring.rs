@@ -25,7 +25,7 @@
 //! With `vnet_hdr_len` set, the TUN ring's kernel headroom shrinks by the vnet header so that the
 //! kernel writes `[virtio_net_hdr][IP packet]` with the IP packet still at `tun_headroom`: single
 //! packets seal in place as in plain mode. UDP buffers get `recv_control_len` bytes of control room
-//! after the name (the `UDP_GRO` cmsg; [`parse_gro_cmsg`]). Output buffers ([`OutBuf`]) are
+//! after the name (the `UDP_GRO` cmsg; [`super::cmsg::parse_gro`]). Output buffers ([`OutBuf`]) are
 //! reference counted: the caller's hold plus one per in-flight send or TUN write that reads them;
 //! a buffer is free again when the count drops to zero. GSO sends are split at
 //! [`GSO_MAX_SEGMENTS`] segments and [`GSO_MAX_BYTES`]; the first one the kernel refuses
@@ -40,7 +40,9 @@ use std::time::Duration;
 use io_uring::{IoUring, cqueue, opcode, register::Probe, squeue, types};
 
 use super::buf_ring::{BufRing, GroupLayout, Region, page_size, round_up};
+use super::cmsg;
 use super::sockaddr::{self, RawSockAddr};
+use super::udp::{GSO_MAX_BYTES, GSO_MAX_SEGMENTS};
 
 /// `sizeof(struct io_uring_recvmsg_out)`: `namelen, controllen, payloadlen, flags` (u32 each).
 pub const RECVMSG_OUT_LEN: usize = 16;
@@ -117,47 +119,11 @@ impl UringConfig {
     }
 }
 
-/// `SOL_UDP` / `UDP_SEGMENT` / `UDP_GRO` (linux/udp.h).
-pub const SOL_UDP: i32 = 17;
-pub const UDP_SEGMENT: i32 = 103;
-pub const UDP_GRO: i32 = 104;
-/// Limits of one UDP GSO send (`UDP_MAX_SEGMENTS`, and the largest UDP payload).
-pub const GSO_MAX_SEGMENTS: usize = 64;
-pub const GSO_MAX_BYTES: usize = 65507;
 /// Bytes per send slot: msghdr (56) + iovec (16) + cmsg (CMSG_SPACE(2) = 24) + sockaddr_storage.
 const SEND_SLOT_LEN: usize = 256;
 const SEND_IOV_OFF: usize = 64;
 const SEND_CMSG_OFF: usize = 96;
 const SEND_ADDR_OFF: usize = 128;
-const CMSG_HDR_LEN: usize = 16;
-
-/// The `UDP_GRO` segment size in a received control area (`struct cmsghdr` chain, 8-byte
-/// aligned, as the kernel writes it into an `io_uring_recvmsg_out` buffer). `None` if there is
-/// none (one datagram), or the chain is malformed (every length is checked against `control`).
-pub fn parse_gro_cmsg(control: &[u8]) -> Option<u16> {
-    let mut off = 0usize;
-    while off + CMSG_HDR_LEN <= control.len() {
-        let h = &control[off..off + CMSG_HDR_LEN];
-        let len = u64::from_ne_bytes(h[0..8].try_into().ok()?) as usize;
-        let level = i32::from_ne_bytes(h[8..12].try_into().ok()?);
-        let ty = i32::from_ne_bytes(h[12..16].try_into().ok()?);
-        if len < CMSG_HDR_LEN || len > control.len() - off {
-            return None;
-        }
-        if level == SOL_UDP && ty == UDP_GRO {
-            let data = &control[off + CMSG_HDR_LEN..off + len];
-            // The kernel puts an int; accept a u16 too.
-            let v = match data.len() {
-                4.. => i32::from_ne_bytes(data[0..4].try_into().ok()?),
-                2..=3 => i32::from(u16::from_ne_bytes(data[0..2].try_into().ok()?)),
-                _ => return None,
-            };
-            return u16::try_from(v).ok().filter(|&v| v > 0);
-        }
-        off += round_up(len, 8);
-    }
-    None
-}
 
 /// One received UDP buffer, split: sender, payload offset and length in the slot, and the GRO
 /// segment size (0: one datagram).
@@ -712,7 +678,7 @@ impl Uring {
         let ctl = (controllen as usize).min(ctl_room);
         let segment = if ctl > 0 {
             let c = UDP_PAYLOAD_OFFSET;
-            parse_gro_cmsg(&slot[c..c + ctl]).map_or(0, usize::from)
+            cmsg::parse_gro(&slot[c..c + ctl]).map_or(0, usize::from)
         } else {
             0
         };
@@ -950,14 +916,10 @@ impl Uring {
         m.msg_namelen = addr_len as libc::socklen_t;
         m.msg_iov = base.wrapping_add(SEND_IOV_OFF).cast();
         m.msg_iovlen = 1;
-        let mut cmsg = [0u8; 24];
-        if let Some(seg) = segment {
-            cmsg[0..8].copy_from_slice(&((CMSG_HDR_LEN + 2) as u64).to_ne_bytes());
-            cmsg[8..12].copy_from_slice(&SOL_UDP.to_ne_bytes());
-            cmsg[12..16].copy_from_slice(&UDP_SEGMENT.to_ne_bytes());
-            cmsg[16..18].copy_from_slice(&seg.to_ne_bytes());
+        let cmsg = segment.map(cmsg::udp_segment);
+        if cmsg.is_some() {
             m.msg_control = base.wrapping_add(SEND_CMSG_OFF).cast();
-            m.msg_controllen = cmsg.len() as _;
+            m.msg_controllen = cmsg::UDP_SEGMENT_CMSG_SPACE as _;
         }
         // SAFETY: the send slot (SEND_SLOT_LEN bytes at `base`) is inside the region and free (it
         // came off the free list: its previous send completed), so no request reads it; the four
@@ -969,7 +931,9 @@ impl Uring {
             base.add(SEND_IOV_OFF)
                 .cast::<libc::iovec>()
                 .write_unaligned(iov);
-            std::ptr::copy_nonoverlapping(cmsg.as_ptr(), base.add(SEND_CMSG_OFF), cmsg.len());
+            if let Some(c) = cmsg {
+                std::ptr::copy_nonoverlapping(c.0.as_ptr(), base.add(SEND_CMSG_OFF), c.0.len());
+            }
             base.add(SEND_ADDR_OFF)
                 .cast::<libc::sockaddr_storage>()
                 .write_unaligned(raw.storage);
@@ -1640,60 +1604,6 @@ mod tests {
         assert!(u.take_control_slot().is_some());
         assert!(u.take_control_slot().is_some());
         assert_eq!(u.inflight(), 0);
-    }
-
-    fn cmsg(level: i32, ty: i32, data: &[u8]) -> Vec<u8> {
-        let mut v = Vec::new();
-        v.extend_from_slice(&((16 + data.len()) as u64).to_ne_bytes());
-        v.extend_from_slice(&level.to_ne_bytes());
-        v.extend_from_slice(&ty.to_ne_bytes());
-        v.extend_from_slice(data);
-        while v.len() % 8 != 0 {
-            v.push(0);
-        }
-        v
-    }
-
-    #[test]
-    fn gro_cmsg_parsing_is_bounds_checked() {
-        assert_eq!(parse_gro_cmsg(&[]), None);
-        let gro = cmsg(SOL_UDP, UDP_GRO, &1452i32.to_ne_bytes());
-        assert_eq!(parse_gro_cmsg(&gro), Some(1452));
-        // Behind another cmsg, and with a u16 payload.
-        let other = cmsg(libc::SOL_SOCKET, libc::SO_TIMESTAMP, &[0u8; 16]);
-        assert_eq!(
-            parse_gro_cmsg(&[other.clone(), gro.clone()].concat()),
-            Some(1452)
-        );
-        let short = cmsg(SOL_UDP, UDP_GRO, &1400u16.to_ne_bytes());
-        assert_eq!(parse_gro_cmsg(&short), Some(1400));
-        // Zero, negative, too large, too short, lengths past the end, length below a header.
-        assert_eq!(
-            parse_gro_cmsg(&cmsg(SOL_UDP, UDP_GRO, &0i32.to_ne_bytes())),
-            None
-        );
-        assert_eq!(
-            parse_gro_cmsg(&cmsg(SOL_UDP, UDP_GRO, &(-5i32).to_ne_bytes())),
-            None
-        );
-        assert_eq!(
-            parse_gro_cmsg(&cmsg(SOL_UDP, UDP_GRO, &70000i32.to_ne_bytes())),
-            None
-        );
-        assert_eq!(parse_gro_cmsg(&cmsg(SOL_UDP, UDP_GRO, &[7])), None);
-        let mut bad = gro.clone();
-        bad[0..8].copy_from_slice(&1000u64.to_ne_bytes());
-        assert_eq!(parse_gro_cmsg(&bad), None);
-        bad[0..8].copy_from_slice(&3u64.to_ne_bytes());
-        assert_eq!(parse_gro_cmsg(&bad), None);
-        bad[0..8].copy_from_slice(&u64::MAX.to_ne_bytes());
-        assert_eq!(parse_gro_cmsg(&bad), None);
-        assert_eq!(parse_gro_cmsg(&gro[..10]), None);
-        // Every truncation of a valid chain: no panic.
-        let chain = [other, gro].concat();
-        for n in 0..chain.len() {
-            let _ = parse_gro_cmsg(&chain[..n]);
-        }
     }
 
     fn offload_config() -> UringConfig {
