@@ -35,6 +35,7 @@ use crate::core::offload::{
     self, Coalescer, GSO_ECN, GSO_NONE, VIRTIO_NET_HDR_F_NEEDS_CSUM, VNET_HDR_LEN, VnetHdr,
 };
 use crate::core::{DATA_HEADER_LEN, DropReason, Instant, Received, TAG_LEN};
+use crate::sys::signal::SIGINFO_LEN;
 use crate::sys::uring::{Buf, Completion, Op, OutBuf, Uring, UringConfig};
 
 // Control datagrams are written straight into the wrapper's control slots.
@@ -46,8 +47,6 @@ const REAP_CHUNK: usize = 256;
 /// A multishot read that ends with an error (other than -ENOBUFS) this many times in a row,
 /// without a packet in between, is fatal: re-arming it would spin.
 const MAX_READ_FAILURES: u32 = 64;
-/// `sizeof(struct signalfd_siginfo)`.
-const SIGINFO_LEN: i32 = 128;
 /// Offload mode: the largest TSO super-packet / GRO train, and the size of an output buffer (a
 /// 64 KiB super-packet cut into MTU-sized segments, each with header and tag room).
 const MAX_SUPER_PACKET: usize = 65535;
@@ -639,7 +638,7 @@ impl<P: Protocol> Loop<'_, P> {
     }
 
     fn signal(&mut self, result: i32) -> Result<Option<Exit>, DriverError> {
-        if result == SIGINFO_LEN {
+        if usize::try_from(result) == Ok(SIGINFO_LEN) {
             let signo = self.uring.signal_number() as i32;
             match signo {
                 libc::SIGINT | libc::SIGTERM => return Ok(Some(Exit::Signal(signo))),

@@ -41,6 +41,7 @@ use io_uring::{IoUring, cqueue, opcode, register::Probe, squeue, types};
 
 use super::buf_ring::{BufRing, GroupLayout, Region, page_size, round_up};
 use super::cmsg;
+use super::signal::SIGINFO_LEN;
 use super::sockaddr::{self, RawSockAddr};
 use super::udp::{GSO_MAX_BYTES, GSO_MAX_SEGMENTS};
 
@@ -53,7 +54,6 @@ pub const RECV_NAME_LEN: usize = 48;
 pub const UDP_PAYLOAD_OFFSET: usize = RECVMSG_OUT_LEN + RECV_NAME_LEN;
 /// Size of one control-datagram slot.
 pub const CONTROL_SLOT_LEN: usize = 256;
-const SIGINFO_LEN: usize = 128;
 
 const TUN_FIXED: types::Fixed = types::Fixed(0);
 const UDP_FIXED: types::Fixed = types::Fixed(1);
@@ -586,7 +586,8 @@ impl Uring {
         self.push(e);
     }
 
-    /// `ssi_signo` of the last signal read (valid after a `Signal` completion of 128 bytes).
+    /// `ssi_signo` (the first field) of the last signal read (valid after a `Signal` completion of
+    /// [`SIGINFO_LEN`] bytes).
     pub fn signal_number(&self) -> u32 {
         let p = self.region.ptr_at(self.layout.siginfo, 4);
         // SAFETY: inside the region; the signal read that wrote it has completed (the caller saw
