@@ -185,7 +185,10 @@ impl<P: Protocol> Loop<'_, P> {
             while self.uring.reap(&mut cqes) > 0 {
                 self.lone = std::mem::take(&mut first_chunk) && holds_one_packet(&cqes);
                 for e in &cqes {
-                    let c = self.uring.complete(e);
+                    let Ok(c) = self.uring.complete(e) else {
+                        self.stats.unknown_completions += 1;
+                        continue;
+                    };
                     if done.is_some() {
                         // Leaving: every reaped CQE is still accounted for, buffers go back.
                         if let Some(b) = c.buf {
@@ -362,7 +365,7 @@ impl<P: Protocol> Loop<'_, P> {
             }
             return self.datagram_vnet(now, buf);
         }
-        let Some((from, start, len)) = self.uring.datagram(&buf) else {
+        let Some((from, start, len)) = self.uring.received_datagram(&buf) else {
             // Truncated (larger than a buffer) or a malformed recvmsg header.
             self.stats.udp_recv_errors += 1;
             self.hooks.on_drop(now, DropReason::Malformed, None);
@@ -527,7 +530,7 @@ impl<P: Protocol> Loop<'_, P> {
     /// buffer behind a zero vnet header (in the room of the transport header); a GRO train is
     /// opened datagram by datagram and the packets are coalesced into output buffers.
     fn datagram_vnet(&mut self, now: Instant, buf: Buf) {
-        let Some(d) = self.uring.datagrams(&buf) else {
+        let Some(d) = self.uring.received_train(&buf) else {
             self.stats.udp_recv_errors += 1;
             self.hooks.on_drop(now, DropReason::Malformed, None);
             self.uring.recycle(buf);

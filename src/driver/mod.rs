@@ -76,6 +76,8 @@ pub struct DriverStats {
     /// counted in `udp_sends` / `tun_writes`, or in the error counters).
     pub direct_sends: u64,
     pub direct_writes: u64,
+    /// Completions whose `user_data` no request of the ring carries (a bug; skipped).
+    pub unknown_completions: u64,
 }
 
 /// The operator-facing side of the loop: interface set-up and logging.

@@ -21,15 +21,23 @@ impl RawSockAddr {
 const V4_LEN: usize = std::mem::size_of::<libc::sockaddr_in>();
 const V6_LEN: usize = std::mem::size_of::<libc::sockaddr_in6>();
 
+/// The length of `addr` in the kernel's layout (`sockaddr_in` or `sockaddr_in6`).
+pub fn raw_len(addr: &SocketAddr) -> libc::socklen_t {
+    let len = match addr {
+        SocketAddr::V4(_) => V4_LEN,
+        SocketAddr::V6(_) => V6_LEN,
+    };
+    len as libc::socklen_t
+}
+
 pub fn to_raw(addr: &SocketAddr) -> RawSockAddr {
     // Field-by-field through the storage's bytes keeps this free of `unsafe` casts.
     let mut bytes = [0u8; std::mem::size_of::<libc::sockaddr_storage>()];
-    let len = match addr {
+    match addr {
         SocketAddr::V4(a) => {
             bytes[0..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
             bytes[2..4].copy_from_slice(&a.port().to_be_bytes());
             bytes[4..8].copy_from_slice(&a.ip().octets());
-            V4_LEN
         }
         SocketAddr::V6(a) => {
             bytes[0..2].copy_from_slice(&(libc::AF_INET6 as u16).to_ne_bytes());
@@ -37,12 +45,11 @@ pub fn to_raw(addr: &SocketAddr) -> RawSockAddr {
             bytes[4..8].copy_from_slice(&a.flowinfo().to_be_bytes());
             bytes[8..24].copy_from_slice(&a.ip().octets());
             bytes[24..28].copy_from_slice(&a.scope_id().to_ne_bytes());
-            V6_LEN
         }
-    };
+    }
     RawSockAddr {
         storage: storage_from_bytes(&bytes),
-        len: len as libc::socklen_t,
+        len: raw_len(addr),
     }
 }
 

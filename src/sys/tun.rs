@@ -264,6 +264,20 @@ pub fn open_offload(name: &str) -> io::Result<Tun> {
     Ok(t)
 }
 
+/// Writes one packet to the TUN device now, with one `write` (the descriptor is non-blocking): the
+/// data plane's direct path for a packet that came alone (when: `driver::event_loop`'s module
+/// docs). A TUN write is all or nothing; anything shorter is an error.
+pub fn write_now(fd: RawFd, packet: &[u8]) -> io::Result<()> {
+    // SAFETY: `packet` is a live slice of `packet.len()` bytes for the whole call; write only
+    // reads it and does not keep the pointer.
+    let n = unsafe { libc::write(fd, packet.as_ptr().cast(), packet.len()) };
+    match n {
+        n if n < 0 => Err(io::Error::last_os_error()),
+        n if n as usize != packet.len() => Err(io::ErrorKind::WriteZero.into()),
+        _ => Ok(()),
+    }
+}
+
 /// A throwaway AF_INET datagram socket: the handle the `SIOC*` interface ioctls go through.
 fn control_socket() -> io::Result<OwnedFd> {
     // SAFETY: plain socket(2) call; the returned fd is checked and then owned.
@@ -372,6 +386,7 @@ pub fn if_index(name: &str) -> io::Result<u32> {
 mod tests {
     use super::*;
     use crate::sys::private_netns::run_isolated;
+    use std::io::Read;
 
     #[test]
     fn constants_match_the_kernel_headers() {
@@ -388,6 +403,31 @@ mod tests {
             std::mem::size_of::<IfReq>(),
             std::mem::size_of::<libc::ifreq>()
         );
+    }
+
+    /// On a pipe (no TUN device needed): the whole packet, or an error; never blocks.
+    #[test]
+    fn write_now_writes_whole_packets_without_blocking() {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` has room for the two descriptors pipe2 returns.
+        assert_eq!(
+            unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) },
+            0
+        );
+        // SAFETY: pipe2 just returned both fds and nothing else owns them.
+        let (rx, tx) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        write_now(tx.as_raw_fd(), b"packet").unwrap();
+        let mut buf = [0u8; 16];
+        let n = std::fs::File::from(rx.try_clone().unwrap())
+            .read(&mut buf)
+            .unwrap();
+        assert_eq!(&buf[..n], b"packet");
+        // Fill the pipe: the next write fails with EAGAIN instead of blocking.
+        let chunk = [0u8; 4096];
+        let e = (0..1024)
+            .find_map(|_| write_now(tx.as_raw_fd(), &chunk).err())
+            .expect("a full pipe refuses a write");
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock, "{e}");
     }
 
     #[test]

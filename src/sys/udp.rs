@@ -3,7 +3,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use super::sockaddr;
 
@@ -200,11 +200,51 @@ pub fn is_ipv6(fd: &OwnedFd) -> io::Result<bool> {
     Ok(local_addr_raw_family(fd)? == libc::AF_INET6)
 }
 
+/// Whether `fd` is an AF_INET6 socket (IPv4 peers then need IPv4-mapped addresses).
+pub fn socket_is_ipv6(fd: RawFd) -> bool {
+    let mut domain: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `domain` and `len` are valid for writes of the sizes given.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_DOMAIN,
+            (&mut domain as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    rc == 0 && domain == libc::AF_INET6
+}
+
 /// The address the socket is bound to (port chosen by the kernel when bound to port 0).
 pub fn local_addr(fd: &OwnedFd) -> io::Result<SocketAddr> {
     let b = getsockname_bytes(fd)?;
     sockaddr::from_bytes(&b)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an IP socket"))
+}
+
+/// Sends one datagram to `dst` now, with one `sendto` that never blocks (MSG_DONTWAIT): the data
+/// plane's direct path for a packet that came alone (when: `driver::event_loop`'s module docs).
+/// `dst` must be of the socket's family ([`sockaddr::for_socket`]).
+pub fn send_now(fd: RawFd, datagram: &[u8], dst: &SocketAddr) -> io::Result<()> {
+    let raw = sockaddr::to_raw(dst);
+    // SAFETY: `datagram` is a live slice of `datagram.len()` bytes and `raw` a valid sockaddr of
+    // `raw.len` bytes, both for the whole call; the kernel only reads them and keeps no pointer.
+    let n = unsafe {
+        libc::sendto(
+            fd,
+            datagram.as_ptr().cast(),
+            datagram.len(),
+            libc::MSG_DONTWAIT,
+            raw.as_ptr(),
+            raw.len,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Sends `buf` to `dst` as one UDP GSO train of `segment`-byte datagrams (blocking), as a test
@@ -245,6 +285,22 @@ mod tests {
     use super::*;
     use crate::sys::private_netns::run_isolated;
     use std::net::UdpSocket;
+
+    /// Loopback sockets of the host's namespace (no root needed).
+    #[test]
+    fn send_now_sends_one_datagram_and_reports_errors() {
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+        b.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        send_now(a.as_raw_fd(), b"now", &b.local_addr().unwrap()).unwrap();
+        let mut buf = [0u8; 8];
+        let (n, from) = b.recv_from(&mut buf).unwrap();
+        assert_eq!((&buf[..n], from), (&b"now"[..], a.local_addr().unwrap()));
+        // An IPv6 destination on an IPv4 socket: the kernel's error comes back.
+        let e = send_now(a.as_raw_fd(), b"x", &"[::1]:9".parse().unwrap()).unwrap_err();
+        assert!(e.raw_os_error().is_some(), "{e}");
+    }
 
     #[test]
     fn dual_stack_wildcard_receives_v4_and_v6() {
