@@ -5,7 +5,9 @@ pub mod buf_ring;
 pub mod cmsg;
 pub mod cpu;
 pub mod netlink;
+#[cfg(any(test, feature = "test-util"))]
 pub mod netns;
+#[cfg(test)]
 pub mod private_netns;
 pub mod random;
 pub mod signal;
