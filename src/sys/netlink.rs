@@ -424,6 +424,7 @@ mod tests {
     use crate::sys::testnet::ip as ip_cmd;
 
     #[test]
+    #[ignore = "needs root"]
     fn ipv6_address_and_routes_on_a_tun() {
         run_isolated(|| {
             let t = tun::open("rtnl%d").unwrap();
@@ -460,6 +461,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root"]
     fn disabled_ipv6_is_turned_on_or_reported() {
         run_isolated(|| {
             let t = tun::open("rtv6%d").unwrap();

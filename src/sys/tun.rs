@@ -441,6 +441,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root"]
     fn missing_interface_is_a_clear_error() {
         run_isolated(|| {
             let e = set_mtu("nosuchif0", 1400).unwrap_err();
@@ -452,6 +453,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root"]
     fn open_configure_and_vanish_on_close() {
         run_isolated(|| {
             let tun = open("rttest%d").unwrap();
@@ -494,6 +496,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root"]
     fn vnet_hdr_and_offload_flags_are_accepted() {
         run_isolated(|| {
             let tun = open_with_flags("rtvnet%d", IFF_VNET_HDR).unwrap();

@@ -303,6 +303,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root"]
     fn dual_stack_wildcard_receives_v4_and_v6() {
         run_isolated(|| {
             let fd = bind("[::]:0".parse().unwrap(), DEFAULT_BUFFER_BYTES).unwrap();
@@ -338,6 +339,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root"]
     fn v4_bind_connect_and_addr_in_use() {
         run_isolated(|| {
             let fd = bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
@@ -361,6 +363,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs root"]
     fn v6_socket_connects_to_v4_peer_mapped() {
         run_isolated(|| {
             let fd = bind("[::]:0".parse().unwrap(), 1 << 16).unwrap();
