@@ -58,18 +58,24 @@ const IFF_UP: u16 = 0x1;
 /// loop catches up, rather than being dropped (the kernel default for TUN is 500).
 pub const DEFAULT_TXQUEUELEN: u32 = 4096;
 
-/// `struct ifreq`: 16 bytes of name, then a 24-byte union.
+/// `sizeof(struct ifreq)`: the name, then a 24-byte union (`ifr_data`).
+const IFREQ_LEN: usize = IFNAMSIZ + 24;
+const IFR_DATA: usize = IFNAMSIZ;
+const _: () = assert!(IFREQ_LEN == std::mem::size_of::<libc::ifreq>());
+const _: () = assert!(IFR_DATA + std::mem::size_of::<libc::sockaddr_in>() <= IFREQ_LEN);
+
+/// `struct ifreq`, as bytes.
 #[repr(C, align(8))]
 struct IfReq {
-    bytes: [u8; 40],
+    bytes: [u8; IFREQ_LEN],
 }
-
-const IFR_DATA: usize = IFNAMSIZ;
 
 impl IfReq {
     fn new(name: &str) -> io::Result<IfReq> {
         check_name(name)?;
-        let mut r = IfReq { bytes: [0; 40] };
+        let mut r = IfReq {
+            bytes: [0; IFREQ_LEN],
+        };
         r.bytes[..name.len()].copy_from_slice(name.as_bytes());
         Ok(r)
     }
@@ -100,7 +106,7 @@ impl IfReq {
 
     /// A `sockaddr_in` with port 0 in the union.
     fn set_ipv4(&mut self, a: Ipv4Addr) {
-        let d = &mut self.bytes[IFR_DATA..IFR_DATA + 16];
+        let d = &mut self.bytes[IFR_DATA..IFR_DATA + std::mem::size_of::<libc::sockaddr_in>()];
         d.fill(0);
         d[0..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
         d[4..8].copy_from_slice(&a.octets());
@@ -108,8 +114,8 @@ impl IfReq {
 
     /// Runs `request` on `fd` with this ifreq.
     fn ioctl(&mut self, fd: RawFd, request: u64) -> io::Result<()> {
-        // SAFETY: `self.bytes` is a live 40-byte buffer laid out as `struct ifreq`, the size every
-        // ioctl used here reads and writes; the kernel does not keep the pointer.
+        // SAFETY: `self.bytes` is a live buffer of `sizeof(struct ifreq)` bytes (const-asserted),
+        // the size every ioctl used here reads and writes; the kernel does not keep the pointer.
         let rc = unsafe { libc::ioctl(fd, request as libc::Ioctl, self.bytes.as_mut_ptr()) };
         if rc < 0 {
             Err(io::Error::last_os_error())
