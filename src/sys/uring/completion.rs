@@ -54,12 +54,12 @@ impl Tag {
 
     /// The `user_data` of a request of this kind about `index`.
     pub(super) fn user_data(self, index: u32) -> u64 {
-        (u64::from(self as u32) << 32) | u64::from(index)
+        (u64::from(self as u32) << u32::BITS) | u64::from(index)
     }
 
     /// The tag and index of a `user_data`; `None` for a tag no request carries.
     pub(super) fn decode(user_data: u64) -> Option<(Tag, u32)> {
-        let code = (user_data >> 32) as u32;
+        let code = (user_data >> u32::BITS) as u32;
         let tag = Tag::ALL.into_iter().find(|&t| t as u32 == code)?;
         Some((tag, user_data as u32))
     }
