@@ -12,12 +12,16 @@
 #![deny(unsafe_code)]
 
 pub mod aead;
+pub mod consts;
 pub mod endpoint;
+pub mod entropy;
 pub mod handshake;
 pub mod kdf;
 pub mod offload;
+pub mod peer_id;
 pub mod replay;
 pub mod rng;
+pub mod secret;
 pub mod session;
 pub mod stats;
 pub mod time;
