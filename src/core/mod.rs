@@ -13,10 +13,12 @@
 
 pub mod aead;
 pub mod consts;
+pub mod data_message;
 pub mod endpoint;
 pub mod entropy;
 pub mod handshake;
 pub mod kdf;
+pub mod keypair;
 pub mod offload;
 pub mod peer_id;
 pub mod replay;
