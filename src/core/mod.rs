@@ -25,6 +25,7 @@ pub mod replay;
 pub mod rng;
 pub mod secret;
 pub mod session;
+pub mod sessions;
 pub mod stats;
 pub mod time;
 pub mod wire;
