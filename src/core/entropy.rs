@@ -27,6 +27,20 @@ pub fn random_duration_up_to(
     core::time::Duration::from_nanos(u64::from_le_bytes(bytes) % span)
 }
 
+/// Test entropy: every 8-byte chunk of output is `0.to_le_bytes()`, so a jitter drawn from it is
+/// `0 % (max + 1)` (0 gives no jitter at all).
+#[cfg(test)]
+pub(crate) struct FixedEntropy(pub u64);
+
+#[cfg(test)]
+impl Entropy for FixedEntropy {
+    fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            chunk.copy_from_slice(&self.0.to_le_bytes()[..chunk.len()]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

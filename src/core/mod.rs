@@ -28,6 +28,7 @@ pub mod session;
 pub mod sessions;
 pub mod stats;
 pub mod time;
+pub mod timers;
 pub mod wire;
 
 pub use endpoint::{Endpoint, EndpointConfig, Event, Received, Role, Timers, Transmit};
