@@ -14,6 +14,7 @@
 pub mod aead;
 pub mod consts;
 pub mod data_message;
+pub mod deadlines;
 pub mod endpoint;
 pub mod entropy;
 pub mod handshake;
