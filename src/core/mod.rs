@@ -24,6 +24,7 @@ pub mod offload;
 pub mod peer_id;
 pub mod replay;
 pub mod rng;
+pub mod roaming;
 pub mod secret;
 pub mod session;
 pub mod sessions;
