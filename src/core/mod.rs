@@ -21,6 +21,7 @@ pub mod handshake;
 pub mod kdf;
 pub mod keypair;
 pub mod offload;
+pub mod peer;
 pub mod peer_id;
 pub mod replay;
 pub mod rng;
