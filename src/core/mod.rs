@@ -9,6 +9,17 @@
 //! - [`session`]: one established key pair: keys, send counter, replay window, age.
 //! - [`replay`]: the RFC 6479 sliding-window replay filter.
 //! - [`endpoint`]: the state machine tying it together (timers, rekey, keepalive, roaming).
+//!
+//! WireGuard's per-peer machinery, for the multi-peer endpoint (one job per file):
+//! - [`consts`]: the protocol constants of the WireGuard paper, defined once.
+//! - [`data_message`]: the type-4 transport data message layout.
+//! - [`keypair`]: one session: keys, indices, counter, replay window, seal/open, limits, padding.
+//! - [`sessions`]: a peer's current/previous/next session slots and their rotation.
+//! - [`timers`]: the five per-peer timers (retransmit, keepalive, dead peer, zeroing, persistent).
+//! - [`roaming`]: the learned vs configured endpoint of a peer.
+//! - [`peer`]: one peer tying those together along the send and receive paths.
+//! - [`deadlines`]: the earliest deadline of many peers without scanning them.
+//! - [`entropy`], [`secret`], [`peer_id`]: randomness as an input, erased keys, peer handles.
 #![deny(unsafe_code)]
 
 pub mod aead;

@@ -835,6 +835,49 @@ mod tests {
         assert_eq!(b.rx_bytes(), (INITIATION_LEN + sent.len) as u64);
     }
 
+    /// Many servers-side peers filed in one `DeadlineQueue`, driven the way an endpoint would:
+    /// every peer's keepalive comes exactly 10 s after its data, and its keys go at 540 s.
+    #[test]
+    fn many_peers_driven_through_a_deadline_queue() {
+        use crate::core::deadlines::DeadlineQueue;
+        const PEERS: u64 = 300;
+        let mut clients = Vec::new();
+        let mut servers = Vec::new();
+        let mut queue = DeadlineQueue::new();
+        for i in 0..PEERS {
+            let (mut a, mut b) = established();
+            b.id = PeerId(i as u32);
+            // Client i sends one packet at i * 100 ms.
+            let (_, data) = seal(&mut a, ms(i * 100), b"hi").unwrap();
+            open(&mut b, ms(i * 100), A_ADDR, &data).unwrap();
+            queue.set(b.id(), b.poll_timeout());
+            clients.push(a);
+            servers.push(b);
+        }
+        let mut keepalives = Vec::new();
+        let mut erased = Vec::new();
+        while let Some(now) = queue.next_deadline() {
+            while let Some(id) = queue.pop_due(now) {
+                let server = &mut servers[id.index()];
+                let outcome = server.handle_timeout(now);
+                if outcome.actions.send_keepalive {
+                    seal(server, now, &[]).unwrap();
+                    keepalives.push((id.0 as u64, now));
+                }
+                if outcome.actions.zero_key_material {
+                    erased.push((id.0 as u64, now));
+                }
+                queue.set(id, server.poll_timeout());
+            }
+        }
+        let expected: Vec<(u64, Instant)> = (0..PEERS).map(|i| (i, ms(i * 100 + 10_000))).collect();
+        assert_eq!(keepalives, expected);
+        let expected: Vec<(u64, Instant)> = (0..PEERS).map(|i| (i, secs(540))).collect();
+        assert_eq!(erased, expected);
+        assert!(queue.is_empty());
+        assert!(servers.iter().all(|s| s.sessions().is_empty()));
+    }
+
     #[test]
     fn debug_shows_no_keys() {
         let (a, b) = established();
