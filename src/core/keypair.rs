@@ -39,12 +39,16 @@ pub enum Padding {
 /// Padding bytes WireGuard adds to a `len`-byte packet under a tunnel MTU of `mtu` (0: no cap).
 /// A packet longer than the MTU (a segmentation-offload batch) is padded as its last segment would be.
 pub fn padding_len(len: usize, mtu: usize) -> usize {
-    let align = |n: usize| n.div_ceil(PADDING_MULTIPLE) * PADDING_MULTIPLE;
+    // Written so that no length, however large, overflows.
+    let to_next_multiple = |n: usize| (PADDING_MULTIPLE - n % PADDING_MULTIPLE) % PADDING_MULTIPLE;
     if mtu == 0 {
-        return align(len) - len;
+        return to_next_multiple(len);
     }
     let last_unit = if len > mtu { len % mtu } else { len };
-    align(last_unit).min(mtu) - last_unit
+    last_unit
+        .saturating_add(to_next_multiple(last_unit))
+        .min(mtu)
+        - last_unit
 }
 
 /// A datagram sealed in the caller's buffer.
@@ -139,19 +143,25 @@ impl Keypair {
             return Err(DropReason::Expired);
         }
         let padded_len = match padding {
-            Padding::None => payload_len,
-            Padding::ToMultipleOf16 { mtu } => payload_len + padding_len(payload_len, mtu),
+            Padding::None => Some(payload_len),
+            Padding::ToMultipleOf16 { mtu } => {
+                payload_len.checked_add(padding_len(payload_len, mtu))
+            }
         };
-        let len = HEADER_LEN + padded_len + TAG_LEN;
-        let Some(datagram) = buf.get_mut(..len) else {
+        let datagram = padded_len
+            .and_then(|n| n.checked_add(HEADER_LEN + TAG_LEN))
+            .and_then(|len| buf.get_mut(..len));
+        let (Some(padded_len), Some(datagram)) = (padded_len, datagram) else {
             return Err(DropReason::TooBig);
         };
-        let counter = self.send_counter;
-        self.send_counter += 1;
-
+        let len = datagram.len();
         let (header, rest) = datagram.split_at_mut(HEADER_LEN);
         let (plaintext, tag) = rest.split_at_mut(padded_len);
         let header: &mut [u8; HEADER_LEN] = header.try_into().map_err(|_| DropReason::TooBig)?;
+
+        // Nothing can fail from here on: take the counter.
+        let counter = self.send_counter;
+        self.send_counter += 1;
         data_message::emit_header(header, self.remote_index, counter);
         plaintext[payload_len..].fill(0);
         let sealed_tag = aead::seal_in_place(
@@ -300,6 +310,10 @@ mod tests {
         // Larger than the MTU: the last segment (1430 % 1420 = 10) is what gets padded.
         assert_eq!(padding_len(1430, 1420), 6);
         assert_eq!(padding_len(1419, 0), 5);
+        // Absurd lengths do not overflow.
+        assert_eq!(padding_len(usize::MAX, 0), 1);
+        assert_eq!(padding_len(usize::MAX, usize::MAX), 0);
+        assert_eq!(padding_len(usize::MAX - 1, usize::MAX), 1);
 
         let (mut a, mut b) = pair();
         let payload = [0x42u8; 20];
@@ -322,6 +336,12 @@ mod tests {
             a.seal(T0, &mut buf, 20, Padding::ToMultipleOf16 { mtu: 1420 }),
             Err(DropReason::TooBig)
         );
+        assert_eq!(a.send_counter(), 0);
+        for huge in [usize::MAX, usize::MAX - HEADER_LEN] {
+            for padding in [Padding::None, Padding::ToMultipleOf16 { mtu: 0 }] {
+                assert_eq!(a.seal(T0, &mut buf, huge, padding), Err(DropReason::TooBig));
+            }
+        }
         assert_eq!(a.send_counter(), 0);
         assert!(a.seal(T0, &mut buf, 20, Padding::None).is_ok());
         assert_eq!(a.send_counter(), 1);
