@@ -3,6 +3,7 @@
 
 pub mod buf_ring;
 pub mod cpu;
+pub mod iface;
 pub mod netlink;
 pub mod netns;
 pub mod private_netns;
