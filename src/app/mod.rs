@@ -7,14 +7,16 @@
 //!   client's interface set-up on its first `SessionUp`.
 //! - [`report`]: the text of those lines (addressing, counters, drops).
 //!
-//! Clock: the core and the driver must share one monotonic origin, so both take it from
-//! [`clock_start`] and convert with [`monotonic_now`].
+//! Time: the program owns the one monotonic origin, a [`Clock`] created in [`run`]; the endpoint's
+//! first instant is read from it and the driver is handed it, so core and driver agree on what
+//! an [`crate::core::Instant`] means.
 
 use std::fmt;
 use std::path::Path;
 
 use crate::cli::{Mode, Options};
-use crate::core::{Endpoint, Instant};
+use crate::core::Endpoint;
+use crate::driver::clock::Clock;
 use crate::driver::{self, Exit};
 use crate::sys::{random, signal};
 use crate::{keyfile, log_info};
@@ -38,18 +40,6 @@ impl std::error::Error for AppError {}
 
 fn err(e: impl fmt::Display) -> AppError {
     AppError(e.to_string())
-}
-
-/// The process-wide origin of the core's clock (taken on first use).
-pub fn clock_start() -> std::time::Instant {
-    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    *START.get_or_init(std::time::Instant::now)
-}
-
-/// Nanoseconds since `start` as a core [`Instant`] (saturating; the process will not run 584
-/// years).
-pub fn monotonic_now(start: std::time::Instant) -> Instant {
-    Instant::from_nanos(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// Unix time in nanoseconds (0 if the clock is before 1970), for the initiation timestamp.
@@ -88,17 +78,13 @@ pub fn run(opts: Options) -> Result<(), AppError> {
         ifname: _,
     } = setup::prepare(&opts)?;
     let seed = random::bytes32().map_err(|e| err(format!("getrandom: {e}")))?;
-    let mut endpoint = Endpoint::new(
-        endpoint_config,
-        seed,
-        monotonic_now(clock_start()),
-        wall_clock_ns(),
-    );
+    let clock = Clock::new();
+    let mut endpoint = Endpoint::new(endpoint_config, seed, clock.now(), wall_clock_ns());
     match opts.mode {
         Mode::Listen(_) => log_info!("listening on {local}"),
         Mode::Connect(server) => log_info!("connecting to {server} from {local}"),
     }
-    match driver::run(&mut endpoint, io, &driver_config, &mut hooks).map_err(err)? {
+    match driver::run(&mut endpoint, io, &driver_config, clock, &mut hooks).map_err(err)? {
         Exit::Signal(sig) => {
             log_info!("exiting on {}", signal::name(sig));
             Ok(())
@@ -111,12 +97,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn clock_is_monotonic_from_one_origin() {
-        let s = clock_start();
-        assert_eq!(s, clock_start());
-        let a = monotonic_now(s);
-        let b = monotonic_now(s);
-        assert!(b >= a);
+    fn wall_clock_is_unix_time() {
         assert!(wall_clock_ns() > 1_600_000_000_000_000_000);
     }
 }

@@ -11,6 +11,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::clock::Clock;
 use super::event_loop::run_with;
 use super::*;
 use crate::core::{Received, Transmit};
@@ -234,6 +235,7 @@ impl Harness {
                 io,
                 &DriverConfig { mtu: 1420, offload },
                 &sizes,
+                Clock::new(),
                 &mut hooks,
             );
             (r, proto, hooks)
