@@ -144,6 +144,7 @@ mod tests {
     use crate::sys::testnet::ip;
 
     #[test]
+    #[ignore = "needs root"]
     fn client_configures_on_session_up() {
         let key = temp_key("cli");
         let k = key.display().to_string();
@@ -202,6 +203,7 @@ mod tests {
     /// A client whose interface cannot be configured (here: the same route twice) gets the error
     /// back from the hook, as one line naming the interface, instead of the process exiting.
     #[test]
+    #[ignore = "needs root"]
     fn client_configuration_failure_is_returned_by_the_hook() {
         let key = temp_key("clifail");
         let k = key.display().to_string();

@@ -194,6 +194,7 @@ pub(super) mod tests {
     }
 
     #[test]
+    #[ignore = "needs root"]
     fn server_prepare_configures_the_interface() {
         let key = temp_key("srv");
         let k = key.display().to_string();
@@ -251,6 +252,7 @@ pub(super) mod tests {
     }
 
     #[test]
+    #[ignore = "needs root"]
     fn tun_opens_with_offloads_or_plain_on_request() {
         crate::sys::private_netns::run_isolated(|| {
             let udp = udp::bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
