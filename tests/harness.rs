@@ -3,7 +3,9 @@
 //! capture and replay, reordering), the flooder, key files, iperf3 parsing and the process wrapper.
 //! If these fail, the tunnel tests' failures say nothing about ringtun.
 
-mod common;
+// `pub`: common's items are this crate's API, so the parts another test binary uses are not
+// dead code here (see tests/common/mod.rs).
+pub mod common;
 
 use common::*;
 use std::collections::HashSet;

@@ -5,7 +5,9 @@
 //! Throughput is printed, never asserted (the machine is shared); no assertion depends on timing
 //! beyond generous timeouts.
 
-mod common;
+// `pub`: common's items are this crate's API, so the parts another test binary uses are not
+// dead code here (see tests/common/mod.rs).
+pub mod common;
 
 use common::*;
 use std::net::SocketAddr;
