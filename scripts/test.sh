@@ -3,6 +3,7 @@
 # (network namespaces, veth pairs, TUN devices), so it needs root.
 #   sudo ./scripts/test.sh                 # everything
 #   sudo ./scripts/test.sh -- tunnel_ping  # extra arguments go to `cargo test`
+#   sudo ./scripts/test.sh --test tunnel -- --nocapture
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,5 +31,18 @@ for d in "${TMPDIR:-/tmp}"/ringtun-test-*; do
 done
 
 if [[ $# -gt 0 && $1 == -- ]]; then shift; fi
-echo "test.sh: cargo test --all-targets --no-fail-fast $*"
-exec cargo test --all-targets --no-fail-fast "$@"
+# Tests that need root are `#[ignore = "needs root"]`, so that a plain `cargo test` passes without
+# root; here they run too (--include-ignored, given to the test binaries after the caller's own
+# `--` if there is one). Nothing else is ignored: measurements live in benches/.
+args=()
+separated=0
+for a in "$@"; do
+    args+=("$a")
+    if [[ $a == -- ]] && ((!separated)); then
+        args+=(--include-ignored)
+        separated=1
+    fi
+done
+((separated)) || args+=(-- --include-ignored)
+echo "test.sh: cargo test --all-targets --no-fail-fast ${args[*]}"
+exec cargo test --all-targets --no-fail-fast "${args[@]}"

@@ -3,7 +3,9 @@
 //! capture and replay, reordering), the flooder, key files, iperf3 parsing and the process wrapper.
 //! If these fail, the tunnel tests' failures say nothing about ringtun.
 
-mod common;
+// `pub`: common's items are this crate's API, so the parts another test binary uses are not
+// dead code here (see tests/common/mod.rs).
+pub mod common;
 
 use common::*;
 use std::collections::HashSet;
@@ -16,6 +18,7 @@ use std::thread;
 use std::time::Duration;
 
 #[test]
+#[ignore = "needs root"]
 fn harness_self_test() {
     let (namespaces, dir) = {
         let net = TestNet::with(Underlay::Dual);
@@ -58,6 +61,7 @@ fn harness_self_test() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn cleanup_after_panic() {
     let names = Arc::new(std::sync::Mutex::new(Vec::new()));
     let names2 = names.clone();
@@ -84,6 +88,7 @@ fn cleanup_after_panic() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn parallel_testnets_do_not_clash() {
     let nets: Vec<TestNet> = (0..3).map(|_| TestNet::new()).collect();
     let mut subnets = HashSet::new();
@@ -101,6 +106,7 @@ fn parallel_testnets_do_not_clash() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn key_file_is_private_hex() {
     let net = TestNet::new();
     let key = net.key("key");
@@ -145,6 +151,7 @@ fn data_datagram(seq: u32) -> Vec<u8> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn relay_forwards_captures_and_replays() {
     let net = TestNet::new();
     let (echo, received, stop) =
@@ -194,6 +201,7 @@ fn relay_forwards_captures_and_replays() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn relay_reorders_without_loss() {
     let net = TestNet::new();
     let sink = in_netns(&net.server_ns, || UdpSocket::bind("0.0.0.0:40000").unwrap());
@@ -245,6 +253,7 @@ fn relay_reorders_without_loss() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn flooder_reaches_a_socket_in_the_namespace() {
     let net = TestNet::with(Underlay::Dual);
     for target_ip in [
@@ -277,6 +286,7 @@ fn flooder_reaches_a_socket_in_the_namespace() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn iperf3_over_veth_is_parsed() {
     let net = TestNet::new();
     let _srv = Iperf3Server::start(&net.server_ns, &net.server_ip.to_string(), 5201);
@@ -317,6 +327,7 @@ fn json_parser() {
 /// The process wrapper against a stand-in that talks like ringtun: log waiting, SIGUSR1 stats,
 /// SIGTERM exit status.
 #[test]
+#[ignore = "needs root"]
 fn process_wrapper_with_a_fake_ringtun() {
     let net = TestNet::new();
     let script = net.dir.join("fake-ringtun.sh");
@@ -358,6 +369,7 @@ while true; do sleep 0.05; done
 }
 
 #[test]
+#[ignore = "needs root"]
 fn netem_helper_reports_missing_kernel_support() {
     let net = TestNet::new();
     match netem(&net.server_ns, &net.server_dev, &["delay", "5ms"]) {

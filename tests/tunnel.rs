@@ -5,7 +5,9 @@
 //! Throughput is printed, never asserted (the machine is shared); no assertion depends on timing
 //! beyond generous timeouts.
 
-mod common;
+// `pub`: common's items are this crate's API, so the parts another test binary uses are not
+// dead code here (see tests/common/mod.rs).
+pub mod common;
 
 use common::*;
 use std::net::SocketAddr;
@@ -44,6 +46,7 @@ fn up_pair(underlay: Underlay, server_extra: &[&str]) -> Pair {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ping_through_the_tunnel_both_ways() {
     let mut p = up_pair(Underlay::V4, &[]);
     // The client got its address pushed by the server.
@@ -73,6 +76,7 @@ fn ping_through_the_tunnel_both_ways() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn iperf3_tcp_moves_data() {
     let mut p = up_pair(Underlay::V4, &[]);
     let _srv = Iperf3Server::start(&p.net.server_ns, SERVER_TUN, 5201);
@@ -104,6 +108,7 @@ fn iperf3_tcp_moves_data() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn client_started_before_server_still_connects() {
     let net = TestNet::new();
     let key = net.key("key");
@@ -121,6 +126,7 @@ fn client_started_before_server_still_connects() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn restarted_server_is_reconnected_without_restarting_the_client() {
     let mut p = up_pair(Underlay::V4, &[]);
     assert_ping(&p.net.client_ns, SERVER_TUN, 2);
@@ -149,6 +155,7 @@ fn restarted_server_is_reconnected_without_restarting_the_client() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn wrong_key_never_brings_the_tunnel_up() {
     let net = TestNet::new();
     let server_key = net.key("server-key");
@@ -176,6 +183,7 @@ fn wrong_key_never_brings_the_tunnel_up() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn flood_of_junk_does_not_stop_the_tunnel() {
     let mut p = up_pair(Underlay::V4, &[]);
     let target = SocketAddr::new(p.net.server_ip.into(), PORT);
@@ -230,6 +238,7 @@ fn flood_of_junk_does_not_stop_the_tunnel() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn replayed_datagram_is_not_delivered_twice() {
     let net = TestNet::new();
     let key = net.key("key");
@@ -324,6 +333,7 @@ fn replayed_datagram_is_not_delivered_twice() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn reordered_packets_still_get_through() {
     let net = TestNet::new();
     let key = net.key("key");
@@ -375,6 +385,7 @@ fn reordered_packets_still_get_through() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ipv6_inside_the_tunnel() {
     let mut p = up_pair(Underlay::V4, &["-a", "fd89::1/64"]);
     assert!(
@@ -394,6 +405,7 @@ fn ipv6_inside_the_tunnel() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn ipv6_underlay() {
     let net = TestNet::with(Underlay::Dual);
     let key = net.key("key");
@@ -414,6 +426,7 @@ fn ipv6_underlay() {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn sigterm_ends_both_sides_cleanly() {
     let mut p = up_pair(Underlay::V4, &[]);
     assert_ping(&p.net.client_ns, SERVER_TUN, 2);
@@ -448,6 +461,7 @@ fn sigterm_ends_both_sides_cleanly() {
 /// A client whose interface cannot be configured when the session comes up stops with exit status
 /// 1 and one error line (the driver hands the hook's error back), and its interface is gone.
 #[test]
+#[ignore = "needs root"]
 fn client_interface_failure_ends_it_with_one_error_line() {
     let net = TestNet::new();
     let key = net.key("key");

@@ -5,27 +5,27 @@ use std::time::Duration;
 use crate::core::Instant;
 use crate::sys::uring::Uring;
 
-/// Monotonic time since the loop started, as the core's [`Instant`].
+/// The process's one monotonic origin: every [`Instant`] the core sees is a reading of it. The
+/// program creates it once (`app::run`), reads the endpoint's first instant from it, and hands it
+/// to the loop; nothing else creates one, so core and driver agree on what an instant means.
+#[derive(Debug)]
 pub struct Clock {
-    start: std::time::Instant,
+    origin: std::time::Instant,
 }
 
 impl Clock {
+    /// Starts the clock: [`Clock::now`] counts from here.
+    #[allow(clippy::new_without_default)] // Deliberately no `Default`: a second origin is a bug.
     pub fn new() -> Clock {
         Clock {
-            start: std::time::Instant::now(),
+            origin: std::time::Instant::now(),
         }
     }
 
+    /// Nanoseconds since the origin (saturating; a process will not run 584 years).
     pub fn now(&self) -> Instant {
-        let ns = self.start.elapsed().as_nanos();
+        let ns = self.origin.elapsed().as_nanos();
         Instant::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
-    }
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Clock::new()
     }
 }
 
@@ -73,5 +73,18 @@ impl Timer {
 
     pub fn armed(&self) -> Option<Instant> {
         self.armed.map(|(_, d)| d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readings_are_monotonic_from_one_origin() {
+        let c = Clock::new();
+        let a = c.now();
+        let b = c.now();
+        assert!(b >= a);
     }
 }

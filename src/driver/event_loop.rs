@@ -69,6 +69,7 @@ pub fn run_with<P: Protocol>(
     io: Io,
     config: &DriverConfig,
     sizes: &RingSizes,
+    clock: Clock,
     hooks: &mut dyn Hooks,
 ) -> Result<Exit, DriverError> {
     let mut uc = UringConfig::for_mtu(config.mtu);
@@ -101,7 +102,7 @@ pub fn run_with<P: Protocol>(
         uring,
         proto,
         hooks,
-        clock: Clock::new(),
+        clock,
         timer: Timer::default(),
         stats: DriverStats::default(),
         tun_failures: 0,

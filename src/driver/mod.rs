@@ -2,8 +2,8 @@
 //! and the sans-IO core.
 //!
 //! Safe code only: every `unsafe` block lives in [`crate::sys::uring`] and
-//! [`crate::sys::buf_ring`]. The loop itself is in [`event_loop`], the time source and the
-//! timeout bookkeeping in [`clock`]. The loop is generic over [`Protocol`] (implemented by
+//! [`crate::sys::buf_ring`]. The loop itself is in [`event_loop`], the time source (whose origin
+//! the caller creates and passes in) and the timeout bookkeeping in [`clock`]. The loop is generic over [`Protocol`] (implemented by
 //! [`Endpoint`]) so it is monomorphized for the real core and can be tested with a stand-in.
 #![forbid(unsafe_code)]
 
@@ -266,11 +266,12 @@ impl Protocol for Endpoint {
 
 /// Runs the data plane until SIGINT/SIGTERM or an error (a hook's included). Must be called on the
 /// thread that blocked the signals (the ring is single-issuer: it is created here, on the calling
-/// thread).
+/// thread). `clock` is the origin `endpoint`'s instants were read from.
 pub fn run(
     endpoint: &mut Endpoint,
     io: Io,
     config: &DriverConfig,
+    clock: clock::Clock,
     hooks: &mut dyn Hooks,
 ) -> Result<Exit, DriverError> {
     let sizes = if config.offload {
@@ -278,5 +279,5 @@ pub fn run(
     } else {
         RingSizes::default()
     };
-    event_loop::run_with(endpoint, io, config, &sizes, hooks)
+    event_loop::run_with(endpoint, io, config, &sizes, clock, hooks)
 }

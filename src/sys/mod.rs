@@ -4,6 +4,7 @@
 pub mod buf_ring;
 pub mod cmsg;
 pub mod cpu;
+pub mod iface;
 pub mod netlink;
 #[cfg(any(test, feature = "test-util"))]
 pub mod netns;

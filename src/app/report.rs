@@ -1,0 +1,178 @@
+//! The operator's view of the tunnel as text: a side's addressing, the counter dump, drop lines.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use super::addressing::Side;
+use crate::core::{DropReason, Stats};
+use crate::driver::DriverStats;
+use crate::log::suppressed_suffix;
+
+/// `(address A/P, peer B, mtu M)`; with both families, each list holds two items separated by a
+/// space (IPv4 first).
+pub fn describe_side(s: &Side) -> String {
+    let mut addrs = Vec::new();
+    if let Some((a, p)) = s.v4 {
+        addrs.push(format!("{a}/{p}"));
+    }
+    if let Some((a, p)) = s.v6 {
+        addrs.push(format!("{a}/{p}"));
+    }
+    let mut peers = Vec::new();
+    if let Some(a) = s.peer_v4 {
+        peers.push(a.to_string());
+    }
+    if let Some(a) = s.peer_v6 {
+        peers.push(a.to_string());
+    }
+    let none = |v: Vec<String>| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(" ")
+        }
+    };
+    format!(
+        "(address {}, peer {}, mtu {})",
+        none(addrs),
+        none(peers),
+        s.mtu
+    )
+}
+
+/// The one-line counter dump.
+pub fn format_stats(core: &Stats, d: &DriverStats) -> String {
+    let mut s = format!(
+        "stats: tx_packets={} tx_bytes={} rx_packets={} rx_bytes={} keepalives_sent={} \
+         keepalives_received={} handshakes_initiated={} handshakes_completed={}",
+        core.tx_packets,
+        core.tx_bytes,
+        core.rx_packets,
+        core.rx_bytes,
+        core.keepalives_sent,
+        core.keepalives_received,
+        core.handshakes_initiated,
+        core.handshakes_completed
+    );
+    for r in DropReason::ALL {
+        let _ = write!(s, " drop.{}={}", r.name(), core.drops_of(r));
+    }
+    let _ = write!(
+        s,
+        " tun_reads={} udp_recvs={} tun_writes={} udp_sends={} tun_write_errors={} \
+         udp_send_errors={} out_of_buffers={} submits={} direct_sends={} direct_writes={}",
+        d.tun_reads,
+        d.udp_recvs,
+        d.tun_writes,
+        d.udp_sends,
+        d.tun_write_errors,
+        d.udp_send_errors,
+        d.out_of_buffers,
+        d.submits,
+        d.direct_sends,
+        d.direct_writes
+    );
+    if d.tso_packets + d.gro_batches + d.out_sends + d.coalesced_writes + d.offload_drops > 0 {
+        let _ = write!(
+            s,
+            " tso_packets={} tso_segments={} out_sends={} gro_batches={} gro_datagrams={} \
+             coalesced_writes={} offload_drops={} gso_refused={} send_slot_drops={}",
+            d.tso_packets,
+            d.tso_segments,
+            d.out_sends,
+            d.gro_batches,
+            d.gro_datagrams,
+            d.coalesced_writes,
+            d.offload_drops,
+            d.gso_refused,
+            d.send_slot_drops
+        );
+    }
+    s
+}
+
+/// The drop line (without the `ringtun: ` prefix).
+pub fn format_drop(reason: DropReason, from: Option<SocketAddr>, suppressed: u64) -> String {
+    let hint = if reason == DropReason::HandshakeAuthFailed {
+        " (wrong key?)"
+    } else {
+        ""
+    };
+    let what = match from {
+        Some(a) => format!("datagram from {a}"),
+        None => "packet from the TUN device".to_string(),
+    };
+    format!(
+        "dropped {what}: {}{hint}{}",
+        reason.name(),
+        suppressed_suffix(suppressed)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::addressing::own_side;
+    use crate::app::addressing::tests::pushed;
+    use crate::core::TunnelConfig;
+
+    #[test]
+    fn server_side_description() {
+        let s = own_side(&pushed(), true);
+        assert_eq!(
+            describe_side(&s),
+            "(address 10.89.0.1/24 fd89::1/64, peer 10.89.0.2 fd89::2, mtu 1420)"
+        );
+        let empty = TunnelConfig {
+            mtu: 1400,
+            ipv4: None,
+            ipv6: None,
+        };
+        assert_eq!(
+            describe_side(&own_side(&empty, false)),
+            "(address none, peer none, mtu 1400)"
+        );
+    }
+
+    #[test]
+    fn stats_line_lists_every_counter() {
+        let mut core = Stats {
+            tx_packets: 3,
+            rx_bytes: 99,
+            ..Stats::default()
+        };
+        core.count_drop(DropReason::Replay);
+        core.count_drop(DropReason::Replay);
+        let d = DriverStats {
+            submits: 7,
+            direct_sends: 5,
+            direct_writes: 4,
+            ..DriverStats::default()
+        };
+        let line = format_stats(&core, &d);
+        assert!(line.starts_with("stats: tx_packets=3 tx_bytes=0 rx_packets=0 rx_bytes=99 "));
+        assert!(line.contains(" drop.replay=2 "), "{line}");
+        for r in DropReason::ALL {
+            assert!(line.contains(&format!(" drop.{}=", r.name())), "{line}");
+        }
+        assert!(
+            line.ends_with(" out_of_buffers=0 submits=7 direct_sends=5 direct_writes=4"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn drop_lines() {
+        let a: SocketAddr = "192.0.2.9:4000".parse().unwrap();
+        assert_eq!(
+            format_drop(DropReason::HandshakeAuthFailed, Some(a), 0),
+            "dropped datagram from 192.0.2.9:4000: handshake-auth-failed (wrong key?)"
+        );
+        assert_eq!(
+            format_drop(DropReason::Replay, Some(a), 12),
+            "dropped datagram from 192.0.2.9:4000: replay (12 similar lines suppressed)"
+        );
+        assert!(format_drop(DropReason::NoSession, None, 0).ends_with(": no-session"));
+    }
+}

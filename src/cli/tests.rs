@@ -1,0 +1,284 @@
+//! Command-line parsing, flag by flag: values accepted, and one-line errors naming the flag.
+
+use super::values::cidr as parse_cidr;
+use super::*;
+
+fn args(s: &str) -> Vec<String> {
+    s.split_whitespace().map(String::from).collect()
+}
+
+fn run(s: &str) -> Options {
+    match parse(&args(s)) {
+        Ok(Command::Run(o)) => o,
+        other => panic!("{s}: {other:?}"),
+    }
+}
+
+/// The error for `s`, checked to be one line that mentions `needle`.
+fn err(s: &str, needle: &str) -> CliError {
+    let e = parse(&args(s)).expect_err(s);
+    let msg = e.to_string();
+    assert!(!msg.contains('\n'), "{msg}");
+    assert!(msg.contains(needle), "{s}: {msg:?} lacks {needle:?}");
+    e
+}
+
+fn cidr(s: &str) -> Cidr {
+    parse_cidr(s).unwrap()
+}
+
+#[test]
+fn default_mtu_arithmetic() {
+    assert_eq!(default_mtu(true), 1420);
+    assert_eq!(default_mtu(false), 1440);
+    assert!(usage().contains("1500 - 40 (IPv6 header) - 8 (UDP header) - 32"));
+}
+
+#[test]
+fn server_defaults() {
+    let o = run("-l 51820");
+    assert_eq!(o.mode, Mode::Listen("[::]:51820".parse().unwrap()));
+    assert_eq!(o.key_path, PathBuf::from(DEFAULT_KEY_PATH));
+    assert_eq!(o.addresses, vec![DEFAULT_SERVER_ADDRESS]);
+    assert!(o.peers.is_empty() && o.routes.is_empty());
+    assert_eq!(o.interface, "ringtun0");
+    assert_eq!(o.mtu, None);
+    assert_eq!(o.effective_mtu(), 1420);
+    assert_eq!(o.verbosity, 1);
+    assert!(o.is_server());
+}
+
+#[test]
+fn listen_forms() {
+    assert_eq!(
+        run("--listen 0.0.0.0:9").mode,
+        Mode::Listen("0.0.0.0:9".parse().unwrap())
+    );
+    let o = run("-l 192.0.2.1:9");
+    assert_eq!(o.effective_mtu(), 1440);
+    assert_eq!(
+        run("-l [::1]:9").mode,
+        Mode::Listen("[::1]:9".parse().unwrap())
+    );
+    err("-l 0", "-l/--listen '0': port");
+    err("-l 70000", "port must be a number");
+    err("-l abc", "-l/--listen 'abc'");
+    err("-l 1.2.3.4:0", "port");
+    err("-l foo:99", "'foo' is not an IP address");
+    err("-l ::1:99", "brackets");
+    err("-l 224.0.0.1:9", "multicast");
+    err("-l", "-l/--listen needs a value");
+}
+
+#[test]
+fn server_forms() {
+    let o = run("-s 192.0.2.7:51820");
+    assert_eq!(o.mode, Mode::Connect("192.0.2.7:51820".parse().unwrap()));
+    assert!(o.addresses.is_empty(), "client has no default address");
+    assert_eq!(o.effective_mtu(), 1440);
+    assert!(!o.is_server());
+    let o = run("--server [2001:db8::1]:1234");
+    assert_eq!(o.mode, Mode::Connect("[2001:db8::1]:1234".parse().unwrap()));
+    assert_eq!(o.effective_mtu(), 1420);
+    // DNS name, resolved once (localhost is in /etc/hosts).
+    match run("-s localhost:4000").mode {
+        Mode::Connect(a) => {
+            assert!(a.ip().is_loopback());
+            assert_eq!(a.port(), 4000);
+        }
+        m => panic!("{m:?}"),
+    }
+    err("-s 192.0.2.7", "expected HOST:PORT");
+    err("-s 192.0.2.7:0", "port");
+    err("-s host:x", "port");
+    err("-s :80", "missing host");
+    err("-s 2001:db8::1:1234", "brackets");
+    err("-s 0.0.0.0:1", "not a server address");
+    // The "cannot resolve" path is not tested: any unknown name would be sent to the host's
+    // DNS resolver, and tests send nothing outside their own namespaces.
+}
+
+#[test]
+fn mode_is_required_and_exclusive() {
+    let e = err("", "give -l");
+    assert_eq!(e.exit_code(), 2);
+    err("-l 1 -s 192.0.2.1:1", "exclude each other");
+    err("-l 1 -l 2", "-l/--listen given more than once");
+}
+
+#[test]
+fn key_flag() {
+    assert_eq!(run("-l 1 -k /tmp/k").key_path, PathBuf::from("/tmp/k"));
+    assert_eq!(run("-l 1 --key=rel/k").key_path, PathBuf::from("rel/k"));
+    err("-l 1 -k", "-k/--key needs a value");
+    err("-l 1 --key=", "empty file name");
+}
+
+#[test]
+fn address_flag() {
+    let o = run("-l 1 -a 10.1.2.3/16 -a fd89::1/64");
+    assert_eq!(o.addresses, vec![cidr("10.1.2.3/16"), cidr("fd89::1/64")]);
+    // Only IPv6 given: no default IPv4 added.
+    assert_eq!(
+        run("-l 1 -a fd89::1/64").addresses,
+        vec![cidr("fd89::1/64")]
+    );
+    assert_eq!(
+        run("-s 192.0.2.1:1 -a 10.0.0.2/24").addresses,
+        vec![cidr("10.0.0.2/24")]
+    );
+    err(
+        "-l 1 -a 10.0.0.1",
+        "-a/--address '10.0.0.1': expected ADDR/PREFIX",
+    );
+    err("-l 1 -a 10.0.0.1/33", "prefix '33'");
+    err("-l 1 -a fd::1/129", "prefix '129'");
+    err("-l 1 -a 10.0.0.1/x", "prefix 'x'");
+    err("-l 1 -a bad/24", "'bad' is not an IP address");
+    err(
+        "-l 1 -a 10.0.0.1/24 -a 10.0.1.1/24",
+        "at most one address per family",
+    );
+    err(
+        "-l 1 -a fd::1/64 -a fd::2/64",
+        "at most one address per family",
+    );
+    err("-l 1 -a 0.0.0.0/0", "not a usable interface address");
+    err("-l 1 -a 127.0.0.1/8", "not a usable");
+}
+
+#[test]
+fn peer_flag() {
+    let o = run("-l 1 -p 10.89.0.9 -a 10.89.0.1/24 -a fd89::1/64 -p fd89::2");
+    assert_eq!(
+        o.peers,
+        vec![
+            "10.89.0.9".parse::<IpAddr>().unwrap(),
+            "fd89::2".parse().unwrap()
+        ]
+    );
+    // Against the default server address.
+    assert_eq!(run("-l 1 -p 10.89.0.5").peers.len(), 1);
+    err("-l 1 -p nope", "-p/--peer 'nope': not an IP address");
+    err(
+        "-l 1 -p 10.89.0.2 -p 10.89.0.3",
+        "at most one peer address per family",
+    );
+    err("-l 1 -p fd89::2", "no -a/--address of the same family");
+    // A client may name the server's side alone (its own address comes in the push).
+    assert_eq!(run("-s 192.0.2.1:1 -p 10.89.0.1").peers.len(), 1);
+    err(
+        "-s 192.0.2.1:1 -a 10.0.0.2/24 -p 10.89.0.1",
+        "must be another address inside",
+    );
+    err(
+        "-l 1 -p 10.90.0.2",
+        "must be another address inside 10.89.0.1/24",
+    );
+    err("-l 1 -p 10.89.0.1", "must be another address");
+}
+
+#[test]
+fn interface_flag() {
+    assert_eq!(run("-l 1 -i tun-vpn").interface, "tun-vpn");
+    assert_eq!(run("-l 1 -i abcdefghijklmno").interface, "abcdefghijklmno");
+    err("-l 1 -i abcdefghijklmnop", "longer than 15 bytes");
+    err("-l 1 -i a/b", "must not contain");
+    err("-l 1 -i a:b", "must not contain");
+    err("-l 1 --interface=", "empty name");
+    err("-l 1 -i ..", "not a valid name");
+    assert!(parse(&["-l".into(), "1".into(), "-i".into(), "a b".into()]).is_err());
+}
+
+#[test]
+fn mtu_flag() {
+    assert_eq!(run("-l 1 -m 576").mtu, Some(576));
+    assert_eq!(run("-l 1 -m 65535").effective_mtu(), 65535);
+    assert_eq!(run("-l 1 -a fd::1/64 -m 1280").mtu, Some(1280));
+    err("-l 1 -m 575", "-m/--mtu 575: below the IPv4 minimum");
+    err("-l 1 -m 65536", "-m/--mtu '65536'");
+    err("-l 1 -m -5", "-m/--mtu");
+    err("-l 1 -m big", "not a number");
+    err(
+        "-l 1 -a fd::1/64 -m 1279",
+        "IPv6 tunnel needs at least 1280",
+    );
+    err("-l 1 -a fd::1/64 -a 10.0.0.1/24 -m 1000", "1280");
+}
+
+#[test]
+fn route_flag() {
+    let o = run("-l 1 -r 192.168.0.0/16 -r 2001:db8::/32 -r 0.0.0.0/0");
+    assert_eq!(
+        o.routes,
+        vec![
+            cidr("192.168.0.0/16"),
+            cidr("2001:db8::/32"),
+            cidr("0.0.0.0/0")
+        ]
+    );
+    err(
+        "-l 1 -r 192.168.1.1/16",
+        "host bits set after the /16 prefix (did you mean 192.168.0.0/16?)",
+    );
+    err("-l 1 -r 2001:db8::1/64", "did you mean 2001:db8::/64?");
+    err("-l 1 -r 10.0.0.0", "-r/--route '10.0.0.0'");
+    err("-l 1 -r 10.0.0.0/40", "prefix '40'");
+}
+
+#[test]
+fn verbosity_flags() {
+    assert_eq!(run("-l 1 -q").verbosity, 0);
+    assert_eq!(run("-l 1 -v").verbosity, 2);
+    assert_eq!(run("-l 1 -vv").verbosity, 3);
+    assert_eq!(run("-l 1 --verbose").verbosity, 2);
+    err("-l 1 -q -v", "exclude each other");
+    err("-l 1 -q -q", "-q/--quiet given more than once");
+}
+
+#[test]
+fn help_version_and_unknown() {
+    assert_eq!(parse(&args("-h")), Ok(Command::Help));
+    assert_eq!(parse(&args("--help -l 1")), Ok(Command::Help));
+    assert_eq!(parse(&args("-V")), Ok(Command::Version));
+    assert_eq!(parse(&args("--version")), Ok(Command::Version));
+    assert!(version().starts_with("ringtun "));
+    err("-x", "unknown option -x");
+    err("--frobnicate", "unknown option --frobnicate");
+    err("-l 1 extra", "unexpected argument 'extra'");
+    err("-l 1 -v=3", "unknown option");
+    err("--verbose=3 -l 1", "-v/--verbose takes no value");
+}
+
+#[test]
+fn genkey() {
+    assert_eq!(parse(&args("genkey")), Ok(Command::GenKey { path: None }));
+    assert_eq!(
+        parse(&args("genkey /etc/ringtun/key")),
+        Ok(Command::GenKey {
+            path: Some(PathBuf::from("/etc/ringtun/key"))
+        })
+    );
+    assert_eq!(parse(&args("genkey -")), Ok(Command::GenKey { path: None }));
+    assert_eq!(parse(&args("genkey --help")), Ok(Command::Help));
+    err("genkey a b", "genkey: unexpected argument 'b'");
+    err("genkey -x", "genkey: unknown option -x");
+}
+
+#[test]
+fn a_flag_of_another_mode_is_refused() {
+    let m = flags::spec(Modes::RUN)
+        .parse(["-s", "192.0.2.1:1"])
+        .unwrap();
+    let e = only_flags_of(&m, Modes::SERVER, "the server").unwrap_err();
+    assert_eq!(e.message, "-s/--server is not for the server");
+    assert!(only_flags_of(&m, Modes::CLIENT, "a client").is_ok());
+    // genkey takes -h and nothing else of the table.
+    assert_eq!(parse(&args("genkey -h")), Ok(Command::Help));
+    let e = err("genkey -V", "genkey: unknown option -V");
+    assert_eq!(
+        e.to_string(),
+        "genkey: unknown option -V (usage: ringtun genkey [FILE]) (see ringtun --help)"
+    );
+    err("genkey --listen 1", "genkey: unknown option --listen");
+}

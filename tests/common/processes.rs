@@ -1,0 +1,298 @@
+//! Child processes: commands run to completion ([`run`], [`ns_run`] inside a namespace) and the
+//! long-running [`Ringtun`] (or a stand-in) whose log can be read while it runs, with its stats
+//! lines parsed.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Path of the ringtun binary built by cargo for this test run.
+pub const RINGTUN: &str = env!("CARGO_BIN_EXE_ringtun");
+
+/// The binary the tests run: `RINGTUN_TEST_BIN` if set (e.g. a release build, or a stand-in used
+/// to check the harness), else the one cargo built.
+pub fn ringtun_bin() -> String {
+    std::env::var("RINGTUN_TEST_BIN").unwrap_or_else(|_| RINGTUN.to_owned())
+}
+
+/// The port ringtun listens on in the tests (each test has its own namespaces, so no clash).
+pub const PORT: u16 = 51820;
+/// How long a handshake may take in a test (the client retries at 1, 2, 4, 8 s).
+pub const SESSION_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Runs a command and returns its output (never panics on a non-zero exit).
+pub fn run(args: &[&str]) -> Output {
+    Command::new(args[0])
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
+}
+
+/// Runs a command and panics, with its stderr, unless it succeeds. Returns stdout.
+pub fn run_ok(args: &[&str]) -> String {
+    let out = run(args);
+    if !out.status.success() {
+        panic!(
+            "{args:?} failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs a command inside namespace `ns` (`ip netns exec NS ...`).
+pub fn ns_run(ns: &str, args: &[&str]) -> Output {
+    let mut full = vec!["ip", "netns", "exec", ns];
+    full.extend_from_slice(args);
+    run(&full)
+}
+
+pub fn ns_run_ok(ns: &str, args: &[&str]) -> String {
+    let mut full = vec!["ip", "netns", "exec", ns];
+    full.extend_from_slice(args);
+    run_ok(&full)
+}
+
+/// A ringtun (or other) child process in a namespace with its stderr and stdout in a log file.
+pub struct Ringtun {
+    pub label: String,
+    pub ns: String,
+    pub log_path: PathBuf,
+    child: Option<Child>,
+    status: Option<ExitStatus>,
+}
+
+impl Ringtun {
+    /// Spawns `ip netns exec NS PROGRAM ARGS...` (ip execs the program: same pid).
+    pub fn spawn(
+        ns: &str,
+        log_path: PathBuf,
+        label: &str,
+        program: &str,
+        args: &[&str],
+    ) -> Ringtun {
+        let log = File::create(&log_path).expect("create log file");
+        let log2 = log.try_clone().expect("dup log file");
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, program])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log2))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot spawn {program} in {ns}: {e}"));
+        Ringtun {
+            label: label.to_owned(),
+            ns: ns.to_owned(),
+            log_path,
+            child: Some(child),
+            status: None,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    /// The whole log so far.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// How many log lines contain `needle`.
+    pub fn log_count(&self, needle: &str) -> usize {
+        self.log().lines().filter(|l| l.contains(needle)).count()
+    }
+
+    pub fn log_contains(&self, needle: &str) -> bool {
+        self.log_count(needle) > 0
+    }
+
+    /// Whether the process has exited (records its status).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(st)) = child.try_wait() {
+                    self.status = Some(st);
+                }
+            }
+        }
+        self.status
+    }
+
+    /// Waits until at least `n` log lines contain `needle`. Returns false on timeout or when the
+    /// process exited first (its log then says why).
+    pub fn wait_for_log_count(&mut self, needle: &str, n: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.log_count(needle) >= n {
+                return true;
+            }
+            if self.exited().is_some() {
+                // One last look: the line may have been written just before exiting.
+                return self.log_count(needle) >= n;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> bool {
+        self.wait_for_log_count(needle, 1, timeout)
+    }
+
+    /// Like [`wait_for_log`](Self::wait_for_log) but panics with the log on failure.
+    pub fn expect_log(&mut self, needle: &str, timeout: Duration) {
+        self.expect_log_count(needle, 1, timeout)
+    }
+
+    pub fn expect_log_count(&mut self, needle: &str, n: usize, timeout: Duration) {
+        if !self.wait_for_log_count(needle, n, timeout) {
+            let why = match self.exited() {
+                Some(st) => format!("process exited with {st}"),
+                None => format!("timed out after {timeout:?}"),
+            };
+            panic!(
+                "{}: expected {n} log line(s) containing {needle:?}: {why}\n--- {} log ---\n{}",
+                self.label,
+                self.label,
+                self.log()
+            );
+        }
+    }
+
+    /// Panics (with the log) if the process is no longer running.
+    pub fn assert_running(&mut self) {
+        if let Some(st) = self.exited() {
+            panic!(
+                "{} exited unexpectedly with {st}\n--- {} log ---\n{}",
+                self.label,
+                self.label,
+                self.log()
+            );
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.pid().to_string();
+        let _ = run(&["kill", "-s", sig, &pid]);
+    }
+
+    /// Sends SIGUSR1 and returns the counters of the stats line it prints.
+    pub fn sigusr1_stats(&mut self) -> HashMap<String, u64> {
+        self.assert_running();
+        let before = self.log_count("ringtun: stats:");
+        self.signal("USR1");
+        if !self.wait_for_log_count("ringtun: stats:", before + 1, Duration::from_secs(5)) {
+            panic!(
+                "{}: no new stats line within 5 s of SIGUSR1\n--- log ---\n{}",
+                self.label,
+                self.log()
+            );
+        }
+        self.last_stats()
+            .unwrap_or_else(|| panic!("{}: stats line not parseable", self.label))
+    }
+
+    /// The counters of the newest `ringtun: stats:` line, if any.
+    pub fn last_stats(&self) -> Option<HashMap<String, u64>> {
+        let log = self.log();
+        let line = log.lines().rev().find(|l| l.contains("ringtun: stats:"))?;
+        Some(parse_stats(line))
+    }
+
+    /// SIGTERM, then waits up to `timeout` for the exit status; SIGKILL and panic if it hangs.
+    pub fn terminate(&mut self, timeout: Duration) -> ExitStatus {
+        if let Some(st) = self.exited() {
+            return st;
+        }
+        self.signal("TERM");
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(st) = self.exited() {
+                return st;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+        panic!(
+            "{} did not exit within {timeout:?} of SIGTERM\n--- log ---\n{}",
+            self.label,
+            self.log()
+        );
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            if self.status.is_none() {
+                let _ = child.kill();
+                if let Ok(st) = child.wait() {
+                    self.status = Some(st);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Ringtun {
+    fn drop(&mut self) {
+        self.kill();
+        if thread::panicking() {
+            eprintln!(
+                "--- {} log ({}) ---\n{}--- end of {} log ---",
+                self.label,
+                self.log_path.display(),
+                self.log(),
+                self.label
+            );
+        }
+    }
+}
+
+/// Parses `... ringtun: stats: a=1 b=2 drop.replay=3 ...` into a map.
+pub fn parse_stats(line: &str) -> HashMap<String, u64> {
+    let rest = line.split("stats:").nth(1).unwrap_or("");
+    rest.split_whitespace()
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            Some((k.to_owned(), v.parse().ok()?))
+        })
+        .collect()
+}
+
+/// A counter from a stats map (0 if absent: counters that never moved may be left out).
+pub fn stat(stats: &HashMap<String, u64>, key: &str) -> u64 {
+    stats.get(key).copied().unwrap_or(0)
+}
+
+/// Sum of all `drop.*` counters.
+pub fn total_drops(stats: &HashMap<String, u64>) -> u64 {
+    stats
+        .iter()
+        .filter(|(k, _)| k.starts_with("drop."))
+        .map(|(_, v)| *v)
+        .sum()
+}
+
+/// Polls `f` every 100 ms until it returns true or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
