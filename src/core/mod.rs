@@ -8,6 +8,7 @@
 //! - [`handshake`]: building and consuming initiations and responses.
 //! - [`session`]: one established key pair: keys, send counter, replay window, age.
 //! - [`replay`]: the RFC 6479 sliding-window replay filter.
+//! - [`noise`]: WireGuard's protocol (handshake, cookies, transport), replacing the v1 files above.
 //! - [`endpoint`]: the state machine tying it together (timers, rekey, keepalive, roaming).
 #![deny(unsafe_code)]
 
@@ -15,6 +16,7 @@ pub mod aead;
 pub mod endpoint;
 pub mod handshake;
 pub mod kdf;
+pub mod noise;
 pub mod offload;
 pub mod replay;
 pub mod rng;

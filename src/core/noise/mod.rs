@@ -1,0 +1,29 @@
+//! WireGuard's protocol (the paper's Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s handshake, cookies and
+//! transport messages), sans-IO: bytes, times and randomness in; bytes and keys out. Interoperable
+//! with the kernel module, wireguard-go and boringtun. The endpoint builds its multi-peer state
+//! machine (index table, timers, sessions) on top.
+//!
+//! One job per file:
+//! - [`consts`]: protocol names, labels, sizes and the paper's timers.
+//! - [`crypto`]: HASH, MAC, HMAC, KDF1..3, DH, AEAD and XAEAD.
+//! - [`messages`]: byte layouts of the four message types (views).
+//! - [`tai64n`]: the initiation timestamp and its replay ordering.
+//! - [`keys`]: our static identity and the precomputed keys of each peer.
+//! - [`handshake`]: creating and consuming initiations and responses; session keys.
+//! - [`cookie`]: mac1/mac2 checking and writing, cookie replies.
+//! - [`transport`]: sealing and opening transport data messages.
+//! - [`entropy`]: the trait through which the caller supplies randomness.
+//!
+//! Receiving a handshake message, in order (each step is cheaper than the next, and none changes
+//! state before the message is authenticated):
+//! 1. [`messages::classify`] / `new_checked`: exact length, type, reserved bytes;
+//! 2. [`cookie::CookieChecker::check`] (or `check_mac1` when not under load): drop on
+//!    `Mac1Bad`; under load answer `Mac1OkNoMac2` with a cookie reply;
+//! 3. the handshake step ([`handshake`] module documentation).
+#![deny(unsafe_code)]
+
+pub mod consts;
+pub mod crypto;
+pub mod entropy;
+
+pub use entropy::Entropy;
