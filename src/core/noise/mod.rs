@@ -25,5 +25,6 @@
 pub mod consts;
 pub mod crypto;
 pub mod entropy;
+pub mod messages;
 
 pub use entropy::Entropy;
