@@ -26,5 +26,7 @@ pub mod consts;
 pub mod crypto;
 pub mod entropy;
 pub mod messages;
+pub mod tai64n;
 
 pub use entropy::Entropy;
+pub use tai64n::Tai64N;
