@@ -27,6 +27,7 @@ pub mod crypto;
 pub mod entropy;
 pub mod messages;
 pub mod tai64n;
+pub mod transport;
 
 pub use entropy::Entropy;
 pub use tai64n::Tai64N;
