@@ -235,18 +235,7 @@ pub fn mac_eq(a: &[u8; MAC_LEN], b: &[u8; MAC_LEN]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    pub(crate) fn hex(s: &str) -> Vec<u8> {
-        let digits: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
-        digits
-            .chunks(2)
-            .map(|pair| u8::from_str_radix(core::str::from_utf8(pair).unwrap(), 16).unwrap())
-            .collect()
-    }
-
-    pub(crate) fn array<const N: usize>(s: &str) -> [u8; N] {
-        hex(s).try_into().unwrap()
-    }
+    use crate::core::noise::testing::{array, hex};
 
     /// RFC 7693 Appendix B: BLAKE2s-256("abc").
     #[test]

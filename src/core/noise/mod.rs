@@ -23,11 +23,22 @@
 #![deny(unsafe_code)]
 
 pub mod consts;
+pub mod cookie;
 pub mod crypto;
 pub mod entropy;
+pub mod handshake;
+pub mod keys;
 pub mod messages;
 pub mod tai64n;
+#[cfg(test)]
+mod testing;
 pub mod transport;
 
+pub use cookie::{CookieChecker, CookieError, MacCheck, PeerCookie};
 pub use entropy::Entropy;
+pub use handshake::{
+    ConsumedInitiation, HandshakeError, IdentifiedInitiation, InitiatorState, SessionKeys,
+    create_initiation, identify_initiation,
+};
+pub use keys::{PeerKeys, PresharedKey, PublicKey, StaticIdentity};
 pub use tai64n::Tai64N;
