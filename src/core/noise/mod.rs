@@ -33,6 +33,8 @@ pub mod tai64n;
 #[cfg(test)]
 mod testing;
 pub mod transport;
+#[cfg(test)]
+mod wireguard_go_vector;
 
 pub use cookie::{CookieChecker, CookieError, MacCheck, PeerCookie};
 pub use entropy::Entropy;
