@@ -1,16 +1,18 @@
-//! `core::noise` against wireguard-go, an implementation nobody here wrote, live: both handshake
-//! directions and transport data both ways, inside a network namespace this test creates (loopback
-//! only; nothing leaves it) and removes, also on failure.
+//! `core::noise` against implementations nobody here wrote, wireguard-go and boringtun, live: both
+//! handshake directions and transport data both ways, inside a network namespace each test creates
+//! (loopback only; nothing leaves it) and removes, also on failure.
 //!
-//! Needs root, `wireguard-go` and `wg` (Debian: wireguard-go, wireguard-tools):
+//! Needs root, `wg`, `wireguard-go` and `boringtun-cli` (Debian: wireguard-tools, wireguard-go;
+//! `cargo install boringtun-cli`):
 //!     cargo test --test noise_interop -- --ignored --nocapture
-//! With `RINGTUN_WRITE_VECTORS=1` it rewrites `tests/vectors/wireguard_go.txt`, the exchanged bytes
-//! and our secrets, which the unit test `core::noise::wireguard_go_vector` replays without root.
+//! With `RINGTUN_WRITE_VECTORS=1` they rewrite `tests/vectors/{wireguard_go,boringtun}.txt`, the
+//! exchanged bytes and our secrets, which the unit tests in `core::noise::interop_vectors` replay
+//! without root.
 //!
-//! Direction 1, wireguard-go initiates: a ping through its interface makes it send an initiation to
-//! our UDP socket; our responder consumes it, answers, and decrypts the ping that follows.
-//! Direction 2, we initiate: wireguard-go answers; we consume the response, send an ICMP echo
-//! request through the tunnel and decrypt wireguard-go's echo reply.
+//! Direction 1, the other side initiates: a ping through its interface makes it send an initiation
+//! to our UDP socket; our responder consumes it, answers, and decrypts the ping that follows.
+//! Direction 2, we initiate: it answers; we consume the response, send an ICMP echo request through
+//! the tunnel and decrypt its echo reply.
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, UdpSocket};
@@ -29,18 +31,18 @@ use ringtun::core::noise::{
     create_initiation, identify_initiation, transport,
 };
 
-const WG_PRIVATE: [u8; 32] = [0x31; 32];
+const THEIR_PRIVATE: [u8; 32] = [0x31; 32];
 const OUR_PRIVATE: [u8; 32] = [0x42; 32];
 /// Our ephemeral private keys: for the response (direction 1) and the initiation (direction 2).
 const OUR_RESPONSE_EPHEMERAL: [u8; 32] = [0x53; 32];
 const OUR_INITIATION_EPHEMERAL: [u8; 32] = [0x64; 32];
 const OUR_RESPONDER_INDEX: u32 = 0x0000_b0b0;
 const OUR_INITIATOR_INDEX: u32 = 0x0000_a1a1;
-/// 2026-01-01T00:00:00Z: any time works, wireguard-go only compares with earlier initiations.
+/// 2026-01-01T00:00:00Z: any time works; the responder only compares it with earlier initiations.
 const OUR_TIMESTAMP_UNIX_NS: u64 = 1_767_225_600_000_000_000;
-const WG_PORT: u16 = 51820;
+const THEIR_PORT: u16 = 51820;
 const OUR_PORT: u16 = 51821;
-const WG_TUNNEL_IP: [u8; 4] = [10, 77, 0, 1];
+const THEIR_TUNNEL_IP: [u8; 4] = [10, 77, 0, 1];
 const OUR_TUNNEL_IP: [u8; 4] = [10, 77, 0, 2];
 
 /// Hands out the given bytes, as the driver's getrandom source would hand out fresh ones.
@@ -89,22 +91,58 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// The test's namespace and the wireguard-go process in it; removed on drop, also after a panic.
+/// The other implementation: a userspace daemon configured through `wg` (UAPI).
+struct Implementation {
+    name: &'static str,
+    /// Short tag for the namespace and interface names.
+    tag: &'static str,
+    /// Command and flags before the interface name; `{dir}` is the test's temporary directory.
+    command: &'static [&'static str],
+    vector: &'static str,
+    /// Whether `wg show latest-handshakes` gives the Unix time of the handshake. boringtun 0.7
+    /// reports the time elapsed since it instead (`device/api.rs`), which is 0 right after one.
+    reports_handshake_time: bool,
+}
+
+const WIREGUARD_GO: Implementation = Implementation {
+    name: "wireguard-go",
+    tag: "wg",
+    command: &["wireguard-go", "-f"],
+    vector: "tests/vectors/wireguard_go.txt",
+    reports_handshake_time: true,
+};
+
+const BORINGTUN: Implementation = Implementation {
+    name: "boringtun",
+    tag: "bt",
+    command: &[
+        "boringtun-cli",
+        "-f",
+        "--disable-drop-privileges",
+        "-l",
+        "{dir}/boringtun.log",
+    ],
+    vector: "tests/vectors/boringtun.txt",
+    reports_handshake_time: false,
+};
+
+/// The test's namespace and the daemon in it; removed on drop, also after a panic.
 struct Namespace {
     name: String,
     interface: String,
     dir: PathBuf,
-    wireguard_go: Option<Child>,
+    daemon: Option<Child>,
 }
 
 impl Namespace {
-    fn create() -> Namespace {
+    fn create(implementation: &Implementation) -> Namespace {
         let pid = std::process::id();
+        let tag = implementation.tag;
         let ns = Namespace {
-            name: format!("ntest-{pid}"),
-            interface: format!("ntwg{}", pid % 100_000),
-            dir: std::env::temp_dir().join(format!("ntest-{pid}")),
-            wireguard_go: None,
+            name: format!("ntest-{pid}-{tag}"),
+            interface: format!("nt{tag}{}", pid % 100_000),
+            dir: std::env::temp_dir().join(format!("ntest-{pid}-{tag}")),
+            daemon: None,
         };
         run(&["ip", "netns", "add", &ns.name]);
         run(&["ip", "-n", &ns.name, "link", "set", "lo", "up"]);
@@ -118,31 +156,35 @@ impl Namespace {
         run(&full)
     }
 
-    /// Starts wireguard-go on a new interface and configures it: our peer, at our socket.
-    fn start_wireguard_go(&mut self, our_public: &[u8; 32]) {
+    /// Starts the daemon on a new interface and configures it: our peer, at our socket.
+    fn start(&mut self, implementation: &Implementation, our_public: &[u8; 32]) {
+        let dir = self.dir.to_str().unwrap();
+        let command: Vec<String> = implementation
+            .command
+            .iter()
+            .map(|arg| arg.replace("{dir}", dir))
+            .collect();
         let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.name,
-                "wireguard-go",
-                "-f",
-                &self.interface,
-            ])
-            .env("LOG_LEVEL", "verbose")
+            .args(["netns", "exec", &self.name])
+            .args(&command)
+            .arg(&self.interface)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("wireguard-go is installed");
-        self.wireguard_go = Some(child);
+            .unwrap_or_else(|e| panic!("{} is installed: {e}", implementation.name));
+        self.daemon = Some(child);
         let socket = PathBuf::from(format!("/var/run/wireguard/{}.sock", self.interface));
         let deadline = StdInstant::now() + Duration::from_secs(10);
         while !socket.exists() {
-            assert!(StdInstant::now() < deadline, "wireguard-go did not start");
+            assert!(
+                StdInstant::now() < deadline,
+                "{} did not start",
+                implementation.name
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         let key_file = self.dir.join("wg.key");
-        std::fs::write(&key_file, base64(&WG_PRIVATE)).unwrap();
+        std::fs::write(&key_file, base64(&THEIR_PRIVATE)).unwrap();
         self.exec(&[
             "wg",
             "set",
@@ -150,7 +192,7 @@ impl Namespace {
             "private-key",
             key_file.to_str().unwrap(),
             "listen-port",
-            &WG_PORT.to_string(),
+            &THEIR_PORT.to_string(),
             "peer",
             &base64(our_public),
             "allowed-ips",
@@ -165,8 +207,8 @@ impl Namespace {
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        if let Some(mut child) = self.wireguard_go.take() {
-            // Deleting its interface makes wireguard-go exit by itself and remove its UAPI socket;
+        if let Some(mut child) = self.daemon.take() {
+            // Deleting its interface makes the daemon exit by itself and remove its UAPI socket;
             // kill it only if it has not after two seconds.
             let _ = Command::new("ip")
                 .args(["-n", &self.name, "link", "del", &self.interface])
@@ -186,7 +228,7 @@ impl Drop for Namespace {
     }
 }
 
-/// The next datagram of `msg_type` (others, such as wireguard-go's retries, are skipped).
+/// The next datagram of `msg_type` (others, such as handshake retries, are skipped).
 fn receive(socket: &UdpSocket, msg_type: u8) -> (Vec<u8>, SocketAddr) {
     let deadline = StdInstant::now() + Duration::from_secs(10);
     let mut buf = [0u8; 2048];
@@ -216,7 +258,7 @@ fn checksum(bytes: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// An IPv4 ICMP echo request from us to wireguard-go's address inside the tunnel.
+/// An IPv4 ICMP echo request from us to the other side's address inside the tunnel.
 fn echo_request() -> Vec<u8> {
     let mut icmp = vec![8, 0, 0, 0, 0x12, 0x34, 0, 1];
     icmp.extend_from_slice(b"ringtun noise interop");
@@ -226,7 +268,7 @@ fn echo_request() -> Vec<u8> {
     let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 1, 0, 0];
     ip[2..4].copy_from_slice(&total.to_be_bytes());
     ip.extend_from_slice(&OUR_TUNNEL_IP);
-    ip.extend_from_slice(&WG_TUNNEL_IP);
+    ip.extend_from_slice(&THEIR_TUNNEL_IP);
     let sum = checksum(&ip);
     ip[10..12].copy_from_slice(&sum.to_be_bytes());
     ip.extend_from_slice(&icmp);
@@ -238,7 +280,7 @@ fn open_data(keys: &SessionKeys, mut datagram: Vec<u8>) -> Vec<u8> {
     let mut message = Transport::new_checked(&mut datagram[..]).unwrap();
     assert_eq!(message.receiver_index(), keys.local_index());
     transport::open(keys.receive_key(), &mut message)
-        .expect("wireguard-go's data decrypts")
+        .expect("the other side's data decrypts")
         .to_vec()
 }
 
@@ -253,15 +295,30 @@ fn assert_icmp(packet: &[u8], from: [u8; 4], to: [u8; 4], icmp_type: u8) {
 #[test]
 #[ignore = "needs root, wireguard-go and wg"]
 fn handshakes_and_data_with_wireguard_go() {
+    handshakes_and_data_with(&WIREGUARD_GO);
+}
+
+#[test]
+#[ignore = "needs root, boringtun-cli and wg"]
+fn handshakes_and_data_with_boringtun() {
+    handshakes_and_data_with(&BORINGTUN);
+}
+
+fn handshakes_and_data_with(implementation: &Implementation) {
     assert!(
         ringtun::sys::private_netns::is_root(),
         "this test needs root to create a network namespace"
     );
     let identity = StaticIdentity::from_private_bytes(OUR_PRIVATE);
-    let wg_identity = StaticIdentity::from_private_bytes(WG_PRIVATE);
-    let peer = PeerKeys::new(&identity, *wg_identity.public_key(), PresharedKey::none()).unwrap();
-    let mut ns = Namespace::create();
-    ns.start_wireguard_go(identity.public_key().as_bytes());
+    let their_identity = StaticIdentity::from_private_bytes(THEIR_PRIVATE);
+    let peer = PeerKeys::new(
+        &identity,
+        *their_identity.public_key(),
+        PresharedKey::none(),
+    )
+    .unwrap();
+    let mut ns = Namespace::create(implementation);
+    ns.start(implementation, identity.public_key().as_bytes());
 
     let name = ns.name.clone();
     let vector = std::thread::scope(|scope| {
@@ -276,10 +333,10 @@ fn handshakes_and_data_with_wireguard_go() {
                 let mut record = |name: &str, bytes: &[u8]| {
                     let _ = writeln!(vector, "{name} = {}", hex(bytes));
                 };
-                record("wg_private", &WG_PRIVATE);
+                record("their_private", &THEIR_PRIVATE);
                 record("our_private", &OUR_PRIVATE);
 
-                // Direction 1: wireguard-go initiates when it has a packet for us.
+                // Direction 1: the other side initiates when it has a packet for us.
                 let mut ping = Command::new("ip")
                     .args([
                         "netns",
@@ -296,15 +353,12 @@ fn handshakes_and_data_with_wireguard_go() {
                     .stderr(Stdio::null())
                     .spawn()
                     .unwrap();
-                let (initiation, wg_address) = receive(&socket, MSG_INITIATION);
+                let (initiation, their_address) = receive(&socket, MSG_INITIATION);
                 assert_eq!(initiation.len(), INITIATION_LEN);
                 let view = Initiation::new_checked(&initiation[..]).unwrap();
-                assert!(
-                    CookieChecker::check_mac1(&identity, &view),
-                    "mac1 of wireguard-go"
-                );
+                assert!(CookieChecker::check_mac1(&identity, &view), "its mac1");
                 let identified = identify_initiation(&identity, &view).unwrap();
-                assert_eq!(identified.remote_static(), wg_identity.public_key());
+                assert_eq!(identified.remote_static(), their_identity.public_key());
                 let consumed = identified.open_timestamp(&peer).unwrap();
                 assert!(consumed.timestamp().is_newer_than(&Tai64N::ZERO));
                 let mut response = [0u8; RESPONSE_LEN];
@@ -318,18 +372,24 @@ fn handshakes_and_data_with_wireguard_go() {
                         &mut response,
                     )
                     .unwrap();
-                socket.send_to(&response, wg_address).unwrap();
-                let (data, _) = receive(&socket, MSG_TRANSPORT);
+                socket.send_to(&response, their_address).unwrap();
+                // The ping, after any keepalive (boringtun sends one first).
+                let data = loop {
+                    let (bytes, _) = receive(&socket, MSG_TRANSPORT);
+                    if bytes.len() > KEEPALIVE_LEN {
+                        break bytes;
+                    }
+                };
                 let packet = open_data(&responder_keys, data.clone());
-                assert_icmp(&packet, WG_TUNNEL_IP, OUR_TUNNEL_IP, 8);
+                assert_icmp(&packet, THEIR_TUNNEL_IP, OUR_TUNNEL_IP, 8);
                 // No echo reply comes (we do not answer the ping); stop waiting for one.
                 let _ = ping.kill();
                 let _ = ping.wait();
-                record("wg_initiation", &initiation);
+                record("their_initiation", &initiation);
                 record("our_response_ephemeral", &OUR_RESPONSE_EPHEMERAL);
                 record("our_responder_index", &OUR_RESPONDER_INDEX.to_le_bytes());
                 record("our_response", &response);
-                record("wg_data", &data);
+                record("their_data", &data);
 
                 // Direction 2: we initiate.
                 let mut cookie = PeerCookie::new();
@@ -344,7 +404,7 @@ fn handshakes_and_data_with_wireguard_go() {
                     &mut initiation,
                 )
                 .unwrap();
-                socket.send_to(&initiation, wg_address).unwrap();
+                socket.send_to(&initiation, their_address).unwrap();
                 let (response, _) = loop {
                     let (bytes, from) = receive(&socket, MSG_RESPONSE);
                     if bytes.get(8..12) == Some(&OUR_INITIATOR_INDEX.to_le_bytes()[..]) {
@@ -361,7 +421,7 @@ fn handshakes_and_data_with_wireguard_go() {
                 let mut datagram = vec![0u8; 16 + request.len() + 16];
                 datagram[16..16 + request.len()].copy_from_slice(&request);
                 transport::seal(keys.send_key(), keys.remote_index(), 0, &mut datagram).unwrap();
-                socket.send_to(&datagram, wg_address).unwrap();
+                socket.send_to(&datagram, their_address).unwrap();
                 let reply = loop {
                     let (bytes, _) = receive(&socket, MSG_TRANSPORT);
                     if bytes.len() > KEEPALIVE_LEN
@@ -371,7 +431,7 @@ fn handshakes_and_data_with_wireguard_go() {
                     }
                 };
                 let packet = open_data(&keys, reply.clone());
-                assert_icmp(&packet, WG_TUNNEL_IP, OUR_TUNNEL_IP, 0);
+                assert_icmp(&packet, THEIR_TUNNEL_IP, OUR_TUNNEL_IP, 0);
                 assert_eq!(
                     packet[24..28],
                     [0x12, 0x34, 0, 1],
@@ -384,35 +444,45 @@ fn handshakes_and_data_with_wireguard_go() {
                     &OUR_TIMESTAMP_UNIX_NS.to_le_bytes(),
                 );
                 record("our_initiation", &initiation);
-                record("wg_response", &response);
+                record("their_response", &response);
                 record("our_data", &datagram);
-                record("wg_data_reply", &reply);
+                record("their_data_reply", &reply);
                 vector
             })
             .join()
             .unwrap()
     });
 
-    let handshakes = ns.exec(&["wg", "show", &ns.interface, "latest-handshakes"]);
-    let latest: u64 = handshakes
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(
-        latest > 0,
-        "wireguard-go records a completed handshake: {handshakes}"
-    );
+    if implementation.reports_handshake_time {
+        let handshakes = ns.exec(&["wg", "show", &ns.interface, "latest-handshakes"]);
+        let latest: u64 = handshakes
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            latest > 0,
+            "{} records a completed handshake: {handshakes}",
+            implementation.name
+        );
+    }
     let transfer = ns.exec(&["wg", "show", &ns.interface, "transfer"]);
     let received: u64 = transfer.split_whitespace().nth(1).unwrap().parse().unwrap();
-    assert!(received > 0, "wireguard-go received our data: {transfer}");
+    assert!(
+        received > 0,
+        "{} received our data: {transfer}",
+        implementation.name
+    );
 
     if std::env::var_os("RINGTUN_WRITE_VECTORS").is_some() {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/wireguard_go.txt");
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(implementation.vector);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let header = "# Exchanged with wireguard-go by tests/noise_interop.rs (RINGTUN_WRITE_VECTORS=1).\n\
-                      # Replayed by src/core/noise/wireguard_go_vector.rs. Integers little-endian.\n";
+        let header = format!(
+            "# Exchanged with {} by tests/noise_interop.rs (RINGTUN_WRITE_VECTORS=1).\n\
+             # Replayed by src/core/noise/interop_vectors.rs. Integers little-endian.\n",
+            implementation.name
+        );
         std::fs::write(&path, format!("{header}{vector}")).unwrap();
         eprintln!("wrote {}", path.display());
     }

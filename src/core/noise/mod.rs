@@ -27,14 +27,14 @@ pub mod cookie;
 pub mod crypto;
 pub mod entropy;
 pub mod handshake;
+#[cfg(test)]
+mod interop_vectors;
 pub mod keys;
 pub mod messages;
 pub mod tai64n;
 #[cfg(test)]
 mod testing;
 pub mod transport;
-#[cfg(test)]
-mod wireguard_go_vector;
 
 pub use cookie::{CookieChecker, CookieError, MacCheck, PeerCookie};
 pub use entropy::Entropy;
