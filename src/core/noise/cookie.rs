@@ -117,7 +117,7 @@ impl CookieChecker {
         let Some((covered, mac1, mac2)) = split_macs(msg.as_bytes()) else {
             return MacCheck::Mac1Bad;
         };
-        let expected = crypto::mac(&cookie[..], &[covered, mac1]);
+        let expected = crypto::mac(&cookie, &[covered, mac1]);
         if crypto::mac_eq(&expected, mac2) {
             MacCheck::Mac2Ok
         } else {
@@ -137,7 +137,7 @@ impl CookieChecker {
         }
         let (address, len) = address_bytes(source);
         Some(Zeroizing::new(crypto::mac(
-            &secret[..],
+            secret,
             &[address.get(..len).unwrap_or(&[])],
         )))
     }

@@ -48,10 +48,11 @@ pub fn hash(parts: &[&[u8]]) -> [u8; HASH_LEN] {
     hasher.finalize_fixed().into()
 }
 
-/// `MAC(key, parts[0] ‖ …)`: BLAKE2s keyed with `key` (1 to 32 bytes), 16-byte output. WireGuard
-/// keys it with a 32-byte hash (mac1, cookie) or a 16-byte cookie (mac2).
-pub fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; MAC_LEN] {
-    // Keys here are 16 or 32 bytes, within BLAKE2s's 1..=32; the fallback keeps this panic-free.
+/// `MAC(key, parts[0] ‖ …)`: BLAKE2s keyed with `key`, 16-byte output. WireGuard keys it with a
+/// 32-byte hash (mac1 key, cookie secret) or a 16-byte cookie (mac2).
+pub fn mac<const K: usize>(key: &[u8; K], parts: &[&[u8]]) -> [u8; MAC_LEN] {
+    const { assert!(K >= 1 && K <= 32, "BLAKE2s keys are 1 to 32 bytes") };
+    // Cannot fail for a key length the assertion admits; the fallback only keeps this panic-free.
     let Ok(mut mac) = Blake2sMac::<U16>::new_from_slice(key) else {
         return [0; MAC_LEN];
     };

@@ -27,7 +27,7 @@
 //!  60  mac1            16  MAC(HASH("mac1----" ‖ S_pub_i), bytes 0..60)
 //!  76  mac2            16  MAC(cookie, bytes 0..76), or zero
 //! ```
-//! Cookie reply (type 3), 64 bytes, sent instead of a response or a session under load:
+//! Cookie reply (type 3), 64 bytes, the answer to an initiation or response under load:
 //! ```text
 //!   0  type = 3        1  reserved = 0 (3)
 //!   4  receiver_index  le32, the sender_index of the message answered
