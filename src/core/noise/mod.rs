@@ -1,7 +1,11 @@
 //! WireGuard's protocol (the paper's Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s handshake, cookies and
-//! transport messages), sans-IO: bytes, times and randomness in; bytes and keys out. Interoperable
-//! with the kernel module, wireguard-go and boringtun. The endpoint builds its multi-peer state
-//! machine (index table, timers, sessions) on top.
+//! transport messages), sans-IO: bytes, times and randomness in; bytes and keys out. The endpoint
+//! builds its multi-peer state machine (index table, timers, sessions) on top.
+//!
+//! Checked against other implementations: handshakes and data both ways with wireguard-go and
+//! boringtun (`tests/noise_interop.rs`, root; replayed from `tests/vectors/` by the unit tests in
+//! `interop_vectors.rs`), and message bytes and every KDF step against an independent Python
+//! computation from the paper (`scripts/noise_vectors.py`).
 //!
 //! One job per file:
 //! - [`consts`]: protocol names, labels, sizes and the paper's timers.
