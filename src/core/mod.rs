@@ -8,6 +8,7 @@
 //! - [`handshake`]: building and consuming initiations and responses.
 //! - [`session`]: one established key pair: keys, send counter, replay window, age.
 //! - [`replay`]: the RFC 6479 sliding-window replay filter.
+//! - [`noise`]: WireGuard's protocol (handshake, cookies, transport), replacing the v1 files above.
 //! - [`endpoint`]: the state machine tying it together (timers, rekey, keepalive, roaming).
 //!
 //! WireGuard's per-peer machinery, for the multi-peer endpoint (one job per file):
@@ -31,6 +32,7 @@ pub mod entropy;
 pub mod handshake;
 pub mod kdf;
 pub mod keypair;
+pub mod noise;
 pub mod offload;
 pub mod peer;
 pub mod peer_id;

@@ -1,0 +1,218 @@
+//! Long-lived key material: our static identity, and per remote peer its public key, preshared key
+//! and everything precomputed from them.
+//!
+//! What can be computed once is: the static-static DH (`DH(S_priv_local, S_pub_peer)`, used in
+//! every initiation), the mac1 and cookie keys (`HASH(label ‖ S_pub)`) and the handshake hash after
+//! mixing in the responder's static key. Secrets are wiped on drop and never printed.
+
+use core::fmt;
+
+use x25519_dalek::StaticSecret;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use super::consts::{HASH_LEN, KEY_LEN, LABEL_COOKIE, LABEL_MAC1};
+use super::crypto::{self, LowOrderPoint, Secret};
+use super::handshake::INITIAL_HASH;
+
+/// An X25519 public key (not secret; printed in hex by `Debug`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PublicKey([u8; KEY_LEN]);
+
+impl PublicKey {
+    pub const fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        PublicKey(bytes)
+    }
+    pub const fn as_bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey(")?;
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// The optional 32-byte preshared key of a peer (`Q` in the paper); all zero when none is set, as
+/// the protocol specifies.
+pub struct PresharedKey(Zeroizing<[u8; KEY_LEN]>);
+
+impl PresharedKey {
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        PresharedKey(Zeroizing::new(bytes))
+    }
+    /// No preshared key: 32 zero bytes.
+    pub fn none() -> Self {
+        PresharedKey(Zeroizing::new([0; KEY_LEN]))
+    }
+    pub(crate) fn as_bytes(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+}
+
+impl Zeroize for PresharedKey {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+impl ZeroizeOnDrop for PresharedKey {}
+
+impl fmt::Debug for PresharedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PresharedKey(<redacted>)")
+    }
+}
+
+/// `HASH(label ‖ public)`: the mac1 key or cookie key of messages to or from the owner of `public`.
+fn labelled_key(label: &[u8; 8], public: &PublicKey) -> [u8; HASH_LEN] {
+    crypto::hash(&[label, public.as_bytes()])
+}
+
+/// Our static key pair and what is derived from its public half.
+pub struct StaticIdentity {
+    private: StaticSecret,
+    public: PublicKey,
+    /// `HASH(LABEL_MAC1 ‖ S_pub)`: checks mac1 of messages sent to us.
+    mac1_key: [u8; HASH_LEN],
+    /// `HASH(LABEL_COOKIE ‖ S_pub)`: seals our cookie replies.
+    cookie_key: [u8; HASH_LEN],
+    /// `HASH(HASH(HASH(CONSTRUCTION) ‖ IDENTIFIER) ‖ S_pub)`: the hash a responder starts from.
+    initial_hash: [u8; HASH_LEN],
+}
+
+impl StaticIdentity {
+    /// The identity of a 32-byte X25519 private key (clamped by X25519 itself, as usual).
+    pub fn from_private_bytes(private: [u8; KEY_LEN]) -> Self {
+        let private = StaticSecret::from(private);
+        let public = PublicKey(crypto::public_key(&private));
+        StaticIdentity {
+            private,
+            public,
+            mac1_key: labelled_key(LABEL_MAC1, &public),
+            cookie_key: labelled_key(LABEL_COOKIE, &public),
+            initial_hash: crypto::hash(&[&INITIAL_HASH, public.as_bytes()]),
+        }
+    }
+
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    pub(crate) fn private(&self) -> &StaticSecret {
+        &self.private
+    }
+    pub(crate) fn mac1_key(&self) -> &[u8; HASH_LEN] {
+        &self.mac1_key
+    }
+    pub(crate) fn cookie_key(&self) -> &[u8; HASH_LEN] {
+        &self.cookie_key
+    }
+    pub(crate) fn initial_hash(&self) -> &[u8; HASH_LEN] {
+        &self.initial_hash
+    }
+}
+
+impl Zeroize for StaticIdentity {
+    fn zeroize(&mut self) {
+        // StaticSecret wipes itself when dropped, which the assignment does.
+        self.private = StaticSecret::from([0; KEY_LEN]);
+    }
+}
+impl ZeroizeOnDrop for StaticIdentity {}
+
+impl fmt::Debug for StaticIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticIdentity")
+            .field("public", &self.public)
+            .field("private", &format_args!("<redacted>"))
+            .finish()
+    }
+}
+
+/// A remote peer as the handshake needs it, precomputed for one local identity.
+pub struct PeerKeys {
+    /// Our own public key, which an initiation carries encrypted.
+    local_static: PublicKey,
+    remote_static: PublicKey,
+    preshared_key: PresharedKey,
+    /// `DH(S_priv_local, S_pub_remote)`.
+    static_static: Secret,
+    /// `HASH(LABEL_MAC1 ‖ S_pub_remote)`: keys mac1 of messages we send to this peer.
+    mac1_key: [u8; HASH_LEN],
+    /// `HASH(LABEL_COOKIE ‖ S_pub_remote)`: opens this peer's cookie replies.
+    cookie_key: [u8; HASH_LEN],
+    /// The hash an initiator starts from towards this peer (as `StaticIdentity::initial_hash`).
+    initial_hash: [u8; HASH_LEN],
+}
+
+impl PeerKeys {
+    /// Precomputes a peer's keys. Fails if `remote_static` has small order: every DH with it would
+    /// be zero, so no handshake with it could be secure (wireguard-go accepts such a peer and then
+    /// fails each handshake; refusing it here names the problem once, at configuration).
+    pub fn new(
+        local: &StaticIdentity,
+        remote_static: PublicKey,
+        preshared_key: PresharedKey,
+    ) -> Result<Self, LowOrderPoint> {
+        Ok(PeerKeys {
+            static_static: crypto::dh(&local.private, remote_static.as_bytes())?,
+            local_static: local.public,
+            remote_static,
+            preshared_key,
+            mac1_key: labelled_key(LABEL_MAC1, &remote_static),
+            cookie_key: labelled_key(LABEL_COOKIE, &remote_static),
+            initial_hash: crypto::hash(&[&INITIAL_HASH, remote_static.as_bytes()]),
+        })
+    }
+
+    pub fn remote_static(&self) -> &PublicKey {
+        &self.remote_static
+    }
+    /// An impostor's keys: initiations built with them carry `claimed` as the initiator's static
+    /// key while every DH still uses the impostor's private key.
+    #[cfg(test)]
+    pub(crate) fn claiming_local_static(mut self, claimed: PublicKey) -> Self {
+        self.local_static = claimed;
+        self
+    }
+    pub(crate) fn local_static(&self) -> &PublicKey {
+        &self.local_static
+    }
+    pub(crate) fn preshared_key(&self) -> &PresharedKey {
+        &self.preshared_key
+    }
+    pub(crate) fn static_static(&self) -> &[u8; KEY_LEN] {
+        &self.static_static
+    }
+    pub(crate) fn mac1_key(&self) -> &[u8; HASH_LEN] {
+        &self.mac1_key
+    }
+    pub(crate) fn cookie_key(&self) -> &[u8; HASH_LEN] {
+        &self.cookie_key
+    }
+    pub(crate) fn initial_hash(&self) -> &[u8; HASH_LEN] {
+        &self.initial_hash
+    }
+}
+
+impl Zeroize for PeerKeys {
+    fn zeroize(&mut self) {
+        self.preshared_key.zeroize();
+        self.static_static.zeroize();
+    }
+}
+impl ZeroizeOnDrop for PeerKeys {}
+
+impl fmt::Debug for PeerKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PeerKeys")
+            .field("local_static", &self.local_static)
+            .field("remote_static", &self.remote_static)
+            .field("preshared_key", &self.preshared_key)
+            .field("static_static", &format_args!("<redacted>"))
+            .finish()
+    }
+}

@@ -1,0 +1,50 @@
+//! WireGuard's protocol (the paper's Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s handshake, cookies and
+//! transport messages), sans-IO: bytes, times and randomness in; bytes and keys out. The endpoint
+//! builds its multi-peer state machine (index table, timers, sessions) on top.
+//!
+//! Checked against other implementations: handshakes and data both ways with wireguard-go and
+//! boringtun (`tests/noise_interop.rs`, root; replayed from `tests/vectors/` by the unit tests in
+//! `interop_vectors.rs`), and message bytes and every KDF step against an independent Python
+//! computation from the paper (`scripts/noise_vectors.py`).
+//!
+//! One job per file:
+//! - [`consts`]: protocol names, labels, sizes and the paper's timers.
+//! - [`crypto`]: HASH, MAC, HMAC, KDF1..3, DH, AEAD and XAEAD.
+//! - [`messages`]: byte layouts of the four message types (views).
+//! - [`tai64n`]: the initiation timestamp and its replay ordering.
+//! - [`keys`]: our static identity and the precomputed keys of each peer.
+//! - [`handshake`]: creating and consuming initiations and responses; session keys.
+//! - [`cookie`]: mac1/mac2 checking and writing, cookie replies.
+//! - [`transport`]: sealing and opening transport data messages.
+//! - [`entropy`]: the trait through which the caller supplies randomness.
+//!
+//! Receiving a handshake message, in order (each step is cheaper than the next, and none changes
+//! state before the message is authenticated):
+//! 1. [`messages::classify`] / `new_checked`: exact length, type, reserved bytes;
+//! 2. [`cookie::CookieChecker::check`] (or `check_mac1` when not under load): drop on
+//!    `Mac1Bad`; under load answer `Mac1OkNoMac2` with a cookie reply;
+//! 3. the handshake step ([`handshake`] module documentation).
+#![deny(unsafe_code)]
+
+pub mod consts;
+pub mod cookie;
+pub mod crypto;
+pub mod entropy;
+pub mod handshake;
+#[cfg(test)]
+mod interop_vectors;
+pub mod keys;
+pub mod messages;
+pub mod tai64n;
+#[cfg(test)]
+mod testing;
+pub mod transport;
+
+pub use cookie::{CookieChecker, CookieError, MacCheck, PeerCookie};
+pub use entropy::Entropy;
+pub use handshake::{
+    ConsumedInitiation, HandshakeError, IdentifiedInitiation, InitiatorState, SessionKeys,
+    create_initiation, identify_initiation,
+};
+pub use keys::{PeerKeys, PresharedKey, PublicKey, StaticIdentity};
+pub use tai64n::Tai64N;
