@@ -78,8 +78,9 @@ if [[ ! -x $boringtun ]]; then
 fi
 # The WireGuard peers must run, not just exist; wireguard-go prints its version on the first line.
 wg_version=$(wg --version 2>&1) || die "wg --version failed: $wg_version"
-wg_go_version=$(wireguard-go --version 2>&1 | head -n 1) && [[ $wg_go_version == wireguard-go* ]] \
+wg_go_version=$(wireguard-go --version 2>&1) && [[ $wg_go_version == wireguard-go* ]] \
     || die "wireguard-go --version failed: $wg_go_version"
+wg_go_version=${wg_go_version%%$'\n'*}
 boringtun_got=$("$boringtun" --version 2>&1) \
     || die "$boringtun --version failed: $boringtun_got (reinstall: cargo install boringtun-cli --version $boringtun_version --locked --force --root $cargo_root)"
 say "${wg_version%% - *}, $wg_go_version, $boringtun_got ($boringtun)"
