@@ -20,13 +20,20 @@
 //! | boringtun (client, key unknown) | wireguard-go (server) | N | `unknown_key_gets_no_answer_from_wireguard_go` |
 //! | wireguard-go (client, key unknown) | boringtun (server) | N | `unknown_key_gets_no_answer_from_boringtun` |
 //! | boringtun, wireguard-go, boringtun (3 clients) | wireguard-go (server) | K P S | `three_clients_and_a_spoofed_source` |
-//! | ringtun (client) | wireguard-go, boringtun | H E P I T | |
-//! | wireguard-go, boringtun (clients) | ringtun (server) | H E P I T | |
-//! | ringtun (restarted server) | wireguard-go, boringtun | H P | |
-//! | wireguard-go, boringtun (restarted server) | ringtun (client) | H P | |
-//! | ringtun (client, key unknown) | wireguard-go, boringtun | N | |
-//! | wireguard-go, boringtun (key unknown) | ringtun (server) | N | |
-//! | mixed clients with ringtun among them | each of the three as server | K P S | |
+//! | ringtun (client) | wireguard-go (server) | H E P I T | |
+//! | ringtun (client) | boringtun (server) | H E P I T | |
+//! | wireguard-go (client) | ringtun (server) | H E P I T | |
+//! | boringtun (client) | ringtun (server) | H E P I T | |
+//! | ringtun (restarted server) | wireguard-go (client) | H P | |
+//! | ringtun (restarted server) | boringtun (client) | H P | |
+//! | wireguard-go (restarted server) | ringtun (client) | H P | |
+//! | boringtun (restarted server) | ringtun (client) | H P | |
+//! | ringtun (client, key unknown) | wireguard-go (server) | N | |
+//! | ringtun (client, key unknown) | boringtun (server) | N | |
+//! | wireguard-go (client, key unknown) | ringtun (server) | N | |
+//! | boringtun (client, key unknown) | ringtun (server) | N | |
+//! | ringtun, wireguard-go, boringtun (3 clients) | wireguard-go (server) | K P S | |
+//! | boringtun, wireguard-go, boringtun (3 clients) | ringtun (server) | K P S | |
 //!
 //! Checks: **H** handshake (the foreign ends report a latest handshake); **E** the responder
 //! learned the initiator's endpoint from it (and had none before); **P** ping both ways; **I**
@@ -38,10 +45,27 @@
 //!
 //! # Adding ringtun
 //!
-//! ringtun will take the same configuration as a wg-quick style file ([`Star::write_wg_quick`]),
-//! run with `common::Ringtun::spawn` (its log, exit status and `SIGUSR1` counters). The checks take
-//! each end as an `Option<&WgPeer>`: `None` for ringtun, whose own view comes from its counters.
-//! "ringtun initiates to X" is then:
+//! ringtun gets the same configuration as the foreign ends, as a wg-quick style file, and runs
+//! under `common::Ringtun` (log, exit status, `SIGUSR1` counters). The functions its tests call:
+//!
+//! - `Star::new(n)`; `star.client_spec(i)` or `star.server_spec()`, written with
+//!   `star.write_wg_quick(name, &spec)`: the file for `ringtun -c`, to run on
+//!   `star.net.clients[i]` or `star.net.server` (a [`Site`]: namespace `ns`, interface name
+//!   `ifname`, `tunnel_ip`).
+//! - `star.start_server(x)` / `star.start_client(i, x)`: the foreign end, a [`WgPeer`].
+//! - `check_client_initiated_tunnel(&star, server, client)`: H E P I T. The ringtun end is passed
+//!   as `None` (its own view comes from its counters), the foreign one as `Some(&peer)`.
+//! - `check_restarted_server_initiates(&star, &mut server, client)` and
+//!   `check_unknown_key_gets_no_answer(&star, &mut server, client)`: they drive the server as a
+//!   [`WgPeer`] (restart, `set_endpoint`, `remove_peer`/`add_peer`), so they serve the rows with
+//!   ringtun as the client. With ringtun as the server, the same steps go through ringtun's own
+//!   restart and configuration reload.
+//! - The steps themselves, for new rows (`tests/wg_peer/checks.rs`): `establish`,
+//!   `assert_ping_both_ways`, `assert_iperf3_both_ways`, `assert_no_reply`, `ping_with_source`,
+//!   `udp_counters`; and [`WgPeer`]'s `expect_handshake`, `peer_status`, `transfer`,
+//!   `tun_counters`.
+//!
+//! "ringtun initiates to X", for example:
 //!
 //! ```text
 //! let star = Star::new(1);
@@ -53,11 +77,6 @@
 //! check_client_initiated_tunnel(&star, Some(&server), None);
 //! ringtun.assert_running();
 //! ```
-//!
-//! and "X initiates to ringtun" the same with `server_spec()` written for ringtun in
-//! `star.net.server.ns` and `star.start_client(0, x)`. The other rows reuse
-//! `check_restarted_server_initiates`, `check_unknown_key_gets_no_answer` and the three-client
-//! steps the same way.
 
 mod common;
 mod wg_peer;
