@@ -24,10 +24,10 @@
 # retransmits of the 1-stream run.
 # Printed: one markdown table of the medians over the rounds, plus ringtun/boringtun ratios.
 #
-# Candidates that are not installed are installed (apt: wireguard-go, wireguard-tools, openvpn;
-# cargo: boringtun-cli into benches/.tools); any that cannot be had or fail to come up are reported
-# in the table, never dropped. All traffic stays inside the two namespaces this script creates, and
-# they are removed on any exit.
+# Candidates that are not installed are installed: boringtun and wireguard-go (and wg) by
+# scripts/setup.sh (boringtun-cli into ${CARGO_HOME:-~/.cargo}/bin), openvpn with apt; any that
+# cannot be had or fail to come up are reported in the table, never dropped. All traffic stays
+# inside the two namespaces this script creates, and they are removed on any exit.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -79,7 +79,6 @@ TUN_MTU=1440      # 1500 - 20 (IPv4) - 8 (UDP) - 32 (16-byte header + 16-byte ta
 work=$(mktemp -d /tmp/ringtun-bench.XXXXXX)
 pids=()           # tunnel processes of the current candidate
 iperf_pid=""
-tools="$here/.tools"
 CLK_TCK=$(getconf CLK_TCK)
 
 cleanup() {
@@ -131,7 +130,16 @@ if ((ping_path)); then
 fi
 
 declare -A missing=()   # candidate -> why it is not measured
-export PATH="$tools/bin:$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"   # where scripts/setup.sh puts boringtun-cli
+
+wg_tools_ok=""          # scripts/setup.sh's verdict on wg, wireguard-go and boringtun-cli (run once)
+wg_tools() {
+    if [[ -z $wg_tools_ok ]]; then
+        say "checking the WireGuard tools (scripts/setup.sh)"
+        if "$repo/scripts/setup.sh" >&2; then wg_tools_ok=yes; else wg_tools_ok=no; fi
+    fi
+    [[ $wg_tools_ok == yes ]]
+}
 
 prepare_candidate() {
     case "$1" in
@@ -144,17 +152,8 @@ prepare_candidate() {
             fi
             RINGTUN="$repo/target/release/ringtun"
             ;;
-        boringtun)
-            need_cmd wg wireguard-tools || { missing[boringtun]="wireguard-tools not installable"; return; }
-            if ! command -v boringtun-cli >/dev/null 2>&1; then
-                say "installing boringtun-cli from crates.io into $tools (takes a few minutes)"
-                cargo install boringtun-cli --locked --root "$tools" >"$work/build-boringtun.log" 2>&1 \
-                    || missing[boringtun]="cargo install boringtun-cli failed"
-            fi
-            ;;
-        wireguard-go)
-            need_cmd wg wireguard-tools || { missing[wireguard-go]="wireguard-tools not installable"; return; }
-            need_cmd wireguard-go wireguard-go || missing[wireguard-go]="apt package wireguard-go not installable"
+        boringtun|wireguard-go)
+            wg_tools || missing[$1]="scripts/setup.sh failed (it installs wg, wireguard-go and boringtun-cli)"
             ;;
         openvpn)
             need_cmd openssl openssl || { missing[openvpn]="openssl not installable"; return; }

@@ -59,7 +59,7 @@ wait_log() { # wait_log FILE TEXT SECONDS PID
 }
 
 step "setup"
-./scripts/setup.sh
+./scripts/setup.sh --no-wireguard   # the demo needs no foreign WireGuard peers
 
 if [[ -n ${RINGTUN_DEMO_BIN:-} ]]; then
     # Demo another build of ringtun (e.g. one installed elsewhere) instead of building this tree.

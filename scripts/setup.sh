@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Installs what ringtun's tests, demo and fuzzing need, if missing. Idempotent; safe to run often.
-#   sudo ./scripts/setup.sh            # tools for tests and demo (iperf3, iproute2, ping)
+#   sudo ./scripts/setup.sh            # tools for tests and demo (iperf3, iproute2, ping) and the
+#                                      # foreign WireGuard peers of the interop tests (wg, wg-quick,
+#                                      # wireguard-go, boringtun-cli)
 #   sudo ./scripts/setup.sh --fuzz     # also the nightly toolchain check and cargo-fuzz
+#   sudo ./scripts/setup.sh --no-wireguard  # without the WireGuard peers (enough for the demo)
 # Exits non-zero with a clear message if something cannot be had.
+# boringtun-cli is built from crates.io into cargo's bin directory, ${CARGO_HOME:-~/.cargo}/bin,
+# which outlives clean clones; tests/wg_peer/tools.rs and benches/tunnel.sh look for it there.
 set -euo pipefail
 
 want_fuzz=0
+want_wireguard=1
 for arg in "$@"; do
     case "$arg" in
         --fuzz) want_fuzz=1 ;;
-        -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+        --no-wireguard) want_wireguard=0 ;;
+        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown option: $arg" >&2; exit 2 ;;
     esac
 done
@@ -26,6 +33,9 @@ declare -A pkg_of=(
     [ping]=iputils-ping
     [iperf3]=iperf3
 )
+if ((want_wireguard)); then
+    pkg_of+=([wg]=wireguard-tools [wg-quick]=wireguard-tools [wireguard-go]=wireguard-go)
+fi
 missing=()
 for cmd in "${!pkg_of[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || missing+=("${pkg_of[$cmd]}")
@@ -43,7 +53,7 @@ if ((${#missing[@]})); then
         command -v "$cmd" >/dev/null 2>&1 || die "$cmd still missing after installing ${pkg_of[$cmd]}"
     done
 else
-    say "iproute2, iputils-ping, iperf3: present"
+    say "$(printf '%s\n' "${pkg_of[@]}" | sort -u | paste -sd ' '): present"
 fi
 
 # The kernel side: a TUN device node, and network namespaces.
@@ -59,6 +69,27 @@ say "/dev/net/tun: present"
 
 command -v cargo >/dev/null 2>&1 || die "cargo not found in PATH (install Rust with rustup; under sudo keep PATH: sudo env PATH=\"\$PATH\" $0)"
 say "cargo: $(cargo --version)"
+
+if ((want_wireguard)); then
+    # boringtun-cli, pinned: the version the interop tests and docs/BENCHMARKS.md were written
+    # against.
+    boringtun_version=0.7.1
+    cargo_root=${CARGO_HOME:-$HOME/.cargo}
+    boringtun=$cargo_root/bin/boringtun-cli
+    if [[ ! -x $boringtun ]]; then
+        say "installing boringtun-cli $boringtun_version into $cargo_root/bin (cargo install --locked; a few minutes)"
+        cargo install boringtun-cli --version "$boringtun_version" --locked --root "$cargo_root" \
+            || die "cargo install boringtun-cli --version $boringtun_version --locked failed (the interop tests need it)"
+    fi
+    # The WireGuard peers must run, not just exist (wireguard-go: its version is the first line).
+    wg_version=$(wg --version 2>&1) || die "wg --version failed: $wg_version"
+    wg_go_version=$(wireguard-go --version 2>&1) && [[ $wg_go_version == wireguard-go* ]] \
+        || die "wireguard-go --version failed: $wg_go_version"
+    wg_go_version=${wg_go_version%%$'\n'*}
+    boringtun_got=$("$boringtun" --version 2>&1) \
+        || die "$boringtun --version failed: $boringtun_got (reinstall: cargo install boringtun-cli --version $boringtun_version --locked --force --root $cargo_root)"
+    say "${wg_version%% - *}, $wg_go_version, $boringtun_got ($boringtun)"
+fi
 
 if ((want_fuzz)); then
     command -v rustup >/dev/null 2>&1 || die "rustup not found: fuzzing needs a nightly toolchain (rustup toolchain install nightly)"
