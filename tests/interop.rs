@@ -78,7 +78,7 @@
 //! ringtun.assert_running();
 //! ```
 
-mod common;
+pub mod common;
 mod wg_peer;
 
 use common::*;
