@@ -12,10 +12,14 @@
 #![deny(unsafe_code)]
 
 pub mod aead;
+pub mod allowed_ips;
 pub mod endpoint;
 pub mod handshake;
+pub mod ip_prefix;
 pub mod kdf;
+pub mod keyed_hash;
 pub mod offload;
+pub mod peer_id;
 pub mod replay;
 pub mod rng;
 pub mod session;
