@@ -15,6 +15,7 @@ pub mod aead;
 pub mod allowed_ips;
 pub mod endpoint;
 pub mod handshake;
+pub mod index_table;
 pub mod ip_prefix;
 pub mod kdf;
 pub mod keyed_hash;
