@@ -24,18 +24,25 @@
 #![deny(unsafe_code)]
 
 pub mod aead;
+pub mod allowed_ips;
 pub mod consts;
 pub mod data_message;
 pub mod deadlines;
 pub mod endpoint;
 pub mod entropy;
 pub mod handshake;
+pub mod index_table;
+pub mod ip_prefix;
 pub mod kdf;
+pub mod key_encoding;
+pub mod keyed_hash;
 pub mod keypair;
+pub mod keys;
 pub mod noise;
 pub mod offload;
 pub mod peer;
 pub mod peer_id;
+pub mod peer_table;
 pub mod replay;
 pub mod rng;
 pub mod roaming;

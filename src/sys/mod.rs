@@ -18,3 +18,4 @@ pub mod testnet;
 pub mod tun;
 pub mod udp;
 pub mod uring;
+pub mod user;
