@@ -50,6 +50,9 @@ pub mod request;
 pub mod response;
 pub mod session;
 
+#[cfg(test)]
+mod fixtures;
+
 pub use allowed_ip::AllowedIp;
 pub use endpoint::{Endpoint, ScopeName};
 pub use errno::Errno;

@@ -197,3 +197,155 @@ impl Write for Bytes {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+
+    fn text(reply: &Reply) -> &str {
+        std::str::from_utf8(reply.as_bytes()).unwrap()
+    }
+
+    fn public(hex: &str) -> PublicKey {
+        PublicKey::from_hex(hex.as_bytes()).unwrap()
+    }
+
+    fn secret(hex: &str) -> SecretKey {
+        SecretKey::from_hex(hex.as_bytes()).unwrap()
+    }
+
+    /// Two peers: one with everything set, one with nothing.
+    pub(crate) fn full_snapshot() -> Snapshot {
+        let mut first = PeerSnapshot::new(public(PEER_PUBLIC_KEY_HEX));
+        first.preshared_key = Some(secret(PRESHARED_KEY_HEX));
+        first.endpoint = Endpoint::parse(b"[fd00::1]:51820");
+        first.last_handshake_time = Some(Duration::new(1_700_000_000, 123_456_789));
+        first.rx_bytes = 1000;
+        first.tx_bytes = 2000;
+        first.persistent_keepalive_interval = 25;
+        first.allowed_ips = vec![
+            AllowedIp::parse(b"10.0.0.0/24").unwrap(),
+            AllowedIp::parse(b"fd00::/64").unwrap(),
+        ];
+        first.counters = vec![Counter {
+            name: "handshakes_completed",
+            value: 3,
+        }];
+        Snapshot {
+            private_key: Some(secret(PRIVATE_KEY_HEX)),
+            listen_port: 51820,
+            fwmark: 0x42,
+            counters: vec![
+                Counter {
+                    name: "drop_auth-failed",
+                    value: 7,
+                },
+                Counter {
+                    name: "Drop Replay!",
+                    value: 0,
+                },
+            ],
+            peers: vec![first, PeerSnapshot::new(PublicKey([0xab; 32]))],
+        }
+    }
+
+    #[test]
+    fn full_get_reply_in_wireguard_go_order() {
+        let zeros = "0".repeat(64);
+        let stale = "ab".repeat(32);
+        let expected = format!(
+            "private_key={PRIVATE_KEY_HEX}\n\
+             listen_port=51820\n\
+             fwmark=66\n\
+             ringtun_drop_auth_failed=7\n\
+             ringtun_drop_replay_=0\n\
+             public_key={PEER_PUBLIC_KEY_HEX}\n\
+             preshared_key={PRESHARED_KEY_HEX}\n\
+             protocol_version=1\n\
+             endpoint=[fd00::1]:51820\n\
+             last_handshake_time_sec=1700000000\n\
+             last_handshake_time_nsec=123456789\n\
+             tx_bytes=2000\n\
+             rx_bytes=1000\n\
+             persistent_keepalive_interval=25\n\
+             allowed_ip=10.0.0.0/24\n\
+             allowed_ip=fd00::/64\n\
+             ringtun_handshakes_completed=3\n\
+             public_key={stale}\n\
+             preshared_key={zeros}\n\
+             protocol_version=1\n\
+             last_handshake_time_sec=0\n\
+             last_handshake_time_nsec=0\n\
+             tx_bytes=0\n\
+             rx_bytes=0\n\
+             persistent_keepalive_interval=0\n\
+             errno=0\n\n"
+        );
+        let reply = get_reply(&full_snapshot());
+        assert_eq!(text(&reply), expected);
+        assert_eq!(
+            reply.0.capacity(),
+            reply.0.len(),
+            "sized exactly: no reallocation"
+        );
+    }
+
+    #[test]
+    fn unset_interface_values_are_omitted() {
+        assert_eq!(text(&get_reply(&Snapshot::default())), "errno=0\n\n");
+        let zero_key = Snapshot {
+            private_key: Some(SecretKey::from_bytes(&[0; 32])),
+            ..Snapshot::default()
+        };
+        assert_eq!(text(&get_reply(&zero_key)), "errno=0\n\n");
+    }
+
+    #[test]
+    fn handshake_seconds_fit_what_wg_reads() {
+        let mut peer = PeerSnapshot::new(PublicKey([1; 32]));
+        peer.last_handshake_time = Some(Duration::new(u64::MAX, 999_999_999));
+        let snapshot = Snapshot {
+            peers: vec![peer],
+            ..Snapshot::default()
+        };
+        let reply = get_reply(&snapshot);
+        assert!(text(&reply).contains("\nlast_handshake_time_sec=9223372036854775807\n"));
+        assert!(text(&reply).contains("\nlast_handshake_time_nsec=999999999\n"));
+    }
+
+    #[test]
+    fn every_line_is_key_equals_value() {
+        let reply = get_reply(&full_snapshot());
+        let body = text(&reply).strip_suffix("\n\n").unwrap();
+        for line in body.lines() {
+            let (key, value) = line.split_once('=').unwrap_or_else(|| panic!("{line:?}"));
+            assert!(!value.contains('='), "{line:?}");
+            assert!(
+                key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn status_replies() {
+        assert_eq!(status_reply(Ok(())).as_bytes(), b"errno=0\n\n");
+        assert_eq!(
+            status_reply(Err(Errno::EINVAL)).as_bytes(),
+            b"errno=-22\n\n"
+        );
+        assert_eq!(
+            status_reply(Err(Errno::EADDRINUSE)).as_bytes(),
+            b"errno=-98\n\n"
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let snapshot = full_snapshot();
+        let shown = format!("{snapshot:?} {:?}", get_reply(&snapshot));
+        assert!(!shown.contains(&PRIVATE_KEY_HEX[..16]), "{shown}");
+        assert!(!shown.contains(&PRESHARED_KEY_HEX[..16]), "{shown}");
+    }
+}

@@ -230,3 +230,302 @@ pub fn parse_request(bytes: &[u8], limits: &Limits) -> Result<Request, ParseErro
         })),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Errno;
+    use super::super::fixtures::*;
+    use super::*;
+
+    type Outcome = Result<Request, ParseError>;
+
+    /// Feeds `input` cut at the given chunk sizes (cycled), collecting every outcome, then
+    /// `finish`es; also checks that nothing is consumed once closed.
+    fn run(limits: Limits, input: &[u8], chunks: &[usize]) -> (Vec<Outcome>, bool) {
+        let mut session = Session::new(limits);
+        let mut outcomes = Vec::new();
+        let mut rest = input;
+        let mut sizes = chunks.iter().cycle();
+        while !rest.is_empty() && !session.is_closed() {
+            let size = (*sizes.next().unwrap()).clamp(1, rest.len());
+            let mut chunk = &rest[..size];
+            while !chunk.is_empty() {
+                let (used, outcome) = session.feed(chunk);
+                assert!(used <= chunk.len());
+                chunk = &chunk[used..];
+                rest = &rest[used..];
+                match outcome {
+                    Some(o) => outcomes.push(o),
+                    None if session.is_closed() => break,
+                    None => assert!(chunk.is_empty(), "stopped early without an outcome"),
+                }
+                if session.is_closed() {
+                    break;
+                }
+            }
+            assert!(
+                session.line.capacity() == limits.max_line,
+                "line buffer reallocated"
+            );
+        }
+        let closed_early = session.is_closed();
+        if closed_early {
+            assert_eq!(
+                session.feed(b"get=1\n\n"),
+                (0, None),
+                "a closed session consumes nothing"
+            );
+        }
+        outcomes.extend(session.finish().map(Err));
+        (outcomes, closed_early)
+    }
+
+    fn whole(input: &[u8]) -> (Vec<Outcome>, bool) {
+        run(Limits::default(), input, &[usize::MAX])
+    }
+
+    /// A small deterministic generator for chunk sizes.
+    fn chunk_sizes(seed: u64, n: usize) -> Vec<usize> {
+        let mut x = seed;
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                1 + (x >> 33) as usize % 97
+            })
+            .collect()
+    }
+
+    fn stream() -> Vec<u8> {
+        let mut s = Vec::new();
+        s.extend_from_slice(WG_SHOW);
+        for set in ALL_SETS {
+            s.extend_from_slice(set);
+        }
+        s.extend_from_slice(b"set=1\nlisten_port=x\npublic_key=00\n\n");
+        s.extend_from_slice(WG_SHOW);
+        s
+    }
+
+    #[test]
+    fn several_requests_on_one_connection() {
+        let (outcomes, closed) = whole(&stream());
+        assert!(!closed);
+        assert_eq!(outcomes.len(), ALL_SETS.len() + 3);
+        assert_eq!(outcomes[0], Ok(Request::Get));
+        for (outcome, set) in outcomes[1..].iter().zip(ALL_SETS) {
+            assert_eq!(
+                outcome,
+                &parse_request(set, &Limits::default()),
+                "{}",
+                String::from_utf8_lossy(set)
+            );
+            assert!(matches!(outcome, Ok(Request::Set(_))));
+        }
+        let refused = &outcomes[ALL_SETS.len() + 1];
+        assert_eq!(
+            refused.as_ref().unwrap_err().kind,
+            ErrorKind::InvalidValue(super::super::Key::ListenPort)
+        );
+        assert_eq!(
+            outcomes.last(),
+            Some(&Ok(Request::Get)),
+            "a refused set leaves the connection usable"
+        );
+    }
+
+    #[test]
+    fn byte_by_byte_and_random_chunks_equal_whole() {
+        let input = stream();
+        let expected = whole(&input);
+        assert_eq!(run(Limits::default(), &input, &[1]), expected);
+        for seed in 0..20 {
+            assert_eq!(
+                run(Limits::default(), &input, &chunk_sizes(seed, 64)),
+                expected,
+                "seed {seed}"
+            );
+        }
+    }
+
+    #[test]
+    fn feed_stops_right_after_each_request() {
+        let mut session = Session::new(Limits::default());
+        let mut input = WG_SET.to_vec();
+        input.extend_from_slice(WG_SHOW);
+        let (used, outcome) = session.feed(&input);
+        assert_eq!(used, WG_SET.len());
+        assert!(matches!(outcome, Some(Ok(Request::Set(_)))));
+        assert_eq!(
+            session.feed(&input[used..]),
+            (WG_SHOW.len(), Some(Ok(Request::Get)))
+        );
+        assert_eq!(session.finish(), None);
+        assert!(session.is_closed());
+    }
+
+    #[test]
+    fn a_connection_that_sends_nothing_is_not_an_error() {
+        // `wg` probes each socket with a connect and close before using it.
+        let mut session = Session::new(Limits::default());
+        assert_eq!(session.finish(), None);
+        assert_eq!(whole(b""), (vec![], false));
+    }
+
+    #[test]
+    fn truncated_requests() {
+        for cut in [1, 5, 6, WG_SET.len() / 2, WG_SET.len() - 1] {
+            let (outcomes, _) = whole(&WG_SET[..cut]);
+            assert_eq!(outcomes.len(), 1, "cut at {cut}");
+            let err = outcomes[0].as_ref().unwrap_err();
+            assert_eq!(
+                (err.kind, err.errno()),
+                (ErrorKind::Truncated, Errno::EPROTO)
+            );
+        }
+        let (outcomes, _) = whole(b"get=1\n");
+        assert_eq!(outcomes[0].as_ref().unwrap_err().kind, ErrorKind::Truncated);
+    }
+
+    #[test]
+    fn framing_errors_close_the_connection() {
+        for (input, kind) in [
+            (&b"GET=1\n\nget=1\n\n"[..], ErrorKind::UnknownOperation),
+            (b"\nget=1\n\n", ErrorKind::UnknownOperation),
+            (b"get=1\nxget=1\n\n", ErrorKind::GetNotTerminated),
+        ] {
+            let (outcomes, closed) = whole(input);
+            assert!(closed, "{input:?}");
+            assert_eq!(
+                outcomes.len(),
+                1,
+                "{input:?}: nothing after the error is read"
+            );
+            assert_eq!(outcomes[0].as_ref().unwrap_err().kind, kind);
+        }
+    }
+
+    #[test]
+    fn line_bound() {
+        let limits = Limits {
+            max_line: 80,
+            ..Limits::default()
+        };
+        // The longest line of a fixture fits in 80 bytes.
+        for set in ALL_SETS {
+            assert!(run(limits, set, &[7]).0[0].is_ok());
+        }
+        let line = |n: usize| format!("set=1\nendpoint={}\n\nget=1\n\n", "9".repeat(n - 9));
+        // Exactly 80 bytes: parsed (and refused for its value, not its length).
+        let (outcomes, _) = run(limits, line(80).as_bytes(), &[3]);
+        assert_eq!(
+            outcomes[0].as_ref().unwrap_err().kind,
+            ErrorKind::UnknownInterfaceKey
+        );
+        // 81 bytes: refused for its length after the body is skipped; the connection stays open.
+        for chunks in [&[1usize][..], &[1000], &[79, 1, 1, 100]] {
+            let (outcomes, closed) = run(limits, line(81).as_bytes(), chunks);
+            let err = outcomes[0].as_ref().unwrap_err();
+            assert_eq!(
+                (err.kind, err.line, err.errno()),
+                (ErrorKind::LineTooLong, 2, Errno::EMSGSIZE)
+            );
+            assert_eq!(outcomes[1], Ok(Request::Get));
+            assert!(!closed);
+        }
+        // An overlong first line cannot be framed: closed.
+        let (outcomes, closed) = run(limits, "x".repeat(200).as_bytes(), &[1]);
+        assert_eq!(
+            outcomes[0].as_ref().unwrap_err().kind,
+            ErrorKind::LineTooLong
+        );
+        assert!(closed);
+    }
+
+    #[test]
+    fn request_bound_closes_as_soon_as_it_is_crossed() {
+        let limits = Limits {
+            max_request: WG_SET.len(),
+            ..Limits::default()
+        };
+        assert!(
+            run(limits, WG_SET, &[1]).0[0].is_ok(),
+            "a request of exactly the bound"
+        );
+        let mut long = WG_SET[..WG_SET.len() - 1].to_vec();
+        long.extend_from_slice(b"remove=true\n\n");
+        let mut session = Session::new(limits);
+        let (used, outcome) = session.feed(&long);
+        let err = outcome.unwrap().unwrap_err();
+        assert_eq!(
+            (err.kind, err.errno()),
+            (ErrorKind::RequestTooLarge, Errno::EMSGSIZE)
+        );
+        assert!(used <= WG_SET.len() + b"remove=true\n".len());
+        assert!(session.is_closed());
+        // The bound holds while skipping a refused body too.
+        let mut skipped = b"set=1\nbad\n".to_vec();
+        skipped.extend(std::iter::repeat_n(b'x', WG_SET.len()));
+        let (outcomes, closed) = run(limits, &skipped, &[13]);
+        assert_eq!(
+            outcomes[0].as_ref().unwrap_err().kind,
+            ErrorKind::RequestTooLarge
+        );
+        assert!(closed);
+    }
+
+    #[test]
+    fn peer_and_allowed_ip_bounds() {
+        let limits = Limits {
+            max_peers: 3,
+            max_allowed_ips: 4,
+            ..Limits::default()
+        };
+        let body = |peers: usize, ips: usize| {
+            let mut s = String::from("set=1\n");
+            for p in 0..peers {
+                s += &format!("public_key={:064x}\n", p);
+            }
+            for i in 0..ips {
+                s += &format!("allowed_ip=10.0.0.{i}/32\n");
+            }
+            s + "\nget=1\n\n"
+        };
+        let (outcomes, _) = run(limits, body(3, 4).as_bytes(), &[5]);
+        match &outcomes[0] {
+            Ok(Request::Set(set)) => {
+                assert_eq!(set.peers.len(), 3);
+                assert_eq!(set.peers[2].allowed_ips.len(), 4);
+            }
+            other => panic!("{other:?}"),
+        }
+        let (outcomes, closed) = run(limits, body(4, 0).as_bytes(), &[5]);
+        let err = outcomes[0].as_ref().unwrap_err();
+        assert_eq!(
+            (err.kind, err.line, err.errno()),
+            (ErrorKind::TooManyPeers, 5, Errno::EMSGSIZE)
+        );
+        assert_eq!(outcomes[1], Ok(Request::Get));
+        assert!(!closed);
+        let (outcomes, _) = run(limits, body(1, 5).as_bytes(), &[5]);
+        let err = outcomes[0].as_ref().unwrap_err();
+        assert_eq!(
+            (err.kind, err.line, err.errno()),
+            (ErrorKind::TooManyAllowedIps, 7, Errno::EMSGSIZE)
+        );
+    }
+
+    #[test]
+    fn only_a_partial_line_is_held() {
+        let mut session = Session::new(Limits::default());
+        let line = format!("set=1\nprivate_key={PRIVATE_KEY_HEX}\n");
+        assert_eq!(session.feed(line.as_bytes()), (line.len(), None));
+        assert!(
+            session.line.is_empty(),
+            "a complete line is cleared (and wiped) at once"
+        );
+        assert_eq!(session.feed(b"listen_po"), (9, None));
+        assert_eq!(session.line, b"listen_po");
+    }
+}
