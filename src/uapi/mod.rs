@@ -52,6 +52,8 @@ pub mod session;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod wg_interop;
 
 pub use allowed_ip::AllowedIp;
 pub use endpoint::{Endpoint, ScopeName};
