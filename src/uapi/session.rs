@@ -101,64 +101,85 @@ impl Session {
         matches!(self.state, State::Closed)
     }
 
-    /// Consumes at least one byte of the non-empty `rest`: up to and including the next `\n`.
+    /// Consumes at least one byte of the non-empty `rest`: up to and including the next `\n`, or
+    /// up to and including the first byte that breaks a bound. Bounds are checked at byte
+    /// positions, so the outcomes and what is consumed before each do not depend on how the input
+    /// was cut.
     fn step(&mut self, rest: &[u8]) -> (usize, Option<Result<Request, ParseError>>) {
-        if let State::GetEnd = self.state {
-            self.request_bytes += 1;
-            if rest[0] != b'\n' {
-                let line = self.lines + 1;
-                return (1, Some(Err(self.close(ErrorKind::GetNotTerminated, line))));
-            }
-            self.end_request();
-            return (1, Some(Ok(Request::Get)));
-        }
-        let newline = rest.iter().position(|&b| b == b'\n');
+        let newline = match self.state {
+            State::GetEnd => Some(0),
+            _ => rest.iter().position(|&b| b == b'\n'),
+        };
         let segment = &rest[..newline.unwrap_or(rest.len())];
-        let used = segment.len() + usize::from(newline.is_some());
-        self.request_bytes = self.request_bytes.saturating_add(used);
-        if self.request_bytes > self.limits.max_request {
-            let line = self.lines + 1;
-            return (
-                used,
-                Some(Err(self.close(ErrorKind::RequestTooLarge, line))),
-            );
-        }
         let complete = newline.is_some();
+        let used = segment.len() + usize::from(complete);
+        // `request_bytes` never exceeds `max_request` while the session is open.
+        let allowance = self.limits.max_request - self.request_bytes;
+        let line_room = match self.state {
+            State::Operation | State::SetBody(_) => Some(self.limits.max_line - self.line.len()),
+            _ => None,
+        };
+        let line_no = self.lines + 1;
 
-        if let State::Skip { error, line_start } = &mut self.state {
-            if complete && segment.is_empty() && *line_start {
-                let error = *error;
-                self.end_request();
-                return (used, Some(Err(error)));
-            }
-            *line_start = complete;
-            return (used, None);
-        }
-
-        if self.line.len() + segment.len() > self.limits.max_line {
-            let line = self.lines + 1;
+        // The line bound breaks first: at byte `room + 1`, still within the request bound.
+        if let Some(room) = line_room.filter(|room| segment.len() > *room && *room < allowance) {
+            self.request_bytes += room + 1;
+            self.clear_line();
             if let State::SetBody(_) = self.state {
-                self.clear_line();
                 let error = ParseError {
                     kind: ErrorKind::LineTooLong,
-                    line,
+                    line: line_no,
                 };
                 self.state = State::Skip {
                     error,
-                    line_start: complete,
+                    line_start: false,
                 };
-                return (used, None);
+                return (room + 1, None);
             }
-            return (used, Some(Err(self.close(ErrorKind::LineTooLong, line))));
+            return (
+                room + 1,
+                Some(Err(self.close(ErrorKind::LineTooLong, line_no))),
+            );
         }
-        self.line.extend_from_slice(segment);
-        if !complete {
-            return (used, None);
+        if used > allowance {
+            return (
+                allowance + 1,
+                Some(Err(self.close(ErrorKind::RequestTooLarge, line_no))),
+            );
         }
-        self.lines += 1;
-        let outcome = self.complete_line();
-        self.clear_line();
-        (used, outcome)
+        self.request_bytes += used;
+
+        match &mut self.state {
+            State::GetEnd if rest[0] == b'\n' => {
+                self.end_request();
+                (1, Some(Ok(Request::Get)))
+            }
+            State::GetEnd => (
+                1,
+                Some(Err(self.close(ErrorKind::GetNotTerminated, line_no))),
+            ),
+            State::Skip { error, line_start } => {
+                if complete && segment.is_empty() && *line_start {
+                    let error = *error;
+                    self.end_request();
+                    return (used, Some(Err(error)));
+                }
+                *line_start = complete;
+                (used, None)
+            }
+            State::Closed => (0, None),
+            State::Operation | State::SetBody(_) => {
+                // Fits: checked against `line_room` above.
+                self.line.extend_from_slice(segment);
+                if !complete {
+                    return (used, None);
+                }
+                self.lines += 1;
+                let outcome = self.complete_line();
+                self.clear_line();
+                (used, outcome)
+            }
+        }
     }
 
     /// Acts on the complete line in `self.line` (its `\n` removed), line number `self.lines`.
@@ -434,13 +455,20 @@ mod tests {
             assert_eq!(outcomes[1], Ok(Request::Get));
             assert!(!closed);
         }
-        // An overlong first line cannot be framed: closed.
+        // An overlong first line cannot be framed: closed, after consuming through the first byte
+        // over the bound, however the input was cut.
         let (outcomes, closed) = run(limits, "x".repeat(200).as_bytes(), &[1]);
         assert_eq!(
             outcomes[0].as_ref().unwrap_err().kind,
             ErrorKind::LineTooLong
         );
         assert!(closed);
+        let long = "x".repeat(200);
+        let mut session = Session::new(limits);
+        assert_eq!(session.feed(&long.as_bytes()[..50]), (50, None));
+        let (used, outcome) = session.feed(&long.as_bytes()[50..]);
+        assert_eq!(used, 81 - 50);
+        assert_eq!(outcome.unwrap().unwrap_err().kind, ErrorKind::LineTooLong);
     }
 
     #[test]
@@ -462,7 +490,11 @@ mod tests {
             (err.kind, err.errno()),
             (ErrorKind::RequestTooLarge, Errno::EMSGSIZE)
         );
-        assert!(used <= WG_SET.len() + b"remove=true\n".len());
+        assert_eq!(
+            used,
+            WG_SET.len() + 1,
+            "consumed through the first byte over the bound"
+        );
         assert!(session.is_closed());
         // The bound holds while skipping a refused body too.
         let mut skipped = b"set=1\nbad\n".to_vec();
@@ -473,6 +505,25 @@ mod tests {
             ErrorKind::RequestTooLarge
         );
         assert!(closed);
+    }
+
+    #[test]
+    fn a_get_counts_against_the_request_bound() {
+        let limits = Limits {
+            max_request: 6,
+            ..Limits::default()
+        };
+        let (outcomes, closed) = run(limits, WG_SHOW, &[1]);
+        assert_eq!(
+            outcomes[0].as_ref().unwrap_err().kind,
+            ErrorKind::RequestTooLarge
+        );
+        assert!(closed);
+        let limits = Limits {
+            max_request: 7,
+            ..Limits::default()
+        };
+        assert_eq!(run(limits, WG_SHOW, &[1]), (vec![Ok(Request::Get)], false));
     }
 
     #[test]

@@ -137,8 +137,8 @@ fn serve(
             chunk = &chunk[used..];
             let reply = match outcome {
                 None => continue,
-                Some(Ok(session::Request::Get)) => get_reply(snapshot),
-                Some(Ok(session::Request::Set(_))) => status_reply(set_status),
+                Some(Ok(Request::Get)) => get_reply(snapshot),
+                Some(Ok(Request::Set(_))) => status_reply(set_status),
                 Some(Err(e)) => panic!("wg sent a request we refuse: {e}"),
             };
             requests.lock().unwrap().push(std::mem::take(&mut request));
