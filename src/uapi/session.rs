@@ -7,8 +7,9 @@
 //! After a refused `set` line the rest of the body is skipped up to its empty line and only then
 //! answered, so the reply lines up with the request and the client (which writes the whole
 //! request before it reads) is not cut off mid-write; the connection stays usable. A request
-//! that is not framed as one (unknown operation, `get=1` not followed by an empty line, over
-//! [`Limits::max_request`]) is answered and the connection closed.
+//! that is not framed as one (unknown operation, `get=1` not followed by an empty line, a first
+//! line over [`Limits::max_line`], anything over [`Limits::max_request`]) is answered and the
+//! connection closed.
 
 use super::Limits;
 use super::key::wipe;
@@ -230,6 +231,18 @@ impl Session {
     fn clear_line(&mut self) {
         wipe(&mut self.line);
         self.line.clear();
+    }
+}
+
+/// Shows where the session is, never the buffered line (it may hold a key).
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("state", &self.state)
+            .field("request_bytes", &self.request_bytes)
+            .field("lines", &self.lines)
+            .field("buffered", &self.line.len())
+            .finish()
     }
 }
 
@@ -565,6 +578,15 @@ mod tests {
             (err.kind, err.line, err.errno()),
             (ErrorKind::TooManyAllowedIps, 7, Errno::EMSGSIZE)
         );
+    }
+
+    #[test]
+    fn debug_shows_no_buffered_key() {
+        let mut session = Session::new(Limits::default());
+        session.feed(format!("set=1\nprivate_key={}", &PRIVATE_KEY_HEX[..40]).as_bytes());
+        let shown = format!("{session:?}");
+        assert!(!shown.contains(&PRIVATE_KEY_HEX[..8]), "{shown}");
+        assert!(shown.contains("buffered: 52"), "{shown}");
     }
 
     #[test]
