@@ -56,7 +56,8 @@ enum State {
 impl Session {
     pub fn new(limits: Limits) -> Session {
         Session {
-            line: Vec::with_capacity(limits.max_line),
+            // A line is also part of a request, so it never outgrows `max_request` either.
+            line: Vec::with_capacity(limits.max_line.min(limits.max_request)),
             limits,
             state: State::Operation,
             request_bytes: 0,
@@ -298,7 +299,7 @@ mod tests {
                 }
             }
             assert!(
-                session.line.capacity() == limits.max_line,
+                session.line.capacity() == limits.max_line.min(limits.max_request),
                 "line buffer reallocated"
             );
         }
@@ -513,6 +514,21 @@ mod tests {
         let mut skipped = b"set=1\nbad\n".to_vec();
         skipped.extend(std::iter::repeat_n(b'x', WG_SET.len()));
         let (outcomes, closed) = run(limits, &skipped, &[13]);
+        assert_eq!(
+            outcomes[0].as_ref().unwrap_err().kind,
+            ErrorKind::RequestTooLarge
+        );
+        assert!(closed);
+    }
+
+    #[test]
+    fn huge_limits_allocate_only_what_a_request_can_hold() {
+        let limits = Limits {
+            max_line: usize::MAX,
+            max_request: 100,
+            ..Limits::default()
+        };
+        let (outcomes, closed) = run(limits, &[b'x'; 300], &[7]);
         assert_eq!(
             outcomes[0].as_ref().unwrap_err().kind,
             ErrorKind::RequestTooLarge
