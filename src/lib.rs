@@ -10,7 +10,8 @@
 //! - [`sys`]: every `unsafe` block and raw syscall (TUN ioctls, rtnetlink, sockets, signals, io_uring
 //!   memory), behind small safe functions.
 //!
-//! [`cli`], [`keyfile`] and [`log`] are the operator-facing pieces used by the binary.
+//! [`cli`], [`keyfile`] and [`log`] are the operator-facing pieces used by the binary; [`uapi`] is
+//! the sans-IO codec of WireGuard's control protocol (what `wg` speaks over a unix socket).
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod app;
@@ -21,3 +22,4 @@ pub mod keyfile;
 pub mod log;
 pub mod net;
 pub mod sys;
+pub mod uapi;
