@@ -7,9 +7,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ringtun::core::offload::{
-    Coalescer, GSO_TCPV4, GSO_TCPV6, VIRTIO_NET_HDR_F_NEEDS_CSUM, VnetHdr, checksum, segment,
-};
+use ringtun::core::offload::{Coalescer, segment};
+use ringtun::net::checksum;
+use ringtun::net::vnet::{GSO_TCPV4, GSO_TCPV6, VIRTIO_NET_HDR_F_NEEDS_CSUM, VnetHdr};
 
 /// Short runs: the whole `cargo bench` must stay quick on a small shared machine.
 fn quick() -> Criterion {
