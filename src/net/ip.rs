@@ -11,6 +11,7 @@ pub mod protocol {
 }
 
 /// The version nibble of the packet at the start of `p`.
+#[inline(always)]
 pub fn version(p: &[u8]) -> Option<u8> {
     p.first().map(|b| b >> 4)
 }
@@ -19,6 +20,7 @@ pub fn version(p: &[u8]) -> Option<u8> {
 /// at least the fixed header; IPv6 40 + payload length); `None` if `p` is not one or is shorter
 /// than its header says. Only the length field is read: the rest of the header is the kernel's to
 /// judge once the packet is written to the TUN device.
+#[inline(always)]
 pub fn packet_len(p: &[u8]) -> Option<usize> {
     match version(p)? {
         4 => {
@@ -37,6 +39,7 @@ pub fn packet_len(p: &[u8]) -> Option<usize> {
 
 /// The IP packet at the start of `p`, cut to [`packet_len`] and its header checked (for IPv4 the
 /// header length lies within the total length).
+#[inline(always)]
 pub fn parse(p: &[u8]) -> Option<Packet<&[u8]>> {
     let len = packet_len(p)?;
     Packet::new_checked(p.get(..len)?).ok()
@@ -51,6 +54,7 @@ pub enum Packet<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Packet<T> {
     /// The view of the version in the first nibble, checked; `Malformed` for another version.
+    #[inline(always)]
     pub fn new_checked(buffer: T) -> Result<Self, Error> {
         match version(buffer.as_ref()) {
             Some(4) => ipv4::Packet::new_checked(buffer).map(Packet::V4),
@@ -60,6 +64,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
     }
 
+    #[inline(always)]
     pub fn into_inner(self) -> T {
         match self {
             Packet::V4(p) => p.into_inner(),
@@ -67,11 +72,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
     }
 
+    #[inline(always)]
     pub fn is_v6(&self) -> bool {
         matches!(self, Packet::V6(_))
     }
 
     /// IPv4 header length with options; IPv6 40 (extension headers are not walked).
+    #[inline(always)]
     pub fn header_len(&self) -> usize {
         match self {
             Packet::V4(p) => p.header_len(),
@@ -80,6 +87,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// IPv4 total length, IPv6 40 + payload length.
+    #[inline(always)]
     pub fn total_len(&self) -> usize {
         match self {
             Packet::V4(p) => usize::from(p.total_len()),
@@ -88,6 +96,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// IPv4 protocol, IPv6 next header.
+    #[inline(always)]
     pub fn protocol(&self) -> u8 {
         match self {
             Packet::V4(p) => p.protocol(),
@@ -96,6 +105,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// An IPv4 fragment (IPv6 fragments have an extension header, see [`protocol`](Self::protocol)).
+    #[inline(always)]
     pub fn is_fragment(&self) -> bool {
         match self {
             Packet::V4(p) => p.is_fragment(),
@@ -105,6 +115,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Folded pseudo-header sum for an L4 segment of `l4_len` bytes; `None` if the length does not
     /// fit the pseudo-header's length field (16 bits for IPv4, 32 for IPv6).
+    #[inline(always)]
     pub fn pseudo_header_sum(&self, protocol: u8, l4_len: usize) -> Option<u16> {
         match self {
             Packet::V4(p) => Some(p.pseudo_header_sum(protocol, u16::try_from(l4_len).ok()?)),
@@ -116,6 +127,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Sets the length of the whole packet (IPv4 total length, IPv6 payload length); `Malformed`
     /// if the header cannot express it.
+    #[inline(always)]
     pub fn set_total_len(&mut self, len: usize) -> Result<(), Error> {
         match self {
             Packet::V4(p) => p.set_total_len(u16::try_from(len).map_err(|_| Error::Malformed)?),
@@ -128,6 +140,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 
     /// Computes and stores the IPv4 header checksum (IPv6 has none).
+    #[inline(always)]
     pub fn fill_checksum(&mut self) {
         if let Packet::V4(p) = self {
             p.fill_checksum();

@@ -45,6 +45,7 @@ pub struct Packet<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Packet<T> {
     /// Wraps `buffer` after [`check_len`](Self::check_len).
+    #[inline(always)]
     pub fn new_checked(buffer: T) -> Result<Self, Error> {
         let packet = Packet { buffer };
         packet.check_len()?;
@@ -54,6 +55,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// `Truncated` if the buffer is shorter than the fixed header or than the header length
     /// field says, `Malformed` if that field is below the fixed header's 20 bytes. The version is
     /// not looked at.
+    #[inline(always)]
     pub fn check_len(&self) -> Result<(), Error> {
         let len = self.buffer.as_ref().len();
         if len < HEADER_LEN {
@@ -67,100 +69,122 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
     }
 
+    #[inline(always)]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline(always)]
     fn bytes(&self) -> &[u8] {
         self.buffer.as_ref()
     }
 
+    #[inline(always)]
     pub fn version(&self) -> u8 {
         u8_at(self.bytes(), field::VER_IHL) >> 4
     }
 
     /// Header length in bytes, options included (IHL * 4).
+    #[inline(always)]
     pub fn header_len(&self) -> usize {
         usize::from(u8_at(self.bytes(), field::VER_IHL) & 0x0f) * 4
     }
 
+    #[inline(always)]
     pub fn dscp_ecn(&self) -> u8 {
         u8_at(self.bytes(), field::DSCP_ECN)
     }
 
     /// The total length field: header and payload, in bytes.
+    #[inline(always)]
     pub fn total_len(&self) -> u16 {
         u16_at(self.bytes(), field::LENGTH)
     }
 
+    #[inline(always)]
     pub fn ident(&self) -> u16 {
         u16_at(self.bytes(), field::IDENT)
     }
 
     /// The flags and fragment offset word (see [`FLAG_DF`], [`FLAG_MF`], [`FRAG_OFF_MASK`]).
+    #[inline(always)]
     pub fn flags_frag_off(&self) -> u16 {
         u16_at(self.bytes(), field::FLG_OFF)
     }
 
     /// MF set or a non-zero fragment offset: a piece of a larger datagram.
+    #[inline(always)]
     pub fn is_fragment(&self) -> bool {
         self.flags_frag_off() & (FLAG_MF | FRAG_OFF_MASK) != 0
     }
 
+    #[inline(always)]
     pub fn ttl(&self) -> u8 {
         u8_at(self.bytes(), field::TTL)
     }
 
+    #[inline(always)]
     pub fn protocol(&self) -> u8 {
         u8_at(self.bytes(), field::PROTOCOL)
     }
 
+    #[inline(always)]
     pub fn checksum(&self) -> u16 {
         u16_at(self.bytes(), field::CHECKSUM)
     }
 
+    #[inline(always)]
     pub fn src_addr(&self) -> [u8; 4] {
         array_at(self.bytes(), field::SRC_ADDR).unwrap_or_default()
     }
 
+    #[inline(always)]
     pub fn dst_addr(&self) -> [u8; 4] {
         array_at(self.bytes(), field::DST_ADDR).unwrap_or_default()
     }
 
     /// The header, options included.
+    #[inline(always)]
     pub fn header(&self) -> &[u8] {
         self.bytes().get(..self.header_len()).unwrap_or_default()
     }
 
     /// Whether the header checksum verifies.
+    #[inline(always)]
     pub fn verify_checksum(&self) -> bool {
         checksum::sum(self.header()) == 0xffff
     }
 
     /// Folded sum of the pseudo-header (RFC 793) for an L4 segment of `l4_len` bytes.
+    #[inline(always)]
     pub fn pseudo_header_sum(&self, protocol: u8, l4_len: u16) -> u16 {
         checksum::pseudo_header_v4(&self.src_addr(), &self.dst_addr(), protocol, l4_len)
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
+    #[inline(always)]
     fn bytes_mut(&mut self) -> &mut [u8] {
         self.buffer.as_mut()
     }
 
+    #[inline(always)]
     pub fn set_total_len(&mut self, len: u16) {
         set_u16(self.bytes_mut(), field::LENGTH, len);
     }
 
+    #[inline(always)]
     pub fn set_ident(&mut self, ident: u16) {
         set_u16(self.bytes_mut(), field::IDENT, ident);
     }
 
+    #[inline(always)]
     pub fn set_checksum(&mut self, sum: u16) {
         set_u16(self.bytes_mut(), field::CHECKSUM, sum);
     }
 
     /// Computes and stores the header checksum.
+    #[inline(always)]
     pub fn fill_checksum(&mut self) {
         self.set_checksum(0);
         let sum = checksum::checksum(0, self.header());

@@ -33,6 +33,7 @@ pub struct Packet<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Packet<T> {
     /// Wraps `buffer` after [`check_len`](Self::check_len).
+    #[inline(always)]
     pub fn new_checked(buffer: T) -> Result<Self, Error> {
         let packet = Packet { buffer };
         packet.check_len()?;
@@ -40,6 +41,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// `Truncated` if the buffer is shorter than the fixed header. The version is not looked at.
+    #[inline(always)]
     pub fn check_len(&self) -> Result<(), Error> {
         if self.buffer.as_ref().len() < HEADER_LEN {
             Err(Error::Truncated)
@@ -48,63 +50,77 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
     }
 
+    #[inline(always)]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline(always)]
     fn bytes(&self) -> &[u8] {
         self.buffer.as_ref()
     }
 
+    #[inline(always)]
     fn ver_tc_flow(&self) -> u32 {
         u32_at(self.bytes(), field::VER_TC_FLOW)
     }
 
+    #[inline(always)]
     pub fn version(&self) -> u8 {
         (self.ver_tc_flow() >> 28) as u8
     }
 
+    #[inline(always)]
     pub fn traffic_class(&self) -> u8 {
         (self.ver_tc_flow() >> 20) as u8
     }
 
+    #[inline(always)]
     pub fn flow_label(&self) -> u32 {
         self.ver_tc_flow() & 0x000f_ffff
     }
 
     /// Length of everything after the fixed header, extension headers included.
+    #[inline(always)]
     pub fn payload_len(&self) -> u16 {
         u16_at(self.bytes(), field::PAYLOAD_LEN)
     }
 
     /// The fixed header and the payload length: the length of the whole packet.
+    #[inline(always)]
     pub fn total_len(&self) -> usize {
         HEADER_LEN + usize::from(self.payload_len())
     }
 
+    #[inline(always)]
     pub fn next_header(&self) -> u8 {
         u8_at(self.bytes(), field::NEXT_HEADER)
     }
 
+    #[inline(always)]
     pub fn hop_limit(&self) -> u8 {
         u8_at(self.bytes(), field::HOP_LIMIT)
     }
 
+    #[inline(always)]
     pub fn src_addr(&self) -> [u8; 16] {
         array_at(self.bytes(), field::SRC_ADDR).unwrap_or_default()
     }
 
+    #[inline(always)]
     pub fn dst_addr(&self) -> [u8; 16] {
         array_at(self.bytes(), field::DST_ADDR).unwrap_or_default()
     }
 
     /// Folded sum of the pseudo-header (RFC 8200 §8.1) for an L4 segment of `l4_len` bytes.
+    #[inline(always)]
     pub fn pseudo_header_sum(&self, next_header: u8, l4_len: u32) -> u16 {
         checksum::pseudo_header_v6(&self.src_addr(), &self.dst_addr(), next_header, l4_len)
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
+    #[inline(always)]
     pub fn set_payload_len(&mut self, len: u16) {
         set_u16(self.buffer.as_mut(), field::PAYLOAD_LEN, len);
     }

@@ -8,6 +8,10 @@
 //! - [`ipv4`], [`ipv6`], [`tcp`]: header views in the smoltcp style: a `field` table of byte
 //!   ranges, and a `Packet<T: AsRef<[u8]>>` whose `new_checked` checks the length once, after
 //!   which no accessor can panic; setters when `T: AsMut<[u8]>`.
+//!
+//! The views' small methods are `#[inline(always)]`: inlined into the caller, the compiler folds
+//! the view's checks into the caller's and a view costs what raw offsets cost (callgrind: the
+//! same instruction count per TSO segment as before the views; without it about 3 % more).
 
 mod bytes;
 pub mod checksum;

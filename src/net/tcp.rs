@@ -48,6 +48,7 @@ pub struct Packet<T: AsRef<[u8]>> {
 
 impl<T: AsRef<[u8]>> Packet<T> {
     /// Wraps `buffer` after [`check_len`](Self::check_len).
+    #[inline(always)]
     pub fn new_checked(buffer: T) -> Result<Self, Error> {
         let packet = Packet { buffer };
         packet.check_len()?;
@@ -56,6 +57,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// `Truncated` if the buffer is shorter than the fixed header or than the data offset says,
     /// `Malformed` if the data offset is below the fixed header's 20 bytes.
+    #[inline(always)]
     pub fn check_len(&self) -> Result<(), Error> {
         let len = self.buffer.as_ref().len();
         if len < HEADER_LEN {
@@ -69,53 +71,65 @@ impl<T: AsRef<[u8]>> Packet<T> {
         }
     }
 
+    #[inline(always)]
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    #[inline(always)]
     fn bytes(&self) -> &[u8] {
         self.buffer.as_ref()
     }
 
+    #[inline(always)]
     pub fn src_port(&self) -> u16 {
         u16_at(self.bytes(), field::SRC_PORT)
     }
 
+    #[inline(always)]
     pub fn dst_port(&self) -> u16 {
         u16_at(self.bytes(), field::DST_PORT)
     }
 
+    #[inline(always)]
     pub fn seq_number(&self) -> u32 {
         u32_at(self.bytes(), field::SEQ_NUM)
     }
 
+    #[inline(always)]
     pub fn ack_number(&self) -> u32 {
         u32_at(self.bytes(), field::ACK_NUM)
     }
 
     /// Header length in bytes, options included (data offset * 4).
+    #[inline(always)]
     pub fn header_len(&self) -> usize {
         usize::from(u8_at(self.bytes(), field::DATA_OFF) >> 4) * 4
     }
 
     /// The flag bits (see [`flags`]).
+    #[inline(always)]
     pub fn flags(&self) -> u8 {
         u8_at(self.bytes(), field::FLAGS)
     }
 
+    #[inline(always)]
     pub fn window(&self) -> u16 {
         u16_at(self.bytes(), field::WINDOW)
     }
 
+    #[inline(always)]
     pub fn checksum(&self) -> u16 {
         u16_at(self.bytes(), field::CHECKSUM)
     }
 
+    #[inline(always)]
     pub fn urgent(&self) -> u16 {
         u16_at(self.bytes(), field::URGENT)
     }
 
     /// The option bytes (between the fixed header and the data offset).
+    #[inline(always)]
     pub fn options(&self) -> &[u8] {
         self.bytes()
             .get(HEADER_LEN..self.header_len())
@@ -123,40 +137,48 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// The bytes after the header.
+    #[inline(always)]
     pub fn payload(&self) -> &[u8] {
         self.bytes().get(self.header_len()..).unwrap_or_default()
     }
 
     /// The whole segment, header and payload: what the checksum covers.
+    #[inline(always)]
     pub fn segment(&self) -> &[u8] {
         self.bytes()
     }
 
     /// Whether the checksum verifies, given the folded pseudo-header sum.
+    #[inline(always)]
     pub fn verify_checksum(&self, pseudo_header: u16) -> bool {
         checksum::add(pseudo_header, checksum::sum(self.bytes())) == 0xffff
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
+    #[inline(always)]
     fn bytes_mut(&mut self) -> &mut [u8] {
         self.buffer.as_mut()
     }
 
+    #[inline(always)]
     pub fn set_seq_number(&mut self, seq: u32) {
         set_u32(self.bytes_mut(), field::SEQ_NUM, seq);
     }
 
+    #[inline(always)]
     pub fn set_flags(&mut self, flags: u8) {
         set_u8(self.bytes_mut(), field::FLAGS, flags);
     }
 
+    #[inline(always)]
     pub fn set_checksum(&mut self, sum: u16) {
         set_u16(self.bytes_mut(), field::CHECKSUM, sum);
     }
 
     /// Computes and stores the checksum over the whole segment, given the folded pseudo-header
     /// sum.
+    #[inline(always)]
     pub fn fill_checksum(&mut self, pseudo_header: u16) {
         self.set_checksum(0);
         let sum = checksum::checksum(pseudo_header, self.bytes());

@@ -9,6 +9,9 @@ use super::{OffloadError, TCP_CSUM_OFFSET};
 use crate::net::vnet::{GSO_ECN, GSO_TCPV4, GSO_TCPV6, VIRTIO_NET_HDR_F_NEEDS_CSUM, VnetHdr};
 use crate::net::{checksum, ip, ipv4, tcp};
 
+/// Width of an L4 checksum field.
+const CSUM_FIELD_LEN: usize = 2;
+
 /// Completes a non-GSO packet's L4 checksum as a NIC would for `NEEDS_CSUM` (CHECKSUM_PARTIAL):
 /// the field at `csum_start + csum_offset` holds the pseudo-header sum; the checksum is computed
 /// over `packet[csum_start..]` with it included and stored there. Without `NEEDS_CSUM` this does
@@ -20,7 +23,7 @@ pub fn finish_checksum(hdr: &VnetHdr, packet: &mut [u8]) -> Result<(), OffloadEr
     }
     let start = usize::from(hdr.csum_start);
     let at = start + usize::from(hdr.csum_offset);
-    if at + 2 > packet.len() {
+    if at + CSUM_FIELD_LEN > packet.len() {
         return Err(OffloadError::BadHeader);
     }
     let data = packet.get(start..).ok_or(OffloadError::BadHeader)?;
@@ -29,7 +32,7 @@ pub fn finish_checksum(hdr: &VnetHdr, packet: &mut [u8]) -> Result<(), OffloadEr
     if c == 0 {
         c = 0xffff;
     }
-    if let Some(field) = packet.get_mut(at..at + 2) {
+    if let Some(field) = packet.get_mut(at..at + CSUM_FIELD_LEN) {
         field.copy_from_slice(&c.to_be_bytes());
     }
     Ok(())
