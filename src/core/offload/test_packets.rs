@@ -3,6 +3,7 @@
 
 use super::gso::{Segments, segment};
 use crate::net::checksum;
+use crate::net::ip::protocol::TCP;
 use crate::net::tcp::flags::ACK;
 use crate::net::vnet::{GSO_TCPV4, GSO_TCPV6, VIRTIO_NET_HDR_F_NEEDS_CSUM, VnetHdr};
 
@@ -40,10 +41,10 @@ pub fn naive_pseudo(p: &[u8], v6: bool, l4_len: usize) -> u16 {
     if v6 {
         b.extend_from_slice(&p[8..40]);
         b.extend_from_slice(&(l4_len as u32).to_be_bytes());
-        b.extend_from_slice(&[0, 0, 0, 6]);
+        b.extend_from_slice(&[0, 0, 0, TCP]);
     } else {
         b.extend_from_slice(&p[12..20]);
-        b.extend_from_slice(&[0, 6]);
+        b.extend_from_slice(&[0, TCP]);
         b.extend_from_slice(&(l4_len as u16).to_be_bytes());
     }
     naive_sum(&b)
@@ -111,7 +112,7 @@ pub fn build(t: &Tcp, payload: &[u8]) -> Vec<u8> {
         p[0] = 0x60;
         p[1] = 0x01; // traffic class/flow label bits
         p[4..6].copy_from_slice(&((len - 40) as u16).to_be_bytes());
-        p[6] = 6;
+        p[6] = TCP;
         p[7] = 64;
         p[8..24].copy_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
         p[24..40].copy_from_slice(&[0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
@@ -123,7 +124,7 @@ pub fn build(t: &Tcp, payload: &[u8]) -> Vec<u8> {
             p[6] = 0x40;
         }
         p[8] = 64;
-        p[9] = 6;
+        p[9] = TCP;
         p[12..16].copy_from_slice(&[10, 0, 0, 1]);
         p[16..20].copy_from_slice(&[10, 0, 0, 2]);
         for (i, b) in p[20..ihl].iter_mut().enumerate() {
