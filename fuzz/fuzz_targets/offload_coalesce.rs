@@ -5,9 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ringtun::core::offload::{
-    Coalescer, GSO_TCPV4, GSO_TCPV6, VIRTIO_NET_HDR_F_NEEDS_CSUM, VNET_HDR_LEN, VnetHdr,
-    finish_checksum,
+use ringtun::core::offload::{Coalescer, finish_checksum};
+use ringtun::net::vnet::{
+    GSO_TCPV4, GSO_TCPV6, VIRTIO_NET_HDR_F_NEEDS_CSUM, VNET_HDR_LEN, VnetHdr,
 };
 
 fn naive_sum(data: &[u8]) -> u64 {

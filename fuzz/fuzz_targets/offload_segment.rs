@@ -6,7 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ringtun::core::offload::{GSO_TCPV4, GSO_TCPV6, VNET_HDR_LEN, VnetHdr, segment};
+use ringtun::core::offload::segment;
+use ringtun::net::vnet::{GSO_TCPV4, GSO_TCPV6, VNET_HDR_LEN, VnetHdr};
 
 fn naive_sum(data: &[u8]) -> u64 {
     let mut s: u64 = 0;

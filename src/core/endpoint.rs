@@ -18,6 +18,7 @@ use super::wire::{
     self, DATA_HEADER_LEN, DataHeader, INITIATION_LEN, Initiation, KEEPALIVE_LEN, Packet,
     RANDOM_LEN, RESPONSE_LEN, Response, TunnelConfig,
 };
+use crate::net::ip;
 
 /// Which side of the handshake this endpoint plays. The connecting side initiates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,7 +320,7 @@ impl Endpoint {
             self.stats.keepalives_received += 1;
             return Received::Control;
         }
-        let Some(len) = body.get(..plain_len).and_then(ip_packet_len) else {
+        let Some(len) = body.get(..plain_len).and_then(ip::packet_len) else {
             return self.dropped(DropReason::BadInnerPacket);
         };
         if self.keepalive_at.is_none() {
@@ -722,22 +723,6 @@ pub struct StateFingerprint {
     keepalive_due: bool,
     unanswered_since: Option<Instant>,
     events: usize,
-}
-
-/// Length of the IPv4 or IPv6 packet at the start of `p`, from its own header; `None` if `p` is not
-/// one or is shorter than its header says.
-fn ip_packet_len(p: &[u8]) -> Option<usize> {
-    match p.first()? >> 4 {
-        4 => {
-            let total = usize::from(u16::from_be_bytes([*p.get(2)?, *p.get(3)?]));
-            (total >= 20 && total <= p.len()).then_some(total)
-        }
-        6 => {
-            let total = 40 + usize::from(u16::from_be_bytes([*p.get(4)?, *p.get(5)?]));
-            (total <= p.len()).then_some(total)
-        }
-        _ => None,
-    }
 }
 
 #[cfg(test)]

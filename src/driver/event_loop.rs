@@ -25,15 +25,14 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::ops::Range;
 use std::os::fd::AsRawFd;
 
 use io_uring::cqueue;
 
 use super::clock::{Clock, Timer};
 use super::{DriverConfig, DriverError, DriverStats, Exit, Hooks, Io, Protocol, RingSizes};
-use crate::core::offload::{
-    self, Coalescer, GSO_ECN, GSO_NONE, VIRTIO_NET_HDR_F_NEEDS_CSUM, VNET_HDR_LEN, VnetHdr,
-};
+use crate::core::offload::{self, Coalescer, TunRead, VNET_HDR_LEN, VnetHdr};
 use crate::core::{DATA_HEADER_LEN, DropReason, Instant, Received, TAG_LEN};
 use crate::sys::signal::SIGINFO_LEN;
 use crate::sys::uring::{Buf, Completion, Op, OutBuf, Uring, UringConfig};
@@ -152,6 +151,13 @@ fn holds_one_packet(cqes: &[cqueue::Entry]) -> bool {
         .take(2)
         .count()
         == 1
+}
+
+/// The packet a `Received::Deliver { start, len }` names, checked to lie inside the datagram of
+/// `datagram_len` bytes it came from; `None` if it does not (a core bug, never trusted).
+fn delivered(start: usize, len: usize, datagram_len: usize) -> Option<Range<usize>> {
+    let end = start.checked_add(len)?;
+    (end <= datagram_len).then_some(start..end)
 }
 
 fn read_failed(count: &mut u32, what: &'static str, result: i32) -> Result<(), DriverError> {
@@ -378,12 +384,11 @@ impl<P: Protocol> Loop<'_, P> {
             .proto
             .handle_datagram(now, from, &mut slot[start..start + len])
         {
-            Received::Deliver { start: s, len: l }
-                if s.checked_add(l).is_some_and(|e| e <= len) =>
-            {
-                self.write_packet(buf, start + s, l);
-            }
-            Received::Deliver { .. } | Received::Control => self.uring.recycle(buf),
+            Received::Deliver { start: s, len: l } => match delivered(s, l, len) {
+                Some(p) => self.write_packet(buf, start + p.start, p.len()),
+                None => self.uring.recycle(buf),
+            },
+            Received::Control => self.uring.recycle(buf),
             Received::Dropped(reason) => {
                 self.hooks.on_drop(now, reason, Some(from));
                 self.uring.recycle(buf);
@@ -442,41 +447,43 @@ impl<P: Protocol> Loop<'_, P> {
     }
 
     /// Offload mode, TX: `[vnet header][IP packet]` at `tun_headroom()` of the slot, so that the
-    /// IP packet starts at DATA_HEADER_LEN. A single packet is sealed in place (its checksum
-    /// finished first if the kernel left it partial); a TSO super-packet is cut into segments
-    /// in an output buffer, each sealed in place, and sent as GSO trains.
+    /// IP packet starts at DATA_HEADER_LEN. What to do is the core's call ([`offload::classify`]):
+    /// a lone packet is sealed in place (its checksum finished first if the kernel left it
+    /// partial), a TSO super-packet is segmented and sent by [`Self::send_super_packet`].
     fn tun_packet_vnet(&mut self, now: Instant, buf: Buf) {
-        let len = buf.len();
-        if len <= VNET_HDR_LEN {
-            return self.offload_drop(buf);
-        }
-        let plen = len - VNET_HDR_LEN;
-        let h = self.uring.tun_headroom();
+        let (h, len) = (self.uring.tun_headroom(), buf.len());
         let slot = self.uring.slot_mut(&buf);
-        let Some(hdr) = VnetHdr::decode(&slot[h..h + VNET_HDR_LEN]) else {
-            return self.offload_drop(buf);
-        };
-        let ip = DATA_HEADER_LEN..DATA_HEADER_LEN + plen;
-        if hdr.gso_type & !GSO_ECN == GSO_NONE {
-            if hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM != 0
-                && offload::finish_checksum(&hdr, &mut slot[ip]).is_err()
+        let verdict = offload::classify(&slot[h..h + len]);
+        // After the vnet header: at DATA_HEADER_LEN of the slot, where `seal` wants it.
+        let ip = h + VNET_HDR_LEN..h + len;
+        match verdict {
+            TunRead::Drop => self.offload_drop(buf),
+            TunRead::SuperPacket(hdr) => self.send_super_packet(now, buf, &hdr, ip),
+            TunRead::NeedsChecksum(hdr)
+                if offload::finish_checksum(&hdr, &mut slot[ip.clone()]).is_err() =>
             {
-                return self.offload_drop(buf);
+                self.offload_drop(buf)
             }
-            match self.proto.seal(now, slot, plen) {
-                Ok(t) => self.send_packet(buf, 0, t.len, &t.dst),
-                Err(reason) => {
-                    self.hooks.on_drop(now, reason, None);
-                    self.uring.recycle(buf);
+            TunRead::Packet | TunRead::NeedsChecksum(_) => {
+                match self.proto.seal(now, slot, ip.len()) {
+                    Ok(t) => self.send_packet(buf, 0, t.len, &t.dst),
+                    Err(reason) => {
+                        self.hooks.on_drop(now, reason, None);
+                        self.uring.recycle(buf);
+                    }
                 }
             }
-            return;
         }
+    }
+
+    /// Cuts the TSO super-packet at `ip` of `buf`'s slot into segments in an output buffer
+    /// ([`offload::segment`]), seals each in place there and sends the lot as GSO trains.
+    fn send_super_packet(&mut self, now: Instant, buf: Buf, hdr: &VnetHdr, ip: Range<usize>) {
         let Some(out) = self.uring.take_out() else {
             return self.offload_drop(buf);
         };
         let (slot, ob) = self.uring.slot_and_out_mut(&buf, &out);
-        let r = offload::segment(&hdr, &slot[ip], ob, DATA_HEADER_LEN, TAG_LEN);
+        let r = offload::segment(hdr, &slot[ip], ob, DATA_HEADER_LEN, TAG_LEN);
         self.uring.recycle(buf);
         let segs = match r {
             Ok(s) if s.count > 0 => s,
@@ -515,10 +522,9 @@ impl<P: Protocol> Loop<'_, P> {
         }
         match dst {
             Some(dst) if ok => {
-                let total =
-                    (segs.count - 1) * segs.stride + DATA_HEADER_LEN + segs.last_len + TAG_LEN;
                 self.stats.tso_segments += segs.count as u64;
-                self.uring.push_out_sends(out, total, segs.stride, &dst);
+                self.uring
+                    .push_out_sends(out, segs.total_len(), segs.stride, &dst);
             }
             _ => {
                 self.stats.offload_drops += 1;
@@ -539,18 +545,17 @@ impl<P: Protocol> Loop<'_, P> {
         };
         if d.segment == 0 || d.len <= d.segment {
             let slot = self.uring.slot_mut(&buf);
-            match self
-                .proto
-                .handle_datagram(now, d.from, &mut slot[d.start..d.start + d.len])
-            {
-                Received::Deliver { start: s, len: l }
-                    if s.checked_add(l).is_some_and(|e| e <= d.len) && s >= VNET_HDR_LEN =>
-                {
-                    let at = d.start + s - VNET_HDR_LEN;
-                    slot[at..at + VNET_HDR_LEN].fill(0);
-                    self.write_packet(buf, at, l + VNET_HDR_LEN);
+            let datagram = &mut slot[d.start..d.start + d.len];
+            match self.proto.handle_datagram(now, d.from, datagram) {
+                Received::Deliver { start: s, len: l } => {
+                    // The vnet header goes in front of the packet, inside the datagram.
+                    match delivered(s, l, d.len)
+                        .and_then(|p| offload::write_plain_vnet_hdr(datagram, p.start))
+                    {
+                        Some(at) => self.write_packet(buf, d.start + at, l + VNET_HDR_LEN),
+                        None => self.offload_drop(buf),
+                    }
                 }
-                Received::Deliver { .. } => self.offload_drop(buf),
                 Received::Control => self.uring.recycle(buf),
                 Received::Dropped(reason) => {
                     self.hooks.on_drop(now, reason, Some(d.from));
@@ -573,12 +578,10 @@ impl<P: Protocol> Loop<'_, P> {
                     .proto
                     .handle_datagram(now, d.from, &mut slot[at..at + n])
                 {
-                    Received::Deliver { start: s, len: l }
-                        if s.checked_add(l).is_some_and(|e| e <= n) =>
-                    {
-                        self.pending.push((at + s, l));
-                    }
-                    Received::Deliver { .. } => self.stats.offload_drops += 1,
+                    Received::Deliver { start: s, len: l } => match delivered(s, l, n) {
+                        Some(p) => self.pending.push((at + p.start, p.len())),
+                        None => self.stats.offload_drops += 1,
+                    },
                     Received::Control => {}
                     Received::Dropped(reason) => self.hooks.on_drop(now, reason, Some(d.from)),
                 }

@@ -2,5 +2,30 @@
 //! of the crate.
 //!
 //! - [`vnet`]: the `virtio_net_hdr` kernel ABI of a TUN device in offload mode.
+//! - [`checksum`]: the Internet checksum and the pseudo-header sums.
+//! - [`ip`]: what IPv4 and IPv6 share: the packet length from the header, protocol numbers, and
+//!   either header view.
+//! - [`ipv4`], [`ipv6`], [`tcp`]: header views in the smoltcp style: a `field` table of byte
+//!   ranges, and a `Packet<T: AsRef<[u8]>>` whose `new_checked` checks the length once, after
+//!   which no accessor can panic; setters when `T: AsMut<[u8]>`.
+//!
+//! The views' small methods are `#[inline(always)]`: inlined into the caller, the compiler folds
+//! the view's checks into the caller's and a view costs what raw offsets cost (callgrind: the
+//! same instruction count per TSO segment as before the views; without it about 3 % more).
 
+mod bytes;
+pub mod checksum;
+pub mod ip;
+pub mod ipv4;
+pub mod ipv6;
+pub mod tcp;
 pub mod vnet;
+
+/// Why a header view refused a buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// Shorter than the header (or than the header's own length field) says it must be.
+    Truncated,
+    /// A length field below the fixed header's size, or an unknown IP version.
+    Malformed,
+}

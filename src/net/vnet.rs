@@ -55,3 +55,24 @@ impl VnetHdr {
         b
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vnet_hdr_roundtrip() {
+        let h = VnetHdr {
+            flags: 1,
+            gso_type: GSO_TCPV6 | GSO_ECN,
+            hdr_len: 0x1234,
+            gso_size: 1380,
+            csum_start: 40,
+            csum_offset: 16,
+        };
+        let b = h.encode();
+        assert_eq!(b[4..6], 1380u16.to_le_bytes());
+        assert_eq!(VnetHdr::decode(&b), Some(h));
+        assert_eq!(VnetHdr::decode(&b[..9]), None);
+    }
+}

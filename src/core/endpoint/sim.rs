@@ -717,17 +717,6 @@ fn message_count_limit_triggers_a_rekey() {
 }
 
 #[test]
-fn ip_packet_len_checks_headers() {
-    assert_eq!(ip_packet_len(&[]), None);
-    assert_eq!(ip_packet_len(&ip_packet(b"12")), Some(22));
-    assert_eq!(ip_packet_len(&[0x45, 0, 0, 19]), None);
-    let mut short = ip_packet(b"1234");
-    short.truncate(22);
-    assert_eq!(ip_packet_len(&short), None);
-    assert_eq!(ip_packet_len(&[0x60, 0, 0]), None);
-}
-
-#[test]
 fn event_queue_keeps_the_newest_when_full() {
     let mut q = EventQueue::new();
     for i in 0..(EVENT_CAPACITY as u32 + 3) {

@@ -1,0 +1,260 @@
+//! TCP header view (RFC 9293 §3.1).
+//!
+//! [`Packet::new_checked`] checks once that the header, options included, lies in the buffer;
+//! after that no accessor can panic. The buffer is the TCP segment: header and payload.
+
+use super::Error;
+use super::bytes::{Field, set_u8, set_u16, set_u32, u8_at, u16_at, u32_at};
+use super::checksum;
+
+/// Byte offsets of the fixed header.
+pub mod field {
+    use super::Field;
+
+    pub const SRC_PORT: Field = 0..2;
+    pub const DST_PORT: Field = 2..4;
+    pub const SEQ_NUM: Field = 4..8;
+    pub const ACK_NUM: Field = 8..12;
+    /// Data offset (high nibble: header length in 32-bit words) and reserved bits.
+    pub const DATA_OFF: usize = 12;
+    pub const FLAGS: usize = 13;
+    pub const WINDOW: Field = 14..16;
+    pub const CHECKSUM: Field = 16..18;
+    pub const URGENT: Field = 18..20;
+}
+
+/// Length of the header without options.
+pub const HEADER_LEN: usize = field::URGENT.end;
+/// Length of the header with the most options the data offset can express.
+pub const MAX_HEADER_LEN: usize = 60;
+
+/// Bits of [`Packet::flags`].
+pub mod flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+    pub const URG: u8 = 0x20;
+    pub const ECE: u8 = 0x40;
+    pub const CWR: u8 = 0x80;
+}
+
+/// A read/write view of a TCP segment.
+#[derive(Debug, Clone)]
+pub struct Packet<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Packet<T> {
+    /// Wraps `buffer` after [`check_len`](Self::check_len).
+    #[inline(always)]
+    pub fn new_checked(buffer: T) -> Result<Self, Error> {
+        let packet = Packet { buffer };
+        packet.check_len()?;
+        Ok(packet)
+    }
+
+    /// `Truncated` if the buffer is shorter than the fixed header or than the data offset says,
+    /// `Malformed` if the data offset is below the fixed header's 20 bytes.
+    #[inline(always)]
+    pub fn check_len(&self) -> Result<(), Error> {
+        let len = self.buffer.as_ref().len();
+        if len < HEADER_LEN {
+            Err(Error::Truncated)
+        } else if self.header_len() < HEADER_LEN {
+            Err(Error::Malformed)
+        } else if self.header_len() > len {
+            Err(Error::Truncated)
+        } else {
+            Ok(())
+        }
+    }
+
+    #[inline(always)]
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    #[inline(always)]
+    fn bytes(&self) -> &[u8] {
+        self.buffer.as_ref()
+    }
+
+    #[inline(always)]
+    pub fn src_port(&self) -> u16 {
+        u16_at(self.bytes(), field::SRC_PORT)
+    }
+
+    #[inline(always)]
+    pub fn dst_port(&self) -> u16 {
+        u16_at(self.bytes(), field::DST_PORT)
+    }
+
+    #[inline(always)]
+    pub fn seq_number(&self) -> u32 {
+        u32_at(self.bytes(), field::SEQ_NUM)
+    }
+
+    #[inline(always)]
+    pub fn ack_number(&self) -> u32 {
+        u32_at(self.bytes(), field::ACK_NUM)
+    }
+
+    /// Header length in bytes, options included (data offset * 4).
+    #[inline(always)]
+    pub fn header_len(&self) -> usize {
+        usize::from(u8_at(self.bytes(), field::DATA_OFF) >> 4) * 4
+    }
+
+    /// The flag bits (see [`flags`]).
+    #[inline(always)]
+    pub fn flags(&self) -> u8 {
+        u8_at(self.bytes(), field::FLAGS)
+    }
+
+    #[inline(always)]
+    pub fn window(&self) -> u16 {
+        u16_at(self.bytes(), field::WINDOW)
+    }
+
+    #[inline(always)]
+    pub fn checksum(&self) -> u16 {
+        u16_at(self.bytes(), field::CHECKSUM)
+    }
+
+    #[inline(always)]
+    pub fn urgent(&self) -> u16 {
+        u16_at(self.bytes(), field::URGENT)
+    }
+
+    /// The option bytes (between the fixed header and the data offset).
+    #[inline(always)]
+    pub fn options(&self) -> &[u8] {
+        self.bytes()
+            .get(HEADER_LEN..self.header_len())
+            .unwrap_or_default()
+    }
+
+    /// The bytes after the header.
+    #[inline(always)]
+    pub fn payload(&self) -> &[u8] {
+        self.bytes().get(self.header_len()..).unwrap_or_default()
+    }
+
+    /// The whole segment, header and payload: what the checksum covers.
+    #[inline(always)]
+    pub fn segment(&self) -> &[u8] {
+        self.bytes()
+    }
+
+    /// Whether the checksum verifies, given the folded pseudo-header sum.
+    #[inline(always)]
+    pub fn verify_checksum(&self, pseudo_header: u16) -> bool {
+        checksum::add(pseudo_header, checksum::sum(self.bytes())) == 0xffff
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
+    #[inline(always)]
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        self.buffer.as_mut()
+    }
+
+    #[inline(always)]
+    pub fn set_seq_number(&mut self, seq: u32) {
+        set_u32(self.bytes_mut(), field::SEQ_NUM, seq);
+    }
+
+    #[inline(always)]
+    pub fn set_flags(&mut self, flags: u8) {
+        set_u8(self.bytes_mut(), field::FLAGS, flags);
+    }
+
+    #[inline(always)]
+    pub fn set_checksum(&mut self, sum: u16) {
+        set_u16(self.bytes_mut(), field::CHECKSUM, sum);
+    }
+
+    /// Computes and stores the checksum over the whole segment, given the folded pseudo-header
+    /// sum.
+    #[inline(always)]
+    pub fn fill_checksum(&mut self, pseudo_header: u16) {
+        self.set_checksum(0);
+        let sum = checksum::checksum(pseudo_header, self.bytes());
+        self.set_checksum(sum);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ports 4000 -> 443, seq 0x01020304, ack 77, header 24 bytes (one option word), ACK|PSH,
+    /// window 500, urgent 9, then "hi".
+    fn sample() -> Vec<u8> {
+        vec![
+            0x0f, 0xa0, 0x01, 0xbb, 1, 2, 3, 4, 0, 0, 0, 77, 0x60, 0x18, 0x01, 0xf4, 0xab, 0xcd, 0,
+            9, 1, 1, 1, 0, b'h', b'i',
+        ]
+    }
+
+    #[test]
+    fn fields() {
+        let b = sample();
+        let p = Packet::new_checked(&b[..]).unwrap();
+        assert_eq!((p.src_port(), p.dst_port()), (4000, 443));
+        assert_eq!(p.seq_number(), 0x0102_0304);
+        assert_eq!(p.ack_number(), 77);
+        assert_eq!(p.header_len(), 24);
+        assert_eq!(p.flags(), flags::ACK | flags::PSH);
+        assert_eq!(p.window(), 500);
+        assert_eq!(p.checksum(), 0xabcd);
+        assert_eq!(p.urgent(), 9);
+        assert_eq!(p.options(), &[1, 1, 1, 0]);
+        assert_eq!(p.payload(), b"hi");
+        assert_eq!(p.segment(), &b[..]);
+    }
+
+    #[test]
+    fn setters_and_checksum() {
+        let mut b = sample();
+        let mut p = Packet::new_checked(&mut b[..]).unwrap();
+        p.set_seq_number(9);
+        p.set_flags(flags::FIN);
+        p.fill_checksum(0x1234);
+        assert!(p.verify_checksum(0x1234));
+        assert!(!p.verify_checksum(0x1235));
+        assert_eq!((p.seq_number(), p.flags()), (9, flags::FIN));
+        assert_eq!(b[4..8], [0, 0, 0, 9]);
+    }
+
+    #[test]
+    fn check_len_refuses_short_or_bad_headers() {
+        let b = sample();
+        for n in 0..24 {
+            assert_eq!(
+                Packet::new_checked(&b[..n]).map(|_| ()),
+                Err(Error::Truncated),
+                "{n}"
+            );
+        }
+        for off in 0..5 {
+            let mut c = b.clone();
+            c[12] = off << 4;
+            assert_eq!(
+                Packet::new_checked(&c[..]).map(|_| ()),
+                Err(Error::Malformed)
+            );
+        }
+        let mut c = b.clone();
+        c[12] = 0xf0;
+        assert_eq!(
+            Packet::new_checked(&c[..]).map(|_| ()),
+            Err(Error::Truncated)
+        );
+        c.resize(MAX_HEADER_LEN, 0);
+        let p = Packet::new_checked(&c[..]).unwrap();
+        assert_eq!((p.options().len(), p.payload().len()), (40, 0));
+    }
+}
