@@ -9,6 +9,13 @@
 //! - [`session`]: one established key pair: keys, send counter, replay window, age.
 //! - [`replay`]: the RFC 6479 sliding-window replay filter.
 //! - [`endpoint`]: the state machine tying it together (timers, rekey, keepalive, roaming).
+//!
+//! Peers and keys, the tables of a multi-peer endpoint (each file gives its layout and memory):
+//! - [`peer_table`]: peers by static public key, numbered by [`peer_id::PeerId`].
+//! - [`allowed_ips`]: cryptokey routing, longest-prefix match per address family.
+//! - [`index_table`]: receiver index to peer and session slot.
+//! - [`keys`], [`key_encoding`]: key types; base64 (`wg`) and hex (UAPI) forms.
+//! - [`ip_prefix`], [`keyed_hash`]: an address with a prefix length; the tables' keyed hash.
 #![deny(unsafe_code)]
 
 pub mod aead;
