@@ -10,12 +10,14 @@
 //! - [`sys`]: every `unsafe` block and raw syscall (TUN ioctls, rtnetlink, sockets, signals, io_uring
 //!   memory), behind small safe functions.
 //!
-//! [`cli`], [`keyfile`] and [`log`] are the operator-facing pieces used by the binary; [`uapi`] is
-//! the sans-IO codec of WireGuard's control protocol (what `wg` speaks over a unix socket).
+//! [`cli`], [`config`] (WireGuard configuration files), [`keyfile`] and [`log`] are the
+//! operator-facing pieces used by the binary; [`uapi`] is the sans-IO codec of WireGuard's control
+//! protocol (what `wg` speaks over a unix socket).
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod core;
 pub mod driver;
 pub mod keyfile;

@@ -21,6 +21,13 @@
 //! - [`peer`]: one peer tying those together along the send and receive paths.
 //! - [`deadlines`]: the earliest deadline of many peers without scanning them.
 //! - [`entropy`], [`secret`], [`peer_id`]: randomness as an input, erased keys, peer handles.
+//!
+//! Peers and keys, the tables of a multi-peer endpoint (each file gives its layout and memory):
+//! - [`peer_table`]: peers by static public key, numbered by [`peer_id::PeerId`].
+//! - [`allowed_ips`]: cryptokey routing, longest-prefix match per address family.
+//! - [`index_table`]: receiver index to peer and session slot.
+//! - [`keys`], [`key_encoding`]: key types; base64 (`wg`) and hex (UAPI) forms.
+//! - [`ip_prefix`], [`keyed_hash`]: an address with a prefix length; the tables' keyed hash.
 #![deny(unsafe_code)]
 
 pub mod aead;
