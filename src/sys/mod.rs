@@ -8,6 +8,7 @@ pub mod iface;
 pub mod netlink;
 #[cfg(any(test, feature = "test-util"))]
 pub mod netns;
+pub mod notify;
 #[cfg(test)]
 pub mod private_netns;
 pub mod random;
