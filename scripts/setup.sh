@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ringtun's tests, demo and fuzzing need, if missing. Idempotent; safe to run often.
 #   sudo ./scripts/setup.sh            # tools for tests and demo (iperf3, iproute2, ping, and
-#                                      # systemd-analyze, man, groff, setpriv for tests/dist.rs) and the
+#                                      # systemd-analyze, man, groff, setpriv, strace: tests/dist.rs) and the
 #                                      # foreign WireGuard peers of the interop tests (wg, wg-quick,
 #                                      # wireguard-go, boringtun-cli)
 #   sudo ./scripts/setup.sh --fuzz     # also the nightly toolchain check and cargo-fuzz
@@ -34,11 +34,12 @@ declare -A pkg_of=(
     [ping]=iputils-ping
     [iperf3]=iperf3
     # tests/dist.rs: the systemd unit (verify, security), the man page (man --warnings), and a
-    # server started as the unit starts it (setpriv).
+    # server started as the unit starts it (setpriv), the system calls of a run (strace).
     [systemd-analyze]=systemd
     [man]=man-db
     [groff]=groff-base
     [setpriv]=util-linux
+    [strace]=strace
 )
 if ((want_wireguard)); then
     pkg_of+=([wg]=wireguard-tools [wg-quick]=wireguard-tools [wireguard-go]=wireguard-go)

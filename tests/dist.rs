@@ -4,12 +4,13 @@
 //! - The unit passes `systemd-analyze verify` without a word (its `Documentation=` resolves to our
 //!   own man page), keeps its hardening, and stays at a low `systemd-analyze security` exposure.
 //! - What the unit grants is enough: a server started the way the unit starts it (a uid of its
-//!   own, CAP_NET_ADMIN alone, no new privileges) brings its tunnel up (needs root).
+//!   own, CAP_NET_ADMIN alone, no new privileges) brings its tunnel up, and every system call of
+//!   a server and a client moving traffic is one its `SystemCallFilter=` allows (both need root).
 //! - The man page renders without a groff warning, has the sections an operator looks for, and
 //!   documents every option `ringtun --help` lists.
 //!
-//! The tools come from `scripts/setup.sh` (systemd, man-db, groff-base); a missing one fails the
-//! test with that advice, never skips it.
+//! The tools come from `scripts/setup.sh` (systemd, man-db, groff-base, util-linux, strace); a
+//! missing one fails the test with that advice, never skips it.
 
 // `pub`: see tests/common/mod.rs.
 pub mod common;
@@ -263,6 +264,141 @@ fn unprivileged_uid_with_cap_net_admin_alone_runs_a_server() {
     let exit = server.terminate(Duration::from_secs(10));
     assert!(exit.success(), "exit {exit}:\n{}", server.log());
     assert!(!link_exists(&net.server_ns, "ringtun0"));
+}
+
+/// The system calls the unit's `SystemCallFilter=` allows, as this host's systemd expands its
+/// groups (`@system-service` and the groups inside it).
+fn unit_filter_allows() -> BTreeSet<String> {
+    let unit = fs::read_to_string(UNIT).unwrap();
+    let filters: Vec<(String, String)> = directives(&unit)
+        .into_iter()
+        .filter(|(k, _)| k == "SystemCallFilter")
+        .collect();
+    assert_eq!(filters.len(), 1, "one SystemCallFilter= (an allow list)");
+    let mut pending: Vec<String> = filters[0].1.split_whitespace().map(str::to_owned).collect();
+    let mut groups = BTreeSet::new();
+    let mut allowed = BTreeSet::new();
+    while let Some(item) = pending.pop() {
+        assert!(
+            !item.starts_with('~'),
+            "the filter is an allow list: {item}"
+        );
+        if !item.starts_with('@') {
+            allowed.insert(item);
+            continue;
+        }
+        if !groups.insert(item.clone()) {
+            continue;
+        }
+        let out = tool("systemd-analyze", &["syscall-filter", &item], &[]);
+        assert!(
+            out.status.success(),
+            "systemd-analyze syscall-filter {item}"
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        // The first line names the group; then `# comment`s, member groups and calls.
+        for line in text.lines().skip(1).map(str::trim) {
+            if !line.is_empty() && !line.starts_with('#') {
+                pending.push(line.to_owned());
+            }
+        }
+    }
+    // The groups expanded (a broken expansion would allow next to nothing).
+    assert!(
+        allowed.len() > 20,
+        "only {} calls: {allowed:?}",
+        allowed.len()
+    );
+    allowed
+}
+
+/// Names of the system calls in an `strace -f -o FILE` log (`PID name(args...`, and the
+/// `<... name resumed>` halves of interrupted calls, which repeat a name already seen).
+fn traced_calls(trace: &str) -> BTreeSet<String> {
+    trace
+        .lines()
+        .filter_map(|l| {
+            let rest = l.split_once(' ')?.1.trim_start();
+            let name = &rest[..rest.find('(')?];
+            (!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+                .then(|| name.to_owned())
+        })
+        .collect()
+}
+
+/// ringtun under `strace -f` in `ns`: the spawned pid is strace's, ringtun is its child.
+fn traced_ringtun(ns: &str, dir: &Path, label: &str, args: &[&str]) -> (Ringtun, PathBuf) {
+    let trace = dir.join(format!("{label}.trace"));
+    let bin = ringtun_bin();
+    let mut all = vec!["-f", "-qq", "-o", trace.to_str().unwrap(), &bin];
+    all.extend_from_slice(args);
+    let log = dir.join(format!("{label}.log"));
+    (Ringtun::spawn(ns, log, label, "strace", &all), trace)
+}
+
+/// The pid of ringtun under the strace process `tracer`.
+fn tracee(tracer: u32) -> String {
+    let children = fs::read_to_string(format!("/proc/{tracer}/task/{tracer}/children")).unwrap();
+    let pid = children
+        .split_whitespace()
+        .next()
+        .expect("strace has a child");
+    pid.to_owned()
+}
+
+/// Every system call a server and a client make, from start through a session, ping, a short TCP
+/// transfer (the offload paths), SIGUSR1 and SIGTERM, is one the unit's filter allows: under the
+/// unit, none of them would fail with EPERM.
+#[test]
+#[ignore = "needs root"]
+fn every_system_call_of_a_tunnel_run_is_in_the_units_filter() {
+    let allowed = unit_filter_allows();
+    let net = TestNet::new();
+    let key = net.key("key");
+    let port = PORT.to_string();
+    let endpoint = net.server_endpoint(PORT);
+    let (mut server, server_trace) = traced_ringtun(
+        &net.server_ns,
+        &net.dir,
+        "server",
+        &["-l", &port, "-k", &key],
+    );
+    server.expect_log("listening on", SESSION_TIMEOUT);
+    let (mut client, client_trace) = traced_ringtun(
+        &net.client_ns,
+        &net.dir,
+        "client",
+        &["-s", &endpoint, "-k", &key],
+    );
+    client.expect_log("session up", SESSION_TIMEOUT);
+    assert_ping(&net.client_ns, "10.89.0.1", 3);
+    let _iperf = Iperf3Server::start(&net.server_ns, "10.89.0.1", 5201);
+    iperf3_client(&net.client_ns, "10.89.0.1", 5201, 2, &[]).expect("iperf3 through the tunnel");
+    for side in [&mut server, &mut client] {
+        let pid = tracee(side.pid());
+        run_ok(&["kill", "-USR1", &pid]);
+        side.expect_log("stats:", SESSION_TIMEOUT);
+        run_ok(&["kill", "-TERM", &pid]);
+        // strace exits with ringtun, with its status.
+        wait_until(Duration::from_secs(20), || side.exited().is_some());
+        let exit = side.terminate(Duration::from_secs(1));
+        assert!(
+            exit.success(),
+            "{} exit {exit}:\n{}",
+            side.label,
+            side.log()
+        );
+    }
+    for trace in [server_trace, client_trace] {
+        let used = traced_calls(&fs::read_to_string(&trace).unwrap());
+        assert!(used.contains("io_uring_enter"), "{used:?}");
+        let outside: Vec<&String> = used.difference(&allowed).collect();
+        assert!(
+            outside.is_empty(),
+            "{}: calls outside the unit's SystemCallFilter=: {outside:?}",
+            trace.display()
+        );
+    }
 }
 
 #[test]
