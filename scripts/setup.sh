@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ringtun's tests, demo and fuzzing need, if missing. Idempotent; safe to run often.
-#   sudo ./scripts/setup.sh            # tools for tests and demo (iperf3, iproute2, ping) and the
+#   sudo ./scripts/setup.sh            # tools for tests and demo (iperf3, iproute2, ping, and
+#                                      # systemd-analyze, man, groff, setpriv, strace: tests/dist.rs) and the
 #                                      # foreign WireGuard peers of the interop tests (wg, wg-quick,
 #                                      # wireguard-go, boringtun-cli)
 #   sudo ./scripts/setup.sh --fuzz     # also the nightly toolchain check and cargo-fuzz
@@ -16,7 +17,7 @@ for arg in "$@"; do
     case "$arg" in
         --fuzz) want_fuzz=1 ;;
         --no-wireguard) want_wireguard=0 ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown option: $arg" >&2; exit 2 ;;
     esac
 done
@@ -32,6 +33,13 @@ declare -A pkg_of=(
     [tc]=iproute2
     [ping]=iputils-ping
     [iperf3]=iperf3
+    # tests/dist.rs: the systemd unit (verify, security), the man page (man --warnings), and a
+    # server started as the unit starts it (setpriv), the system calls of a run (strace).
+    [systemd-analyze]=systemd
+    [man]=man-db
+    [groff]=groff-base
+    [setpriv]=util-linux
+    [strace]=strace
 )
 if ((want_wireguard)); then
     pkg_of+=([wg]=wireguard-tools [wg-quick]=wireguard-tools [wireguard-go]=wireguard-go)

@@ -3,8 +3,18 @@
 //! Every line starts with `ringtun: ` so that the daemon's output is recognisable in a journal and
 //! so that tests can parse it. Lines caused by remote input (dropped datagrams) go through a
 //! [`RateLimiter`] so that a flood cannot turn into a flood of log writes.
+//!
+//! Under systemd, when stderr is connected to the journal, each line also starts with its syslog
+//! priority as `<N>` (`sd-daemon(3)`), which journald strips and records: `journalctl -p warning`
+//! then finds ringtun's errors and warnings. Whether stderr is the journal is decided once, the
+//! way `systemd.exec(5)` documents for `$JOURNAL_STREAM`: the variable holds the `DEVICE:INODE`
+//! of the journal stream, and it must match stderr's own (a child whose stderr was redirected
+//! inherits the variable but not the stream, and gets no prefixes).
 
 use std::io::Write;
+use std::os::fd::AsFd;
+use std::os::unix::fs::MetadataExt;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
@@ -48,24 +58,93 @@ pub fn enabled(l: Level) -> bool {
     level() >= l
 }
 
-/// Writes one whole line `ringtun: MSG` to stderr with a single write, so that lines never
-/// interleave. Errors writing to stderr are ignored: there is nowhere left to report them.
+/// A line's syslog priority (the numbers of `syslog(3)`), for the journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Priority {
+    Error = 3,
+    Warning = 4,
+    Info = 6,
+    Debug = 7,
+}
+
+/// Writes one whole line `ringtun: MSG` at info priority; see [`line_at`].
 pub fn line(args: std::fmt::Arguments<'_>) {
-    let mut s = String::with_capacity(96);
-    let _ = std::fmt::Write::write_fmt(&mut s, format_args!("ringtun: {args}\n"));
+    line_at(Priority::Info, args)
+}
+
+/// Writes one whole line `ringtun: MSG` to stderr with a single write, so that lines never
+/// interleave; prefixed with `<N>` when stderr is the journal. Errors writing to stderr are
+/// ignored: there is nowhere left to report them.
+pub fn line_at(priority: Priority, args: std::fmt::Arguments<'_>) {
+    let s = format_line(stderr_is_journal(), priority, args);
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
+}
+
+/// The bytes of one log line: `[<N>]ringtun: MSG\n`.
+pub fn format_line(journal: bool, priority: Priority, args: std::fmt::Arguments<'_>) -> String {
+    let mut s = String::with_capacity(96);
+    if journal {
+        let _ = std::fmt::Write::write_fmt(&mut s, format_args!("<{}>", priority as u8));
+    }
+    let _ = std::fmt::Write::write_fmt(&mut s, format_args!("ringtun: {args}\n"));
+    s
+}
+
+/// The variable systemd sets when a service's stdout or stderr is connected to the journal.
+pub const JOURNAL_STREAM: &str = "JOURNAL_STREAM";
+
+/// Whether stderr is the journal's stream (decided at the first call, then remembered).
+pub fn stderr_is_journal() -> bool {
+    static JOURNAL: OnceLock<bool> = OnceLock::new();
+    *JOURNAL.get_or_init(|| {
+        let Some(value) = std::env::var_os(JOURNAL_STREAM) else {
+            return false;
+        };
+        match (value.to_str(), stderr_device_inode()) {
+            (Some(v), Some((dev, ino))) => journal_stream_matches(v, dev, ino),
+            _ => false,
+        }
+    })
+}
+
+/// Whether a `$JOURNAL_STREAM` value (`DEVICE:INODE`, both decimal) names the file `dev`, `ino`.
+/// A malformed value matches nothing.
+pub fn journal_stream_matches(value: &str, dev: u64, ino: u64) -> bool {
+    let Some((d, i)) = value.split_once(':') else {
+        return false;
+    };
+    matches!((d.parse::<u64>(), i.parse::<u64>()), (Ok(d), Ok(i)) if d == dev && i == ino)
+}
+
+/// Device and inode of what fd 2 refers to (fstat of a duplicate: the same open file), or `None`
+/// when stderr is closed.
+pub fn stderr_device_inode() -> Option<(u64, u64)> {
+    let fd = std::io::stderr().as_fd().try_clone_to_owned().ok()?;
+    let meta = std::fs::File::from(fd).metadata().ok()?;
+    Some((meta.dev(), meta.ino()))
 }
 
 /// `ringtun: error: …`, always shown.
 #[macro_export]
 macro_rules! log_error {
-    ($($t:tt)*) => { $crate::log::line(format_args!("error: {}", format_args!($($t)*))) };
+    ($($t:tt)*) => {
+        $crate::log::line_at(
+            $crate::log::Priority::Error,
+            format_args!("error: {}", format_args!($($t)*)),
+        )
+    };
 }
 
 /// `ringtun: warning: …`, always shown.
 #[macro_export]
 macro_rules! log_warn {
-    ($($t:tt)*) => { $crate::log::line(format_args!("warning: {}", format_args!($($t)*))) };
+    ($($t:tt)*) => {
+        $crate::log::line_at(
+            $crate::log::Priority::Warning,
+            format_args!("warning: {}", format_args!($($t)*)),
+        )
+    };
 }
 
 /// `ringtun: …`, unless quiet.
@@ -73,7 +152,7 @@ macro_rules! log_warn {
 macro_rules! log_info {
     ($($t:tt)*) => {
         if $crate::log::enabled($crate::log::Level::Normal) {
-            $crate::log::line(format_args!($($t)*))
+            $crate::log::line_at($crate::log::Priority::Info, format_args!($($t)*))
         }
     };
 }
@@ -83,7 +162,7 @@ macro_rules! log_info {
 macro_rules! log_debug {
     ($($t:tt)*) => {
         if $crate::log::enabled($crate::log::Level::Verbose) {
-            $crate::log::line(format_args!($($t)*))
+            $crate::log::line_at($crate::log::Priority::Debug, format_args!($($t)*))
         }
     };
 }
@@ -206,6 +285,50 @@ mod tests {
         assert_eq!(suppressed_suffix(0), "");
         assert_eq!(suppressed_suffix(1), " (1 similar lines suppressed)");
         assert_eq!(suppressed_suffix(7), " (7 similar lines suppressed)");
+    }
+
+    #[test]
+    fn journal_lines_carry_their_priority() {
+        let cases = [
+            (Priority::Error, "<3>"),
+            (Priority::Warning, "<4>"),
+            (Priority::Info, "<6>"),
+            (Priority::Debug, "<7>"),
+        ];
+        for (priority, prefix) in cases {
+            assert_eq!(
+                format_line(true, priority, format_args!("x {}", 1)),
+                format!("{prefix}ringtun: x 1\n")
+            );
+            assert_eq!(
+                format_line(false, priority, format_args!("x {}", 1)),
+                "ringtun: x 1\n"
+            );
+        }
+    }
+
+    #[test]
+    fn journal_stream_must_name_this_device_and_inode() {
+        assert!(journal_stream_matches("64769:1234567", 64769, 1234567));
+        assert!(journal_stream_matches("0:1", 0, 1));
+        assert!(!journal_stream_matches("64769:1234567", 64769, 1234568));
+        assert!(!journal_stream_matches("64769:1234567", 64770, 1234567));
+        for malformed in [
+            "", ":", "64769", "64769:", ":1234567", "x:1", "1:2:3", " 1:2", "-1:2",
+        ] {
+            assert!(!journal_stream_matches(malformed, 1, 2), "{malformed:?}");
+        }
+        // Beyond u64: malformed, not wrapped.
+        assert!(!journal_stream_matches("18446744073709551616:2", 0, 2));
+    }
+
+    #[test]
+    fn stderr_device_and_inode_are_those_of_the_open_file() {
+        // Whatever the test runner made fd 2, fstat of it must agree with a stat through
+        // /proc/self/fd/2, which names the same open file.
+        let (dev, ino) = stderr_device_inode().expect("the test runner has a stderr");
+        let meta = std::fs::metadata("/proc/self/fd/2").unwrap();
+        assert_eq!((dev, ino), (meta.dev(), meta.ino()));
     }
 
     #[test]

@@ -18,8 +18,8 @@ use crate::cli::{Mode, Options};
 use crate::core::Endpoint;
 use crate::driver::clock::Clock;
 use crate::driver::{self, Exit};
-use crate::sys::{random, signal};
-use crate::{keyfile, log_info};
+use crate::sys::{notify, random, signal};
+use crate::{keyfile, log_info, log_warn};
 
 pub mod addressing;
 pub mod hooks;
@@ -81,15 +81,31 @@ pub fn run(opts: Options) -> Result<(), AppError> {
     let clock = Clock::new();
     let mut endpoint = Endpoint::new(endpoint_config, seed, clock.now(), wall_clock_ns());
     match opts.mode {
-        Mode::Listen(_) => log_info!("listening on {local}"),
+        Mode::Listen(_) => {
+            log_info!("listening on {local}");
+            // The server's interface is up: systemd's Type=notify start is complete. (A client
+            // says READY=1 on its first session, in its SessionUp hook.)
+            if let Err(e) = notify::ready(&format!("listening on {local}")) {
+                notify_failed(e);
+            }
+        }
         Mode::Connect(server) => log_info!("connecting to {server} from {local}"),
     }
     match driver::run(&mut endpoint, io, &driver_config, clock, &mut hooks).map_err(err)? {
         Exit::Signal(sig) => {
             log_info!("exiting on {}", signal::name(sig));
+            if let Err(e) = notify::stopping(&format!("exiting on {}", signal::name(sig))) {
+                notify_failed(e);
+            }
             Ok(())
         }
     }
+}
+
+/// A service manager that asked for notifications and cannot get them will consider ringtun
+/// failed to start; say why, but keep the tunnel.
+fn notify_failed(e: std::io::Error) {
+    log_warn!("cannot notify the service manager ($NOTIFY_SOCKET): {e}");
 }
 
 #[cfg(test)]

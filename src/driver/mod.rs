@@ -117,6 +117,14 @@ pub enum DriverError {
         kernel: String,
         detail: String,
     },
+    /// io_uring exists but may not be used here, or the kernel has none: `io_uring_setup` failed
+    /// with `error`, and `cause` says what blocks it and the fix (seccomp, the
+    /// `kernel.io_uring_disabled` sysctl, the kernel; see [`crate::sys::uring::availability`]).
+    Unavailable {
+        kernel: String,
+        error: String,
+        cause: String,
+    },
     /// Setting up the ring or its memory failed.
     Setup(io::Error),
     /// io_uring_enter failed with an error that is not transient.
@@ -145,7 +153,20 @@ impl fmt::Display for DriverError {
                 f,
                 "kernel {kernel} does not support {feature}: {detail} (ringtun needs Linux >= 6.7 with io_uring enabled)"
             ),
-            DriverError::Setup(e) => write!(f, "io_uring set-up failed: {e}"),
+            DriverError::Unavailable {
+                kernel,
+                error,
+                cause,
+            } => write!(
+                f,
+                "io_uring_setup failed on kernel {kernel}: {error}: {cause}"
+            ),
+            // The probe has usually caught an unavailable io_uring before; when it has not (the
+            // loop started without it), the cause is looked up as the error is shown.
+            DriverError::Setup(e) => match crate::sys::uring::availability::explain(e) {
+                Some(cause) => write!(f, "io_uring set-up failed: {e}: {cause}"),
+                None => write!(f, "io_uring set-up failed: {e}"),
+            },
             DriverError::Submit(e) => write!(f, "io_uring_enter failed: {e}"),
             DriverError::Signals(e) => write!(f, "reading the signalfd failed: {e}"),
             DriverError::Read { what, error } => {
@@ -159,12 +180,22 @@ impl fmt::Display for DriverError {
 impl std::error::Error for DriverError {}
 
 /// Checks that the running kernel has every io_uring feature the loop uses; the error names the
-/// kernel version and the missing feature.
+/// kernel version and the missing feature, or what keeps io_uring from this process.
 pub fn probe() -> Result<(), DriverError> {
-    crate::sys::uring::probe().map_err(|f| DriverError::Unsupported {
-        feature: f.feature,
-        kernel: crate::sys::uring::kernel_release(),
-        detail: f.detail,
+    crate::sys::uring::probe().map_err(|f| {
+        let kernel = crate::sys::uring::kernel_release();
+        match f.cause {
+            Some(cause) => DriverError::Unavailable {
+                kernel,
+                error: f.detail,
+                cause,
+            },
+            None => DriverError::Unsupported {
+                feature: f.feature,
+                kernel,
+                detail: f.detail,
+            },
+        }
     })
 }
 

@@ -616,6 +616,32 @@ fn probe_reports_ok_here() {
     assert!(msg.contains("6.1.0") && msg.contains("READ_MULTISHOT") && !msg.contains('\n'));
 }
 
+#[test]
+fn setup_errors_carry_what_blocks_io_uring() {
+    let e = DriverError::Unavailable {
+        kernel: "6.8.0".into(),
+        error: "Operation not permitted (os error 1)".into(),
+        cause: "a seccomp filter blocks io_uring: fix".into(),
+    };
+    assert_eq!(
+        e.to_string(),
+        "io_uring_setup failed on kernel 6.8.0: Operation not permitted (os error 1): a seccomp \
+         filter blocks io_uring: fix"
+    );
+    // EPERM is about availability: the cause seen on this host follows the error.
+    let eperm = std::io::Error::from_raw_os_error(libc::EPERM);
+    let cause = crate::sys::uring::availability::explain(&eperm).expect("EPERM has a cause");
+    assert_eq!(
+        DriverError::Setup(eperm).to_string(),
+        format!("io_uring set-up failed: Operation not permitted (os error 1): {cause}")
+    );
+    // ENOMEM is not: the error alone.
+    assert_eq!(
+        DriverError::Setup(std::io::Error::from_raw_os_error(libc::ENOMEM)).to_string(),
+        "io_uring set-up failed: Cannot allocate memory (os error 12)"
+    );
+}
+
 fn offload_rings() -> RingSizes {
     RingSizes {
         sq_entries: 256,

@@ -4,10 +4,13 @@
 pub mod buf_ring;
 pub mod cmsg;
 pub mod cpu;
+#[cfg(any(test, feature = "test-util"))]
+pub mod deny_syscall;
 pub mod iface;
 pub mod netlink;
 #[cfg(any(test, feature = "test-util"))]
 pub mod netns;
+pub mod notify;
 #[cfg(test)]
 pub mod private_netns;
 pub mod random;

@@ -9,7 +9,8 @@
 //!   memory, and reading a received UDP buffer;
 //! - `send.rs`: sends and writes of held memory (GSO splitting, send-slot `msghdr`s);
 //! - `completion.rs`: the `user_data` codec and what each completion gives back;
-//! - `probe.rs`: the start-up check of the kernel's io_uring support.
+//! - `probe.rs`: the start-up check of the kernel's io_uring support;
+//! - `availability.rs`: why `io_uring_setup` was refused (seccomp, sysctl, kernel) and the fix.
 //!
 //! # Memory invariant
 //!
@@ -43,6 +44,7 @@ use super::buf_ring::{BufRing, Region};
 use super::signal::SIGINFO_LEN;
 use super::udp::socket_is_ipv6;
 
+pub mod availability;
 mod buffers;
 mod completion;
 mod layout;

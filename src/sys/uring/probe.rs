@@ -36,11 +36,18 @@ pub fn kernel_release() -> String {
 pub struct ProbeFailure {
     pub feature: &'static str,
     pub detail: String,
+    /// When `io_uring_setup` itself was refused: what blocks io_uring here and the fix
+    /// ([`super::availability`]), if known.
+    pub cause: Option<String>,
 }
 
 /// Checks that io_uring is usable and supports every operation the loop uses.
 pub fn probe() -> Result<(), ProbeFailure> {
-    let fail = |feature, detail: String| ProbeFailure { feature, detail };
+    let fail = |feature, detail: String| ProbeFailure {
+        feature,
+        detail,
+        cause: None,
+    };
     let ring = match IoUring::<squeue::Entry, cqueue::Entry>::builder()
         .setup_cqsize(PROBE_CQ_ENTRIES)
         .setup_single_issuer()
@@ -49,20 +56,11 @@ pub fn probe() -> Result<(), ProbeFailure> {
     {
         Ok(r) => r,
         Err(e) => {
-            let why = match e.raw_os_error() {
-                Some(libc::EPERM) => {
-                    let sysctl = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
-                        .map(|s| s.trim().to_string())
-                        .unwrap_or_else(|_| "?".into());
-                    format!("{e} (kernel.io_uring_disabled = {sysctl})")
-                }
-                Some(libc::ENOSYS) => format!("{e} (kernel built without io_uring)"),
-                Some(libc::EINVAL) => {
-                    format!("{e} (IORING_SETUP_DEFER_TASKRUN needs Linux >= 6.1)")
-                }
-                _ => e.to_string(),
-            };
-            return Err(fail("io_uring_setup", why));
+            return Err(ProbeFailure {
+                feature: "io_uring_setup",
+                cause: super::availability::explain(&e),
+                detail: e.to_string(),
+            });
         }
     };
     let mut p = Probe::new();

@@ -1,0 +1,99 @@
+//! systemd's readiness protocol end to end: a real server started with `$NOTIFY_SOCKET` set (as a
+//! `Type=notify` unit is) sends `READY=1` once its interface is up, and `STOPPING=1` on SIGTERM,
+//! to a unix datagram socket the test listens on in place of systemd. Needs root (namespaces,
+//! TUN): `sudo ./scripts/test.sh --test notify`.
+
+// `pub`: see tests/common/mod.rs.
+pub mod common;
+
+use common::*;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::time::Duration;
+
+/// Waits for one notification datagram.
+fn next_message(sock: &UnixDatagram, server: &Ringtun) -> String {
+    sock.set_read_timeout(Some(SESSION_TIMEOUT)).unwrap();
+    let mut buf = [0u8; 1024];
+    let n = sock
+        .recv(&mut buf)
+        .unwrap_or_else(|e| panic!("no notification ({e}); server log:\n{}", server.log()));
+    String::from_utf8(buf[..n].to_vec()).expect("notifications are text")
+}
+
+/// Starts a server in `net`'s server namespace with `NOTIFY_SOCKET=value` (`env` execs ringtun,
+/// so the pid the harness signals is ringtun's).
+fn notified_server(net: &TestNet, value: &str) -> Ringtun {
+    let key = net.key("key");
+    let port = PORT.to_string();
+    let socket = format!("NOTIFY_SOCKET={value}");
+    let bin = ringtun_bin();
+    Ringtun::spawn(
+        &net.server_ns,
+        net.dir.join("server.log"),
+        "server",
+        "env",
+        &[&socket, &bin, "-l", &port, "-k", &key],
+    )
+}
+
+/// The whole exchange: READY=1 (with the interface already there), then STOPPING=1 on SIGTERM.
+fn assert_ready_then_stopping(net: &TestNet, listener: &UnixDatagram, mut server: Ringtun) {
+    let ready = next_message(listener, &server);
+    assert_eq!(
+        ready,
+        format!("READY=1\nSTATUS=listening on [::]:{PORT}"),
+        "server log:\n{}",
+        server.log()
+    );
+    assert!(
+        link_exists(&net.server_ns, "ringtun0"),
+        "READY=1 came before the interface existed"
+    );
+    assert!(server.log_contains("listening on"), "{}", server.log());
+    let status = server.terminate(Duration::from_secs(10));
+    assert!(status.success(), "exit {status}:\n{}", server.log());
+    assert_eq!(
+        next_message(listener, &server),
+        "STOPPING=1\nSTATUS=exiting on SIGTERM"
+    );
+    assert!(!server.log_contains("cannot notify"), "{}", server.log());
+}
+
+#[test]
+#[ignore = "needs root"]
+fn server_notifies_a_socket_path() {
+    let net = TestNet::new();
+    let path = net.dir.join("notify");
+    let listener = UnixDatagram::bind(&path).unwrap();
+    let server = notified_server(&net, path.to_str().unwrap());
+    assert_ready_then_stopping(&net, &listener, server);
+}
+
+/// Abstract socket names belong to a network namespace: the listener is made inside the server's.
+#[test]
+#[ignore = "needs root"]
+fn server_notifies_an_abstract_socket() {
+    let net = TestNet::new();
+    let name = format!("ringtun-test-notify-{}-{}", std::process::id(), net.id);
+    let bound = name.clone();
+    let listener = in_netns(&net.server_ns, move || {
+        UnixDatagram::bind_addr(&SocketAddr::from_abstract_name(bound.as_bytes()).unwrap()).unwrap()
+    });
+    let server = notified_server(&net, &format!("@{name}"));
+    assert_ready_then_stopping(&net, &listener, server);
+}
+
+/// A `NOTIFY_SOCKET` nobody listens on costs a warning, not the tunnel.
+#[test]
+#[ignore = "needs root"]
+fn unreachable_notify_socket_is_a_warning() {
+    let net = TestNet::new();
+    let absent = net.dir.join("nobody-listens");
+    let mut server = notified_server(&net, absent.to_str().unwrap());
+    server.expect_log("cannot notify the service manager", SESSION_TIMEOUT);
+    server.assert_running();
+    assert!(link_exists(&net.server_ns, "ringtun0"));
+    let status = server.terminate(Duration::from_secs(10));
+    assert!(status.success(), "exit {status}:\n{}", server.log());
+}
