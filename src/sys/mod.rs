@@ -3,6 +3,7 @@
 
 pub mod buf_ring;
 pub mod cmsg;
+pub mod control_socket;
 pub mod cpu;
 pub mod iface;
 pub mod netlink;
