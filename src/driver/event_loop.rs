@@ -333,6 +333,7 @@ impl<P: Protocol> Loop<'_, P> {
                 }
             }
             Op::TimeoutRemove | Op::Cancel => {}
+            Op::Accept { .. } | Op::ClientRead { .. } | Op::ClientSend { .. } => {}
         }
         Ok(None)
     }
