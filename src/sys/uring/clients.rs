@@ -26,6 +26,11 @@ const MAX_SEND: usize = 1 << 20;
 pub struct ClientId(pub(super) u16);
 
 impl ClientId {
+    /// Slot `index` (every use is checked against the slot's state, so a wrong one panics).
+    pub fn from_index(index: usize) -> ClientId {
+        ClientId(u16::try_from(index).expect("client slot index"))
+    }
+
     /// The slot's number, `0..client_slots`.
     pub fn index(self) -> usize {
         usize::from(self.0)
