@@ -12,7 +12,8 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -69,9 +70,25 @@ fn snapshot() -> Snapshot {
     }
 }
 
+/// What `get` answers with `big` set: far more than a socket buffer holds (about 1 MB).
+fn big_snapshot() -> Snapshot {
+    Snapshot {
+        peers: (0..4000u32)
+            .map(|i| {
+                let mut key = [0u8; 32];
+                key[..4].copy_from_slice(&i.to_be_bytes());
+                PeerSnapshot::new(PublicKey(key))
+            })
+            .collect(),
+        ..snapshot()
+    }
+}
+
 /// Seals with HDR and TAG around the packet, opens what has them; answers the control socket.
 struct StandIn {
     peer: SocketAddr,
+    /// `get` answers [`big_snapshot`].
+    big: bool,
     gets: u32,
     sets: Vec<SetRequest>,
     stats: Stats,
@@ -121,7 +138,7 @@ impl Protocol for StandIn {
 impl Control for StandIn {
     fn get(&mut self, _now: Instant) -> Snapshot {
         self.gets += 1;
-        snapshot()
+        if self.big { big_snapshot() } else { snapshot() }
     }
 
     fn set(&mut self, _now: Instant, request: SetRequest) -> Result<(), Errno> {
@@ -135,8 +152,12 @@ impl Control for StandIn {
     }
 }
 
+/// Keeps the last counters reported, and shares `control_timeouts` with the test thread.
 #[derive(Default)]
-struct LastStats(Option<DriverStats>);
+struct LastStats {
+    last: Option<DriverStats>,
+    timeouts: Arc<AtomicU64>,
+}
 
 impl Hooks for LastStats {
     fn on_event(&mut self, _now: Instant, _event: &Event) -> Result<(), String> {
@@ -144,7 +165,9 @@ impl Hooks for LastStats {
     }
     fn on_drop(&mut self, _now: Instant, _reason: DropReason, _from: Option<SocketAddr>) {}
     fn on_stats(&mut self, _core: &Stats, driver: &DriverStats) {
-        self.0 = Some(driver.clone());
+        self.timeouts
+            .store(driver.control_timeouts, Ordering::SeqCst);
+        self.last = Some(driver.clone());
     }
 }
 
@@ -182,12 +205,23 @@ struct Served {
     peer: UdpSocket,
     loop_addr: SocketAddr,
     path: PathBuf,
+    timeouts: Arc<AtomicU64>,
 }
 
 impl Served {
     /// Binds the control socket of `name` in `dir`, lets `adjust` change the plane's bounds, and
     /// starts the loop.
     fn start(dir: &Path, name: &str, adjust: impl FnOnce(&mut ControlPlane)) -> Served {
+        Served::start_with(dir, name, false, adjust)
+    }
+
+    /// As [`Served::start`]; `big`: `get` answers [`big_snapshot`].
+    fn start_with(
+        dir: &Path,
+        name: &str,
+        big: bool,
+        adjust: impl FnOnce(&mut ControlPlane),
+    ) -> Served {
         let socket = ControlSocket::bind_in(dir, name).expect("bind the control socket");
         let path = socket.path().to_owned();
         let mut plane = ControlPlane::new(socket);
@@ -202,17 +236,23 @@ impl Served {
         peer.set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         let peer_addr = peer.local_addr().unwrap();
+        let timeouts = Arc::new(AtomicU64::new(0));
+        let reported_timeouts = timeouts.clone();
         let (tid_tx, tid_rx) = mpsc::channel();
         let handle = std::thread::spawn(move || {
             let signals = signal::block_and_signalfd().unwrap();
             tid_tx.send(testnet::gettid()).unwrap();
             let mut proto = StandIn {
                 peer: peer_addr,
+                big,
                 gets: 0,
                 sets: Vec::new(),
                 stats: Stats::default(),
             };
-            let mut hooks = LastStats::default();
+            let mut hooks = LastStats {
+                last: None,
+                timeouts: reported_timeouts,
+            };
             let io = Io {
                 tun: OwnedFd::from(tun_loop),
                 udp: OwnedFd::from(udp),
@@ -249,7 +289,13 @@ impl Served {
             peer,
             loop_addr,
             path,
+            timeouts,
         }
+    }
+
+    /// `control_timeouts` as of the last SIGUSR1 report.
+    fn timeouts(&self) -> u64 {
+        self.timeouts.load(Ordering::SeqCst)
     }
 
     fn connect(&self) -> UnixStream {
@@ -285,7 +331,7 @@ impl Served {
         testnet::tgkill(self.tid, libc::SIGTERM).unwrap();
         let (r, proto, hooks) = self.handle.join().unwrap();
         assert_eq!(r.unwrap(), Exit::Signal(libc::SIGTERM));
-        (proto, hooks.0.expect("counters reported at exit"))
+        (proto, hooks.last.expect("counters reported at exit"))
     }
 }
 
@@ -415,6 +461,11 @@ fn bad_and_oversize_requests_are_refused_while_packets_flow() {
         "EMSGSIZE, then closed"
     );
     lp.forwards(5);
+    // A client that ends its side inside a request: refused as cut short (EPROTO).
+    let mut s = lp.connect();
+    s.write_all(b"set=1\nlisten_port=5").unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(read_reply(&mut s), b"errno=-71\n\n");
     // A request right after is served as usual.
     assert_eq!(lp.ask(b"get=1\n\n"), get_reply(&snapshot()).as_bytes());
     let (proto, d) = lp.stop();
@@ -425,7 +476,7 @@ fn bad_and_oversize_requests_are_refused_while_packets_flow() {
     assert_eq!(proto.gets, 1);
     assert_eq!(
         (d.control_bad_requests, d.control_requests),
-        (3, 1),
+        (4, 1),
         "{d:?}"
     );
     assert_eq!(
@@ -486,6 +537,40 @@ fn idle_clients_are_closed_after_the_time_limit() {
     assert!(proto.sets.is_empty());
     assert_eq!((d.control_clients, d.control_timeouts), (2, 2), "{d:?}");
     assert!(d.timer_wakeups >= 1, "the loop's timeout woke it: {d:?}");
+}
+
+/// A client that asks for a long reply and reads none of it: the send waits in the ring (the loop
+/// goes on forwarding) until the time limit cancels it and closes the connection.
+#[test]
+fn a_client_that_reads_no_reply_is_closed_after_the_time_limit() {
+    let scratch = Scratch::new();
+    let lp = Served::start_with(&scratch.0, "rtc6", true, |p| {
+        p.idle_timeout = Duration::from_millis(300);
+    });
+    let full = get_reply(&big_snapshot()).as_bytes().len();
+    let mut s = lp.connect();
+    s.write_all(b"get=1\n\n").unwrap();
+    for i in 0..3 {
+        lp.forwards(i);
+    }
+    // Wait for the loop to give up on this client (its counter says so), reading nothing.
+    let mut gave_up = false;
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(50));
+        testnet::tgkill(lp.tid, libc::SIGUSR1).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        if lp.timeouts() >= 1 {
+            gave_up = true;
+            break;
+        }
+    }
+    assert!(gave_up, "the loop never timed the client out");
+    lp.forwards(3);
+    let got = read_reply(&mut s);
+    assert!(got.len() < full, "{} of {full} bytes", got.len());
+    assert!(get_reply(&big_snapshot()).as_bytes().starts_with(&got));
+    let (_, d) = lp.stop();
+    assert_eq!((d.control_requests, d.control_timeouts), (1, 1), "{d:?}");
 }
 
 #[test]
