@@ -199,7 +199,9 @@ type LoopResult = (Result<Exit, DriverError>, StandIn, LastStats);
 /// The loop on its own thread, serving a control socket.
 struct Served {
     tid: libc::pid_t,
-    handle: JoinHandle<LoopResult>,
+    /// Taken by `stop`; a test that fails before stops the loop on drop (and so removes its
+    /// socket file).
+    handle: Option<JoinHandle<LoopResult>>,
     /// The test's end of the stand-in TUN device.
     tun: UnixDatagram,
     peer: UdpSocket,
@@ -284,7 +286,7 @@ impl Served {
         });
         Served {
             tid: tid_rx.recv().unwrap(),
-            handle,
+            handle: Some(handle),
             tun,
             peer,
             loop_addr,
@@ -327,11 +329,21 @@ impl Served {
     }
 
     /// SIGTERM; the loop's result, the stand-in and the last counters.
-    fn stop(self) -> (StandIn, DriverStats) {
+    fn stop(mut self) -> (StandIn, DriverStats) {
         testnet::tgkill(self.tid, libc::SIGTERM).unwrap();
-        let (r, proto, hooks) = self.handle.join().unwrap();
+        let handle = self.handle.take().expect("running");
+        let (r, proto, hooks) = handle.join().unwrap();
         assert_eq!(r.unwrap(), Exit::Signal(libc::SIGTERM));
         (proto, hooks.last.expect("counters reported at exit"))
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let _ = testnet::tgkill(self.tid, libc::SIGTERM);
+            let _ = handle.join();
+        }
     }
 }
 
@@ -605,6 +617,10 @@ fn the_socket_is_owner_only_refuses_a_second_instance_and_goes_with_the_loop() {
 #[test]
 #[ignore = "needs root"]
 fn wg_show_and_wg_set_talk_to_the_loop() {
+    assert!(
+        crate::sys::private_netns::is_root(),
+        "this test needs root: it serves a socket in /var/run/wireguard"
+    );
     let name = format!("rtc{}", std::process::id() % 1_000_000);
     let lp = Served::start(
         Path::new(crate::sys::control_socket::SOCKET_DIR),
