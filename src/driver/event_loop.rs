@@ -31,6 +31,7 @@ use std::os::fd::AsRawFd;
 use io_uring::cqueue;
 
 use super::clock::{Clock, Timer};
+use super::control::{self, CLIENT_BUF_LEN, Control, ControlPlane, ControlServer};
 use super::{DriverConfig, DriverError, DriverStats, Exit, Hooks, Io, Protocol, RingSizes};
 use crate::core::offload::{self, Coalescer, TunRead, VNET_HDR_LEN, VnetHdr};
 use crate::core::{DATA_HEADER_LEN, DropReason, Instant, Received, TAG_LEN};
@@ -71,6 +72,32 @@ pub fn run_with<P: Protocol>(
     clock: Clock,
     hooks: &mut dyn Hooks,
 ) -> Result<Exit, DriverError> {
+    run_loop(proto, io, None, config, sizes, clock, hooks)
+}
+
+/// [`run_with`], also serving the control socket ([`super::control`]).
+pub fn run_with_control<P: Protocol + Control>(
+    proto: &mut P,
+    io: Io,
+    plane: ControlPlane,
+    config: &DriverConfig,
+    sizes: &RingSizes,
+    clock: Clock,
+    hooks: &mut dyn Hooks,
+) -> Result<Exit, DriverError> {
+    let server = ControlServer::new(plane, control::answer::<P>);
+    run_loop(proto, io, Some(server), config, sizes, clock, hooks)
+}
+
+fn run_loop<P: Protocol>(
+    proto: &mut P,
+    io: Io,
+    control: Option<ControlServer<P>>,
+    config: &DriverConfig,
+    sizes: &RingSizes,
+    clock: Clock,
+    hooks: &mut dyn Hooks,
+) -> Result<Exit, DriverError> {
     let mut uc = UringConfig::for_mtu(config.mtu);
     uc.sq_entries = sizes.sq_entries;
     uc.cq_entries = sizes.cq_entries;
@@ -88,6 +115,10 @@ pub fn run_with<P: Protocol>(
         uc.out_buffers = sizes.out_buffers.max(OUT_RESERVE as u16 * 2);
         uc.out_len = OUT_BUFFER_LEN;
         uc.send_slots = sizes.send_slots.max(GSO_SLOTS_MIN);
+    }
+    if let Some(server) = &control {
+        uc.client_slots = server.slots();
+        uc.client_buf_len = CLIENT_BUF_LEN;
     }
     // `io` stays alive (and its fds open) until the Uring, declared after it, is dropped.
     let uring = Uring::new(
@@ -111,6 +142,7 @@ pub fn run_with<P: Protocol>(
         tx_backlog: VecDeque::with_capacity(usize::from(uc.tun_buffers)),
         rx_backlog: VecDeque::with_capacity(usize::from(uc.udp_buffers)),
         lone: false,
+        control,
     };
     let r = lp.run();
     drop(lp);
@@ -142,6 +174,9 @@ struct Loop<'a, P: Protocol> {
     /// completion: its packet is sent or written at once (see the module docs). Taken by the
     /// first use.
     lone: bool,
+    /// The control socket, if the loop serves one. Dropped after `uring` (field order), so the
+    /// socket stays open while the ring may still accept on it.
+    control: Option<ControlServer<P>>,
 }
 
 /// Whether exactly one of `cqes` carries a packet (stops looking at the second).
@@ -160,6 +195,13 @@ fn delivered(start: usize, len: usize, datagram_len: usize) -> Option<Range<usiz
     (end <= datagram_len).then_some(start..end)
 }
 
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 fn read_failed(count: &mut u32, what: &'static str, result: i32) -> Result<(), DriverError> {
     *count += 1;
     if *count >= MAX_READ_FAILURES {
@@ -176,6 +218,9 @@ impl<P: Protocol> Loop<'_, P> {
         self.uring.arm_tun_read();
         self.uring.arm_udp_recv();
         self.uring.push_signal_read();
+        if let Some(control) = &mut self.control {
+            control.start(&mut self.uring);
+        }
         let mut cqes: Vec<cqueue::Entry> = Vec::with_capacity(REAP_CHUNK);
         loop {
             let now = self.clock.now();
@@ -258,7 +303,11 @@ impl<P: Protocol> Loop<'_, P> {
                 .on_event(now, &ev)
                 .map_err(DriverError::Interface)?;
         }
-        let deadline = self.proto.poll_timeout();
+        let mut deadline = self.proto.poll_timeout();
+        if let Some(control) = &mut self.control {
+            control.after_batch(now, &mut self.uring, &mut self.stats);
+            deadline = earliest(deadline, control.poll_timeout());
+        }
         self.timer.sync(&mut self.uring, deadline, now);
         self.uring.rearm_reads();
         Ok(())
@@ -333,6 +382,11 @@ impl<P: Protocol> Loop<'_, P> {
                 }
             }
             Op::TimeoutRemove | Op::Cancel => {}
+            Op::Accept { .. } | Op::ClientRead { .. } | Op::ClientSend { .. } => {
+                if let Some(control) = &mut self.control {
+                    control.complete(now, &c, &mut self.uring, self.proto, &mut self.stats);
+                }
+            }
         }
         Ok(None)
     }

@@ -3,7 +3,8 @@
 //!
 //! Safe code only: every `unsafe` block lives in [`crate::sys::uring`] and
 //! [`crate::sys::buf_ring`]. The loop itself is in [`event_loop`], the time source (whose origin
-//! the caller creates and passes in) and the timeout bookkeeping in [`clock`]. The loop is generic over [`Protocol`] (implemented by
+//! the caller creates and passes in) and the timeout bookkeeping in [`clock`], the control socket
+//! it can serve (`wg show`, `wg set`) in [`control`]. The loop is generic over [`Protocol`] (implemented by
 //! [`Endpoint`]) so it is monomorphized for the real core and can be tested with a stand-in.
 #![forbid(unsafe_code)]
 
@@ -15,9 +16,14 @@ use std::os::fd::OwnedFd;
 use crate::core::{DropReason, Endpoint, Event, Instant, Received, Stats, Transmit};
 
 pub mod clock;
+pub mod control;
+#[cfg(test)]
+mod control_tests;
 pub mod event_loop;
 #[cfg(test)]
 mod tests;
+
+pub use control::{Control, ControlPlane};
 
 /// File descriptors the loop owns while it runs.
 pub struct Io {
@@ -78,6 +84,18 @@ pub struct DriverStats {
     pub direct_writes: u64,
     /// Completions whose `user_data` no request of the ring carries (a bug; skipped).
     pub unknown_completions: u64,
+    /// Control-socket connections served, and those closed at once because
+    /// `ControlPlane::max_clients` were being served.
+    pub control_clients: u64,
+    pub control_refused: u64,
+    /// Control requests answered by the protocol ([`Control`]), and those the codec refused
+    /// (malformed, cut short, or over the limits: answered with their errno).
+    pub control_requests: u64,
+    pub control_bad_requests: u64,
+    /// Control connections closed for making no progress within the time limit.
+    pub control_timeouts: u64,
+    /// Failed accepts on the control socket (e.g. EMFILE).
+    pub control_accept_errors: u64,
 }
 
 /// The operator-facing side of the loop: interface set-up and logging.
@@ -311,4 +329,22 @@ pub fn run(
         RingSizes::default()
     };
     event_loop::run_with(endpoint, io, config, &sizes, clock, hooks)
+}
+
+/// [`run`] for any protocol that also answers the control socket: the loop serves `control`
+/// ([`control`]'s documentation says how) and removes its file when it returns.
+pub fn run_with_control<P: Protocol + Control>(
+    proto: &mut P,
+    io: Io,
+    control: ControlPlane,
+    config: &DriverConfig,
+    clock: clock::Clock,
+    hooks: &mut dyn Hooks,
+) -> Result<Exit, DriverError> {
+    let sizes = if config.offload {
+        RingSizes::offload()
+    } else {
+        RingSizes::default()
+    };
+    event_loop::run_with_control(proto, io, control, config, &sizes, clock, hooks)
 }

@@ -3,6 +3,7 @@
 
 pub mod buf_ring;
 pub mod cmsg;
+pub mod control_socket;
 pub mod cpu;
 #[cfg(any(test, feature = "test-util"))]
 pub mod deny_syscall;

@@ -21,6 +21,8 @@ impl Errno {
     pub const EADDRINUSE: Errno = Errno(libc::EADDRINUSE);
     /// A request over one of ringtun's bounds (`uapi::Limits`); wireguard-go has none.
     pub const EMSGSIZE: Errno = Errno(libc::EMSGSIZE);
+    /// The daemon cannot make this kind of change.
+    pub const EOPNOTSUPP: Errno = Errno(libc::EOPNOTSUPP);
 
     /// `None` for 0 or a negative value: neither is an error number.
     pub const fn new(value: i32) -> Option<Errno> {

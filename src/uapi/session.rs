@@ -98,6 +98,15 @@ impl Session {
         }
     }
 
+    /// Starts over as a new session with the same limits, for the next connection: whatever was
+    /// buffered or parsed is dropped (the line wiped); the line buffer's allocation is kept.
+    pub fn reset(&mut self) {
+        self.clear_line();
+        self.state = State::Operation;
+        self.request_bytes = 0;
+        self.lines = 0;
+    }
+
     /// The connection must be closed (after replying to the last outcome).
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed)
@@ -594,6 +603,39 @@ mod tests {
             (err.kind, err.line, err.errno()),
             (ErrorKind::TooManyAllowedIps, 7, Errno::EMSGSIZE)
         );
+    }
+
+    #[test]
+    fn reset_starts_a_new_connection_without_reallocating() {
+        let limits = Limits {
+            max_request: 64,
+            ..Limits::default()
+        };
+        let mut session = Session::new(limits);
+        let capacity = session.line.capacity();
+        // Closed by an oversize request...
+        let (_, outcome) = session.feed(&[b'x'; 100]);
+        assert_eq!(
+            outcome.unwrap().unwrap_err().kind,
+            ErrorKind::RequestTooLarge
+        );
+        assert!(session.is_closed());
+        session.reset();
+        assert_eq!(
+            session.feed(WG_SHOW),
+            (WG_SHOW.len(), Some(Ok(Request::Get)))
+        );
+        // ...or left inside a set body with a partial line: nothing of it survives.
+        session.feed(format!("set=1\nprivate_key={}", &PRIVATE_KEY_HEX[..10]).as_bytes());
+        session.reset();
+        assert!(session.line.is_empty());
+        assert_eq!(session.finish(), None, "a fresh session: nothing pending");
+        session.reset();
+        assert_eq!(
+            session.feed(WG_SHOW),
+            (WG_SHOW.len(), Some(Ok(Request::Get)))
+        );
+        assert_eq!(session.line.capacity(), capacity);
     }
 
     #[test]

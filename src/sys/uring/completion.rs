@@ -11,6 +11,7 @@ use io_uring::cqueue;
 
 use super::Uring;
 use super::buffers::{Buf, Group};
+use super::clients::ClientId;
 
 /// The kind of request, in the high 32 bits of its `user_data`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,10 +35,15 @@ pub(super) enum Tag {
     OutGsoSend = 11,
     /// Index: [`out_write_index`].
     OutWrite = 12,
+    /// The multishot accept on the control socket.
+    Accept = 13,
+    /// Index: the client slot.
+    ClientRead = 14,
+    ClientSend = 15,
 }
 
 impl Tag {
-    const ALL: [Tag; 12] = [
+    const ALL: [Tag; 15] = [
         Tag::TunRead,
         Tag::UdpRecv,
         Tag::TunWrite,
@@ -50,6 +56,9 @@ impl Tag {
         Tag::OutSend,
         Tag::OutGsoSend,
         Tag::OutWrite,
+        Tag::Accept,
+        Tag::ClientRead,
+        Tag::ClientSend,
     ];
 
     /// The `user_data` of a request of this kind about `index`.
@@ -114,7 +123,24 @@ pub enum Op {
         generation: u32,
     },
     TimeoutRemove,
+    /// A cancel request (the drain's, or [`Uring::cancel_client`]'s).
     Cancel,
+    /// A connection on the control socket, in a slot of its own; `None`: none, because accept
+    /// failed (`result < 0`) or because no slot was free (`result >= 0`: it was closed at once).
+    /// Without `more`, the multishot accept ended: re-arm it ([`Uring::arm_accept`]).
+    Accept {
+        client: Option<ClientId>,
+    },
+    /// A client's read: `result` bytes are in its buffer ([`Uring::client_input`]), 0 if the
+    /// client closed its end, or a negative errno.
+    ClientRead {
+        client: ClientId,
+    },
+    /// A send of a client's reply; `unsent` bytes of the reply remain.
+    ClientSend {
+        client: ClientId,
+        unsent: usize,
+    },
 }
 
 /// One completion, decoded. `result` is the CQE result (negative errno on error).
@@ -129,7 +155,8 @@ pub struct Completion {
 }
 
 /// A CQE whose `user_data` carries no tag of this ring: no request of ours, so nothing is freed
-/// or counted as completed for it.
+/// or counted as completed for it. (Also a client read or send for a slot that had none in
+/// flight: a bookkeeping bug, reported rather than acted on.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UnknownCompletion {
     pub user_data: u64,
@@ -153,11 +180,12 @@ impl Uring {
     /// finished write/send to its ring, freeing a control slot, noting ended multishots.
     pub fn complete(&mut self, e: &cqueue::Entry) -> Result<Completion, UnknownCompletion> {
         let result = e.result();
+        let unknown = |e: &cqueue::Entry| UnknownCompletion {
+            user_data: e.user_data(),
+            result: e.result(),
+        };
         let Some((tag, idx)) = Tag::decode(e.user_data()) else {
-            return Err(UnknownCompletion {
-                user_data: e.user_data(),
-                result,
-            });
+            return Err(unknown(e));
         };
         let flags = e.flags();
         let more = cqueue::more(flags);
@@ -229,6 +257,18 @@ impl Uring {
             Tag::Timeout => (Op::Timeout { generation: idx }, None),
             Tag::TimeoutRemove => (Op::TimeoutRemove, None),
             Tag::Cancel => (Op::Cancel, None),
+            Tag::Accept => {
+                let client = self.complete_accept(result, more);
+                (Op::Accept { client }, None)
+            }
+            Tag::ClientRead => match self.complete_client_read(idx) {
+                Some(client) => (Op::ClientRead { client }, None),
+                None => return Err(unknown(e)),
+            },
+            Tag::ClientSend => match self.complete_client_send(idx, result) {
+                Some((client, unsent)) => (Op::ClientSend { client, unsent }, None),
+                None => return Err(unknown(e)),
+            },
         };
         Ok(Completion {
             op,
@@ -273,8 +313,8 @@ mod tests {
         for user_data in [
             0,
             7,
-            13 << 32,
-            (13 << 32) | 5,
+            16 << 32,
+            (16 << 32) | 5,
             u64::MAX,
             0xdead_beef_0000_0001,
         ] {

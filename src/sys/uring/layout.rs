@@ -6,6 +6,7 @@
 //! ```text
 //! TUN ring entries | UDP ring entries | TUN slots | UDP slots | control slots | sockaddrs
 //!   | recvmsg msghdr | recvmsg name | siginfo | timespec | output buffers | send slots
+//!   | client read buffers
 //! ```
 //!
 //! A UDP slot is `[io_uring_recvmsg_out][name][control room][datagram]`; a send slot is
@@ -93,6 +94,9 @@ pub struct UringConfig {
     pub out_len: usize,
     /// Send slots for sends from output buffers (each owns a msghdr, iovec, cmsg and sockaddr).
     pub send_slots: u16,
+    /// Control-socket connections served at once (0: none), and the read buffer of each.
+    pub client_slots: u16,
+    pub client_buf_len: usize,
 }
 
 impl UringConfig {
@@ -113,6 +117,8 @@ impl UringConfig {
             out_buffers: 0,
             out_len: 0,
             send_slots: 0,
+            client_slots: 0,
+            client_buf_len: 0,
         }
     }
 }
@@ -137,6 +143,10 @@ pub(super) struct Layout {
     pub(super) out: usize,
     pub(super) out_len: usize,
     pub(super) sends: usize,
+    /// Read buffers of the control-socket clients (`client_buf_len` bytes each, a multiple of a
+    /// cache line).
+    pub(super) clients: usize,
+    pub(super) client_buf_len: usize,
     /// Payload offset in a UDP buffer (after the recvmsg header, name and control room).
     pub(super) udp_payload: usize,
     pub(super) total: usize,
@@ -174,7 +184,9 @@ impl Layout {
             page,
         );
         let sends = out + usize::from(c.out_buffers) * out_len;
-        let total = sends + usize::from(c.send_slots) * SEND_SLOT_LEN;
+        let clients = sends + usize::from(c.send_slots) * SEND_SLOT_LEN;
+        let client_buf_len = round_up(c.client_buf_len, CACHE_LINE);
+        let total = clients + usize::from(c.client_slots) * client_buf_len;
         Layout {
             tun: GroupLayout {
                 bgid: BGID_TUN,
@@ -203,6 +215,8 @@ impl Layout {
             out,
             out_len,
             sends,
+            clients,
+            client_buf_len,
             udp_payload,
             total,
         }

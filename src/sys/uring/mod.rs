@@ -8,6 +8,7 @@
 //! - `buffers.rs`: the handles a caller holds ([`Buf`], [`OutBuf`], [`ControlSlot`]) and their
 //!   memory, and reading a received UDP buffer;
 //! - `send.rs`: sends and writes of held memory (GSO splitting, send-slot `msghdr`s);
+//! - `clients.rs`: the control socket's accept, and its clients' reads and replies;
 //! - `completion.rs`: the `user_data` codec and what each completion gives back;
 //! - `probe.rs`: the start-up check of the kernel's io_uring support;
 //! - `availability.rs`: why `io_uring_setup` was refused (seccomp, sysctl, kernel) and the fix.
@@ -18,7 +19,8 @@
 //! control-datagram slots, the per-send-slot destination `sockaddr`s, the recvmsg `msghdr`, the
 //! signalfd read buffer, the timeout `timespec`, and in offload mode the output buffers and the
 //! send slots of sends from them (each slot holds its own `msghdr`, `iovec`, `UDP_SEGMENT` cmsg
-//! and destination) all live in one [`Region`] owned by the `Uring`.
+//! and destination), and the control-socket clients' read buffers all live in one [`Region`] owned
+//! by the `Uring`; a client's reply being sent is owned by its client slot.
 //! Nothing is freed while a request that references it may still run: `Drop` cancels every request
 //! (`IORING_ASYNC_CANCEL_ANY`), waits until the number of requests without their final CQE
 //! (`inflight`) is zero, and only then lets the ring and the region go (if the kernel never
@@ -46,6 +48,7 @@ use super::udp::socket_is_ipv6;
 
 pub mod availability;
 mod buffers;
+mod clients;
 mod completion;
 mod layout;
 mod probe;
@@ -54,6 +57,7 @@ mod send;
 mod tests;
 
 pub use buffers::{Buf, ControlSlot, Group, OutBuf, ReceivedTrain};
+pub use clients::ClientId;
 pub use completion::{Completion, Op, UnknownCompletion};
 pub use layout::{CONTROL_SLOT_LEN, UringConfig};
 pub use probe::{ProbeFailure, kernel_release, probe};
@@ -121,6 +125,8 @@ pub struct Uring {
     free_sends: Vec<u16>,
     gso_enabled: bool,
     recv_control_len: usize,
+    /// The control socket's accept and client connections.
+    clients: clients::Clients,
     /// A timeout SQE that reads `timespec` has been pushed but not submitted.
     timespec_pending: bool,
     next_timeout_gen: u32,
@@ -194,6 +200,7 @@ impl Uring {
             free_sends: (0..config.send_slots).rev().collect(),
             gso_enabled: true,
             recv_control_len: config.recv_control_len,
+            clients: clients::Clients::new(config.client_slots),
             timespec_pending: false,
             next_timeout_gen: 0,
             stats: UringStats::default(),
@@ -450,8 +457,10 @@ impl Drop for Uring {
             // SAFETY: every request has posted its final CQE, so no kernel operation references
             // the region; `self.region` is not used after this point.
             unsafe { std::mem::ManuallyDrop::drop(&mut self.region) };
+        } else {
+            // Some request never completed: the region (and any client reply) is leaked rather
+            // than freed under the kernel's feet.
+            self.leak_client_replies();
         }
-        // Otherwise some request never completed: the region is leaked rather than unmapped
-        // under the kernel's feet.
     }
 }

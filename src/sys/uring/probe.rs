@@ -67,7 +67,9 @@ pub fn probe() -> Result<(), ProbeFailure> {
     if let Err(e) = ring.submitter().register_probe(&mut p) {
         return Err(fail("IORING_REGISTER_PROBE", e.to_string()));
     }
-    let ops: [(u8, &'static str); 9] = [
+    // The control socket's multishot accept (IORING_ACCEPT_MULTISHOT, Linux 5.19) needs no check
+    // of its own: READ_MULTISHOT, checked first, came later (6.7).
+    let ops: [(u8, &'static str); 11] = [
         (
             opcode::ReadMulti::CODE,
             "IORING_OP_READ_MULTISHOT (Linux >= 6.7)",
@@ -80,6 +82,8 @@ pub fn probe() -> Result<(), ProbeFailure> {
         (opcode::Timeout::CODE, "IORING_OP_TIMEOUT"),
         (opcode::TimeoutRemove::CODE, "IORING_OP_TIMEOUT_REMOVE"),
         (opcode::AsyncCancel2::CODE, "IORING_OP_ASYNC_CANCEL"),
+        (opcode::AcceptMulti::CODE, "IORING_OP_ACCEPT"),
+        (opcode::Recv::CODE, "IORING_OP_RECV"),
     ];
     for (code, name) in ops {
         if !p.is_supported(code) {

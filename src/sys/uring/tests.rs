@@ -2,6 +2,7 @@
 //! ring, sends from buffers, control slots and output buffers (GSO), completions and draining.
 
 use super::*;
+use std::cell::Cell;
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
 
@@ -321,4 +322,204 @@ fn refused_gso_falls_back_to_plain_sends() {
         assert_eq!(b.recv(&mut rx).unwrap(), want);
     }
     assert_eq!(u.free_outs(), 2);
+}
+
+fn client_config(slots: u16) -> UringConfig {
+    let mut c = UringConfig::for_mtu(1420);
+    c.tun_buffers = 4;
+    c.udp_buffers = 4;
+    c.client_slots = slots;
+    c.client_buf_len = 64;
+    c
+}
+
+/// A non-blocking listener on a unique abstract unix address (nothing on the filesystem), as the
+/// control socket is non-blocking.
+fn abstract_listener() -> (
+    std::os::unix::net::UnixListener,
+    std::os::unix::net::SocketAddr,
+) {
+    use std::os::linux::net::SocketAddrExt;
+    use std::sync::atomic::AtomicUsize;
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "ringtun-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name).unwrap();
+    let l = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
+    l.set_nonblocking(true).unwrap();
+    (l, addr)
+}
+
+/// Runs the ring until `done` says so, handing every completion to `on`.
+fn run_clients(
+    u: &mut Uring,
+    mut on: impl FnMut(&mut Uring, Completion),
+    mut done: impl FnMut(&Uring) -> bool,
+) {
+    let mut cqes = Vec::with_capacity(64);
+    for _ in 0..500 {
+        if done(u) {
+            return;
+        }
+        u.submit_and_wait(1).unwrap();
+        u.reap(&mut cqes);
+        for e in &cqes {
+            let c = u.complete(e).unwrap();
+            on(u, c);
+        }
+    }
+    panic!("not done; {} requests in flight", u.inflight());
+}
+
+/// Connections on the listener get slots while there are free ones, and later ones are closed at
+/// once; a client's bytes arrive in its buffer, its reply goes out from the slot, and closing the
+/// slot ends the connection; an idle client's read is cancelled.
+#[test]
+fn control_clients_are_accepted_answered_refused_and_cancelled() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (listener, addr) = abstract_listener();
+    let mut u = Uring::new(
+        &client_config(2),
+        a.as_raw_fd(),
+        a.as_raw_fd(),
+        a.as_raw_fd(),
+    )
+    .unwrap();
+    u.listen(listener.as_raw_fd());
+    assert!(u.accept_armed());
+    let mut talker = UnixStream::connect_addr(&addr).unwrap();
+    talker.write_all(b"get=1\n\n").unwrap();
+    let mut idle = UnixStream::connect_addr(&addr).unwrap();
+    let mut refused = UnixStream::connect_addr(&addr).unwrap();
+    for s in [&talker, &idle, &refused] {
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
+    let mut accepted = Vec::new();
+    let (turned_away, replied) = (Cell::new(0), Cell::new(false));
+    run_clients(
+        &mut u,
+        |u, c| match c.op {
+            Op::Accept { client: Some(id) } => {
+                assert!(c.more, "the multishot accept stays armed");
+                accepted.push(id);
+                u.push_client_read(id);
+            }
+            Op::Accept { client: None } => {
+                assert!(c.result >= 0, "accept failed: {}", c.result);
+                turned_away.set(turned_away.get() + 1);
+            }
+            Op::ClientRead { client } => {
+                assert_eq!(client, accepted[0], "only the talker sends");
+                assert_eq!(c.result, 7);
+                assert_eq!(u.client_input(client, 7), b"get=1\n\n");
+                u.push_client_reply(client, crate::uapi::status_reply(Ok(())));
+                assert!(u.client_busy(client));
+            }
+            Op::ClientSend { client, unsent } => {
+                assert_eq!((c.result, unsent), (9, 0));
+                u.close_client(client);
+                replied.set(true);
+            }
+            op => panic!("unexpected {op:?}"),
+        },
+        |_| replied.get() && turned_away.get() == 1,
+    );
+    assert_eq!(accepted.len(), 2);
+    assert_eq!(u.free_clients(), 1, "the talker's slot is free again");
+    let mut got = Vec::new();
+    talker.read_to_end(&mut got).unwrap();
+    assert_eq!(
+        got, b"errno=0\n\n",
+        "the reply, then the end of the connection"
+    );
+    assert_eq!(refused.read(&mut [0u8; 8]).unwrap(), 0, "closed at once");
+
+    // The idle client: its read is cancelled, then the slot closed.
+    let idle_id = accepted[1];
+    assert!(u.cancel_client(idle_id));
+    let cancelled = Cell::new(false);
+    run_clients(
+        &mut u,
+        |u, c| match c.op {
+            Op::ClientRead { client } => {
+                assert_eq!((client, c.result), (idle_id, -libc::ECANCELED));
+                u.close_client(client);
+                cancelled.set(true);
+            }
+            Op::Cancel => assert_eq!(c.result, 0),
+            op => panic!("unexpected {op:?}"),
+        },
+        |u| cancelled.get() && u.inflight() == 1,
+    );
+    assert_eq!(idle.read(&mut [0u8; 8]).unwrap(), 0);
+    assert_eq!(u.free_clients(), 2);
+    assert!(u.accept_armed() && u.drain());
+    assert!(!u.accept_armed());
+}
+
+/// A reply larger than the socket takes at once goes out in several sends from the slot's copy,
+/// and arrives whole.
+#[test]
+fn a_long_reply_is_sent_in_parts() {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (listener, addr) = abstract_listener();
+    let mut u = Uring::new(
+        &client_config(1),
+        a.as_raw_fd(),
+        a.as_raw_fd(),
+        a.as_raw_fd(),
+    )
+    .unwrap();
+    u.listen(listener.as_raw_fd());
+    let client = UnixStream::connect_addr(&addr).unwrap();
+    let snapshot = crate::uapi::Snapshot {
+        peers: (0..4000u32)
+            .map(|i| {
+                let mut key = [0u8; 32];
+                key[..4].copy_from_slice(&i.to_be_bytes());
+                crate::uapi::PeerSnapshot::new(crate::uapi::PublicKey(key))
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let expected = crate::uapi::get_reply(&snapshot).as_bytes().to_vec();
+    assert!(expected.len() > 1 << 20, "{} bytes", expected.len());
+    let reader = std::thread::spawn(move || {
+        let mut c = client;
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut got = Vec::new();
+        c.read_to_end(&mut got).unwrap();
+        got
+    });
+    let mut sends = 0;
+    let done = Cell::new(false);
+    run_clients(
+        &mut u,
+        |u, c| match c.op {
+            Op::Accept { client: Some(id) } => {
+                u.push_client_reply(id, crate::uapi::get_reply(&snapshot));
+            }
+            Op::ClientSend { client, unsent } => {
+                assert!(c.result > 0, "send failed: {}", c.result);
+                sends += 1;
+                if unsent > 0 {
+                    u.push_client_reply_rest(client);
+                } else {
+                    u.close_client(client);
+                    done.set(true);
+                }
+            }
+            op => panic!("unexpected {op:?}"),
+        },
+        |_| done.get(),
+    );
+    assert!(sends >= 2, "more than one send: {sends}");
+    assert_eq!(reader.join().unwrap(), expected);
 }
