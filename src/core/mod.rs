@@ -28,6 +28,7 @@ pub mod allowed_ips;
 pub mod consts;
 pub mod data_message;
 pub mod deadlines;
+pub mod device;
 pub mod endpoint;
 pub mod entropy;
 pub mod handshake;
