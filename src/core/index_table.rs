@@ -165,8 +165,8 @@ impl<V: Copy> IndexTable<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::entropy::TestEntropy;
     use crate::core::peer_id::PeerId;
-    use crate::core::rng::Rng;
     use std::collections::HashMap;
 
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn random_operations_against_hashmap() {
-        let mut rng = Rng::from_seed([0x1d; 32]);
+        let mut rng = TestEntropy::new(0x1d);
         let capacity = 500;
         let mut t = IndexTable::with_capacity(capacity);
         let mut model: HashMap<u32, u32> = HashMap::new();

@@ -411,7 +411,7 @@ mod tests {
     use super::*;
     use crate::core::consts::REKEY_TIMEOUT;
     use crate::core::data_message::HEADER_LEN;
-    use crate::core::entropy::FixedEntropy;
+    use crate::core::entropy::ConstantEntropy;
 
     type TestPeer = Peer<&'static str>;
 
@@ -440,8 +440,8 @@ mod tests {
         T0 + Duration::from_millis(m)
     }
 
-    fn no_jitter() -> FixedEntropy {
-        FixedEntropy(0)
+    fn no_jitter() -> ConstantEntropy {
+        ConstantEntropy(0)
     }
 
     /// A client (configured endpoint, optional persistent keepalive) and a server (no endpoint).

@@ -25,10 +25,10 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::consts::{COOKIE_LATENCY, COOKIE_REFRESH_TIME, HASH_LEN, MAC_LEN, XNONCE_LEN};
 use super::crypto::{self, AuthError};
-use super::entropy::Entropy;
 use super::keys::{PeerKeys, StaticIdentity};
 use super::messages::{COOKIE_REPLY_LEN, CookieReply, HandshakeMessage, HandshakeMessageMut};
 use crate::core::Instant;
+use crate::core::entropy::Entropy;
 
 /// What the MACs of a received initiation or response prove.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

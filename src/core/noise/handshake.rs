@@ -37,11 +37,11 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use super::consts::{HASH_LEN, KEY_LEN, TAG_LEN, TIMESTAMP_LEN};
 use super::cookie::PeerCookie;
 use super::crypto::{self, AuthError, LowOrderPoint, Secret};
-use super::entropy::Entropy;
 use super::keys::{PeerKeys, PresharedKey, PublicKey, StaticIdentity};
 use super::messages::{INITIATION_LEN, Initiation, RESPONSE_LEN, Response};
 use super::tai64n::Tai64N;
 use crate::core::Instant;
+use crate::core::entropy::Entropy;
 
 /// `HASH(CONSTRUCTION)`, the initial chaining key (a test recomputes it).
 pub const INITIAL_CHAINING_KEY: [u8; HASH_LEN] = [

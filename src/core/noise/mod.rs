@@ -16,7 +16,7 @@
 //! - [`handshake`]: creating and consuming initiations and responses; session keys.
 //! - [`cookie`]: mac1/mac2 checking and writing, cookie replies.
 //! - [`transport`]: sealing and opening transport data messages.
-//! - [`entropy`]: the trait through which the caller supplies randomness.
+//! - randomness comes from the caller through [`crate::core::entropy::Entropy`].
 //!
 //! Receiving a handshake message, in order (each step is cheaper than the next, and none changes
 //! state before the message is authenticated):
@@ -29,7 +29,6 @@
 pub mod consts;
 pub mod cookie;
 pub mod crypto;
-pub mod entropy;
 pub mod handshake;
 #[cfg(test)]
 mod interop_vectors;
@@ -40,8 +39,8 @@ pub mod tai64n;
 mod testing;
 pub mod transport;
 
+pub use crate::core::entropy::Entropy;
 pub use cookie::{CookieChecker, CookieError, MacCheck, PeerCookie};
-pub use entropy::Entropy;
 pub use handshake::{
     ConsumedInitiation, HandshakeError, IdentifiedInitiation, InitiatorState, SessionKeys,
     create_initiation, identify_initiation,
