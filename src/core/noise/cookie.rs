@@ -23,7 +23,8 @@ use core::net::{IpAddr, SocketAddr};
 
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::consts::{COOKIE_LATENCY, COOKIE_REFRESH_TIME, HASH_LEN, MAC_LEN, XNONCE_LEN};
+use super::consts::{HASH_LEN, MAC_LEN, XNONCE_LEN};
+use crate::core::consts::{COOKIE_LATENCY, COOKIE_REFRESH_TIME};
 use super::crypto::{self, AuthError};
 use super::keys::{PeerKeys, StaticIdentity};
 use super::messages::{COOKIE_REPLY_LEN, CookieReply, HandshakeMessage, HandshakeMessageMut};
