@@ -10,11 +10,13 @@
 //! - [`sys`]: every `unsafe` block and raw syscall (TUN ioctls, rtnetlink, sockets, signals, io_uring
 //!   memory), behind small safe functions.
 //!
-//! [`cli`], [`keyfile`] and [`log`] are the operator-facing pieces used by the binary.
+//! [`cli`], [`config`] (WireGuard configuration files), [`keyfile`] and [`log`] are the
+//! operator-facing pieces used by the binary.
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod core;
 pub mod driver;
 pub mod keyfile;
