@@ -41,6 +41,7 @@ pub mod keypair;
 pub mod keys;
 pub mod noise;
 pub mod offload;
+pub mod one_command;
 pub mod peer;
 pub mod peer_id;
 pub mod peer_table;
