@@ -24,11 +24,11 @@ use core::net::{IpAddr, SocketAddr};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::consts::{HASH_LEN, MAC_LEN, XNONCE_LEN};
-use crate::core::consts::{COOKIE_LATENCY, COOKIE_REFRESH_TIME};
 use super::crypto::{self, AuthError};
 use super::keys::{PeerKeys, StaticIdentity};
 use super::messages::{COOKIE_REPLY_LEN, CookieReply, HandshakeMessage, HandshakeMessageMut};
 use crate::core::Instant;
+use crate::core::consts::{COOKIE_LATENCY, COOKIE_REFRESH_TIME};
 use crate::core::entropy::Entropy;
 
 /// What the MACs of a received initiation or response prove.

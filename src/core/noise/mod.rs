@@ -45,5 +45,5 @@ pub use handshake::{
     ConsumedInitiation, HandshakeError, IdentifiedInitiation, InitiatorState, SessionKeys,
     create_initiation, identify_initiation,
 };
-pub use keys::{PeerKeys, PresharedKey, PublicKey, StaticIdentity};
+pub use keys::{PeerKeys, PresharedKey, PrivateKey, PublicKey, StaticIdentity};
 pub use tai64n::Tai64N;
