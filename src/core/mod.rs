@@ -13,20 +13,19 @@
 //!
 //! WireGuard's per-peer machinery, for the multi-peer endpoint (one job per file):
 //! - [`consts`]: the protocol constants of the WireGuard paper, defined once.
-//! - [`data_message`]: the type-4 transport data message layout.
-//! - [`keypair`]: one session: keys, indices, counter, replay window, seal/open, limits, padding.
+//! - [`keypair`]: one session: keys, indices, counter, replay window, seal/open, limits, padding
+//!   (the type-4 layout is `noise::messages::Transport`, its AEAD `noise::transport`).
 //! - [`sessions`]: a peer's current/previous/next session slots and their rotation.
 //! - [`timers`]: the five per-peer timers (retransmit, keepalive, dead peer, zeroing, persistent).
 //! - [`roaming`]: the learned vs configured endpoint of a peer.
 //! - [`peer`]: one peer tying those together along the send and receive paths.
 //! - [`deadlines`]: the earliest deadline of many peers without scanning them.
-//! - [`entropy`], [`secret`], [`peer_id`]: randomness as an input, erased keys, peer handles.
+//! - [`entropy`], [`peer_id`]: randomness as an input, peer handles.
 #![deny(unsafe_code)]
 
 pub mod aead;
 pub mod allowed_ips;
 pub mod consts;
-pub mod data_message;
 pub mod deadlines;
 pub mod device;
 pub mod endpoint;
@@ -47,7 +46,6 @@ pub mod peer_table;
 pub mod replay;
 pub mod rng;
 pub mod roaming;
-pub mod secret;
 pub mod session;
 pub mod sessions;
 pub mod stats;

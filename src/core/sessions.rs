@@ -166,17 +166,18 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::noise::SessionKeys;
     use crate::core::time::Instant;
 
     fn kp(local_index: u32, is_initiator: bool) -> Keypair {
-        Keypair::new(
+        let keys = SessionKeys::new(
             [1; 32],
             [2; 32],
             local_index,
             1000 + local_index,
             is_initiator,
-            Instant::ZERO,
-        )
+        );
+        Keypair::new(keys, Instant::ZERO)
     }
 
     /// Local indices in (current, previous, next).
