@@ -100,6 +100,11 @@ impl Keypair {
         self.keys.is_initiator()
     }
 
+    /// The counters received so far (for state fingerprints in tests and fuzzing).
+    pub fn replay_window(&self) -> &ReplayWindow {
+        &self.replay
+    }
+
     /// Messages sealed so far (also the counter the next one gets).
     pub fn send_counter(&self) -> u64 {
         self.send_counter
