@@ -25,7 +25,8 @@
 //! - `ratelimiter.rs` (per source address), `load.rs` (when to demand cookies), `outbox.rs`
 //!   (messages waiting for `poll_transmit`), `events.rs`, `inner_packet.rs` (the carried packet's
 //!   addresses and length).
-//! - `sim.rs`: devices on a simulated network, in simulated time (tests).
+//! - `sim.rs`: devices on a simulated network, in simulated time (tests); `interop_vectors.rs`:
+//!   exchanges recorded with wireguard-go and boringtun, replayed through the device (tests).
 //!
 //! # Receiving (every step cheaper than the next; nothing changes before authentication)
 //! Handshake messages: length and type ([`messages::classify`]) → the source's rate limit → mac1,
@@ -82,6 +83,8 @@ mod send;
 mod snapshot;
 mod timers;
 
+#[cfg(test)]
+mod interop_vectors;
 #[cfg(test)]
 mod sim;
 
