@@ -339,3 +339,46 @@ impl<E: Entropy> Device<E> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hands out the given 32-bit words, in order.
+    struct Words(Vec<u32>);
+
+    impl Entropy for Words {
+        fn fill(&mut self, buf: &mut [u8]) {
+            let word = self.0.remove(0);
+            buf.copy_from_slice(&word.to_le_bytes()[..buf.len()]);
+        }
+    }
+
+    fn entry(peer: u32) -> IndexEntry {
+        IndexEntry {
+            peer: PeerId(peer),
+            kind: IndexKind::Session,
+        }
+    }
+
+    #[test]
+    fn a_taken_index_is_drawn_again_and_a_full_table_gives_none() {
+        let mut indices = IndexTable::with_capacity(2);
+        let mut words = Words(vec![7, 7, 7, 9, 7, 11]);
+        assert_eq!(fresh_index(&mut indices, &mut words, entry(0)), Some(7));
+        assert_eq!(fresh_index(&mut indices, &mut words, entry(1)), Some(9));
+        assert_eq!(indices.get(9), Some(entry(1)));
+        assert_eq!(
+            fresh_index(&mut indices, &mut words, entry(2)),
+            None,
+            "full"
+        );
+        forget_indices(&mut indices, LocalIndices::default());
+        assert_eq!(indices.len(), 2);
+        // Always taken: gives up after a bounded number of draws.
+        let mut indices = IndexTable::with_capacity(8);
+        indices.insert(5, entry(0)).unwrap();
+        let mut words = Words(vec![5; INDEX_DRAWS]);
+        assert_eq!(fresh_index(&mut indices, &mut words, entry(1)), None);
+    }
+}

@@ -392,3 +392,16 @@ impl<E: Entropy> core::fmt::Debug for Device<E> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The inline per-peer state is what an idle peer costs besides its table entries: keep it
+    /// within budget (688 bytes when written; a session adds a boxed `Keypair` of 1,128).
+    #[test]
+    fn idle_peer_state_stays_within_budget() {
+        assert!(PEER_STATE_BYTES <= 768, "{PEER_STATE_BYTES} bytes");
+        assert!(core::mem::size_of::<crate::core::sessions::Sessions>() <= 24);
+    }
+}
