@@ -71,23 +71,7 @@ pub struct EndpointConfig {
     pub timers: Timers,
 }
 
-/// A datagram for the driver to send: `buf[..len]` to `dst`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Transmit {
-    pub dst: SocketAddr,
-    pub len: usize,
-}
-
-/// What became of a datagram from the network.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Received {
-    /// An authenticated IP packet, decrypted in place at `datagram[start..start + len]`.
-    Deliver { start: usize, len: usize },
-    /// A handshake message or keepalive, fully handled (see `poll_transmit` / `poll_event`).
-    Control,
-    /// Dropped and counted; the endpoint's state is exactly as before, but for the counter.
-    Dropped(DropReason),
-}
+pub use super::transmit::{Received, Transmit};
 
 /// Things the driver logs or acts on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

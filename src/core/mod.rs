@@ -9,24 +9,27 @@
 //! - [`session`]: one established key pair: keys, send counter, replay window, age.
 //! - [`replay`]: the RFC 6479 sliding-window replay filter.
 //! - [`noise`]: WireGuard's protocol (handshake, cookies, transport), replacing the v1 files above.
-//! - [`endpoint`]: the state machine tying it together (timers, rekey, keepalive, roaming).
+//! - [`endpoint`]: the v1 state machine tying it together (timers, rekey, keepalive, roaming).
+//! - [`device`]: the multi-peer WireGuard device that replaces it, built on the files below.
 //!
-//! WireGuard's per-peer machinery, for the multi-peer endpoint (one job per file):
+//! WireGuard's per-peer machinery, for the multi-peer [`device`] (one job per file):
 //! - [`consts`]: the protocol constants of the WireGuard paper, defined once.
-//! - [`data_message`]: the type-4 transport data message layout.
-//! - [`keypair`]: one session: keys, indices, counter, replay window, seal/open, limits, padding.
+//! - [`keypair`]: one session: keys, indices, counter, replay window, seal/open, limits, padding
+//!   (the type-4 layout is `noise::messages::Transport`, its AEAD `noise::transport`).
 //! - [`sessions`]: a peer's current/previous/next session slots and their rotation.
 //! - [`timers`]: the five per-peer timers (retransmit, keepalive, dead peer, zeroing, persistent).
 //! - [`roaming`]: the learned vs configured endpoint of a peer.
 //! - [`peer`]: one peer tying those together along the send and receive paths.
 //! - [`deadlines`]: the earliest deadline of many peers without scanning them.
-//! - [`entropy`], [`secret`], [`peer_id`]: randomness as an input, erased keys, peer handles.
+//! - [`entropy`], [`peer_id`]: randomness as an input, peer handles.
+//! - [`allowed_ips`], [`index_table`], [`peer_table`]: cryptokey routing, receiver indices, peers by
+//!   public key; [`keys`], [`key_encoding`], [`ip_prefix`], [`keyed_hash`]: what they hold.
+//! - [`transmit`]: what the core hands the driver ([`Transmit`], [`Received`]).
 #![deny(unsafe_code)]
 
 pub mod aead;
 pub mod allowed_ips;
 pub mod consts;
-pub mod data_message;
 pub mod deadlines;
 pub mod device;
 pub mod endpoint;
@@ -48,18 +51,29 @@ pub mod peer_table;
 pub mod replay;
 pub mod rng;
 pub mod roaming;
-pub mod secret;
 pub mod session;
 pub mod sessions;
 pub mod stats;
 pub mod time;
 pub mod timers;
+pub mod transmit;
 pub mod wire;
 
-pub use endpoint::{Endpoint, EndpointConfig, Event, Received, Role, Timers, Transmit};
+pub use device::Device;
+pub use endpoint::{Endpoint, EndpointConfig, Event, Role, Timers};
 pub use stats::{DropReason, Stats};
-pub use time::Instant;
-pub use wire::{DATA_HEADER_LEN, TAG_LEN, TunnelConfig};
+pub use time::{Instant, WallTime};
+pub use transmit::{Received, Transmit};
+pub use wire::TunnelConfig;
+
+/// Bytes after it: the Poly1305 tag.
+pub use noise::consts::TAG_LEN;
+/// Bytes in front of the IP packet in a transport-data datagram (WireGuard's type-4 header; v1
+/// used the same 16).
+pub use noise::messages::TRANSPORT_HEADER_LEN as DATA_HEADER_LEN;
 
 /// Bytes a transport-data datagram adds around an IP packet: header before, tag after.
-pub const DATA_OVERHEAD: usize = wire::DATA_HEADER_LEN + wire::TAG_LEN;
+pub const DATA_OVERHEAD: usize = DATA_HEADER_LEN + TAG_LEN;
+
+// v1's layout, which the v1 endpoint still uses, has the same header and tag sizes.
+const _: () = assert!(wire::DATA_HEADER_LEN == DATA_HEADER_LEN && wire::TAG_LEN == TAG_LEN);

@@ -4,7 +4,8 @@
 //! Safe code only: every `unsafe` block lives in [`crate::sys::uring`] and
 //! [`crate::sys::buf_ring`]. The loop itself is in [`event_loop`], the time source (whose origin
 //! the caller creates and passes in) and the timeout bookkeeping in [`clock`]. The loop is generic over [`Protocol`] (implemented by
-//! [`Endpoint`]) so it is monomorphized for the real core and can be tested with a stand-in.
+//! [`Endpoint`] and the WireGuard [`Device`]) so it is monomorphized for the real core and can be
+//! tested with a stand-in.
 #![forbid(unsafe_code)]
 
 use std::fmt;
@@ -12,6 +13,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 
+use crate::core::device::Device;
+use crate::core::entropy::Entropy;
+use crate::core::time::WallTime;
 use crate::core::{DropReason, Endpoint, Event, Instant, Received, Stats, Transmit};
 
 pub mod clock;
@@ -80,11 +84,12 @@ pub struct DriverStats {
     pub unknown_completions: u64,
 }
 
-/// The operator-facing side of the loop: interface set-up and logging.
-pub trait Hooks {
+/// The operator-facing side of the loop: interface set-up and logging. `E` is the protocol's event
+/// type ([`Protocol::Event`]): the v1 endpoint's [`Event`] by default.
+pub trait Hooks<E = Event> {
     /// Every core event, in order (SessionUp: configure the interface for the pushed config). An
     /// error (one line) ends the loop: [`run`] returns [`DriverError::Interface`] with it.
-    fn on_event(&mut self, now: Instant, event: &Event) -> Result<(), String>;
+    fn on_event(&mut self, now: Instant, event: &E) -> Result<(), String>;
     /// A datagram or packet the core dropped (the hook rate-limits its log line).
     fn on_drop(&mut self, now: Instant, reason: DropReason, from: Option<SocketAddr>);
     /// SIGUSR1, and once at exit.
@@ -211,9 +216,14 @@ impl Default for RingSizes {
     }
 }
 
-/// What the loop needs from the protocol core. Implemented by [`Endpoint`]; the loop is generic
-/// over it (monomorphized, no dynamic dispatch on the hot path).
+/// What the loop needs from the protocol core. Implemented by [`Endpoint`] and [`Device`]; the
+/// loop is generic over it (monomorphized, no dynamic dispatch on the hot path).
 pub trait Protocol {
+    /// What [`Protocol::poll_event`] reports (and [`Hooks::on_event`] receives).
+    type Event;
+    /// The longest datagram [`Protocol::poll_transmit`] writes (the control slots must hold it).
+    const MAX_CONTROL_LEN: usize;
+
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &mut [u8]) -> Received;
     fn seal(
         &mut self,
@@ -221,14 +231,58 @@ pub trait Protocol {
         buf: &mut [u8],
         payload_len: usize,
     ) -> Result<Transmit, DropReason>;
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit>;
+    /// `wall` is the wall clock read with `now` (once per batch): WireGuard stamps every
+    /// handshake initiation with it, and the core reads no clock itself.
+    fn poll_transmit(&mut self, now: Instant, wall: WallTime, buf: &mut [u8]) -> Option<Transmit>;
     fn poll_timeout(&self) -> Option<Instant>;
     fn handle_timeout(&mut self, now: Instant);
-    fn poll_event(&mut self) -> Option<Event>;
+    fn poll_event(&mut self) -> Option<Self::Event>;
     fn stats(&self) -> &Stats;
 }
 
+impl<E: Entropy> Protocol for Device<E> {
+    type Event = crate::core::device::Event;
+    const MAX_CONTROL_LEN: usize = crate::core::device::MAX_CONTROL_LEN;
+
+    #[inline]
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &mut [u8]) -> Received {
+        Device::handle_datagram(self, now, from, datagram)
+    }
+    #[inline]
+    fn seal(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        payload_len: usize,
+    ) -> Result<Transmit, DropReason> {
+        Device::seal(self, now, buf, payload_len)
+    }
+    #[inline]
+    fn poll_transmit(&mut self, now: Instant, wall: WallTime, buf: &mut [u8]) -> Option<Transmit> {
+        Device::poll_transmit(self, now, wall, buf)
+    }
+    #[inline]
+    fn poll_timeout(&self) -> Option<Instant> {
+        Device::poll_timeout(self)
+    }
+    #[inline]
+    fn handle_timeout(&mut self, now: Instant) {
+        Device::handle_timeout(self, now)
+    }
+    #[inline]
+    fn poll_event(&mut self) -> Option<Self::Event> {
+        Device::poll_event(self)
+    }
+    #[inline]
+    fn stats(&self) -> &Stats {
+        Device::stats(self)
+    }
+}
+
 impl Protocol for Endpoint {
+    type Event = Event;
+    const MAX_CONTROL_LEN: usize = crate::core::endpoint::MAX_CONTROL_LEN;
+
     #[inline]
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &mut [u8]) -> Received {
         Endpoint::handle_datagram(self, now, from, datagram)
@@ -242,8 +296,9 @@ impl Protocol for Endpoint {
     ) -> Result<Transmit, DropReason> {
         Endpoint::seal(self, now, buf, payload_len)
     }
+    /// v1 stamps its initiations from its own wall-clock origin.
     #[inline]
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_transmit(&mut self, now: Instant, _wall: WallTime, buf: &mut [u8]) -> Option<Transmit> {
         Endpoint::poll_transmit(self, now, buf)
     }
     #[inline]
@@ -266,18 +321,18 @@ impl Protocol for Endpoint {
 
 /// Runs the data plane until SIGINT/SIGTERM or an error (a hook's included). Must be called on the
 /// thread that blocked the signals (the ring is single-issuer: it is created here, on the calling
-/// thread). `clock` is the origin `endpoint`'s instants were read from.
-pub fn run(
-    endpoint: &mut Endpoint,
+/// thread). `clock` is the origin `proto`'s instants were read from.
+pub fn run<P: Protocol>(
+    proto: &mut P,
     io: Io,
     config: &DriverConfig,
     clock: clock::Clock,
-    hooks: &mut dyn Hooks,
+    hooks: &mut dyn Hooks<P::Event>,
 ) -> Result<Exit, DriverError> {
     let sizes = if config.offload {
         RingSizes::offload()
     } else {
         RingSizes::default()
     };
-    event_loop::run_with(endpoint, io, config, &sizes, clock, hooks)
+    event_loop::run_with(proto, io, config, &sizes, clock, hooks)
 }

@@ -78,6 +78,9 @@ impl TestProto {
 }
 
 impl Protocol for TestProto {
+    type Event = Event;
+    const MAX_CONTROL_LEN: usize = 4;
+
     fn handle_datagram(&mut self, _now: Instant, from: SocketAddr, d: &mut [u8]) -> Received {
         if d == b"PING" {
             self.outbox.push_back((from, b"PONG"));
@@ -111,7 +114,12 @@ impl Protocol for TestProto {
         })
     }
 
-    fn poll_transmit(&mut self, _now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_transmit(
+        &mut self,
+        _now: Instant,
+        _wall: crate::core::time::WallTime,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
         let (dst, msg) = self.outbox.pop_front()?;
         buf[..msg.len()].copy_from_slice(msg);
         Some(Transmit {

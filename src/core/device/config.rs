@@ -128,6 +128,25 @@ impl PeerConfig {
     }
 }
 
+/// Changes to one peer (`wg set <if> peer <key> …` for a peer that exists). `None` / empty: left as
+/// it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerUpdate {
+    /// A new configured endpoint; it replaces the learned one at once, as `wg set` does.
+    pub endpoint: Option<SocketAddr>,
+    /// A new keepalive interval in seconds; `Some(0)` turns it off.
+    pub persistent_keepalive: Option<u16>,
+    /// A new preshared key; `PresharedKey::none()` removes it. Sessions in use keep their keys.
+    pub preshared_key: Option<PresharedKey>,
+    /// Remove every AllowedIPs entry of the peer before adding `add_allowed_ips`
+    /// (`replace_allowed_ips=true`).
+    pub replace_allowed_ips: bool,
+    /// Entries to route to this peer (taken from whichever peer had them).
+    pub add_allowed_ips: Vec<IpPrefix>,
+    /// Entries to remove, if this peer has them (`allowed-ips -prefix`).
+    pub remove_allowed_ips: Vec<IpPrefix>,
+}
+
 /// Why a configuration cannot be applied. `Display` is one line naming the problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConfigError {

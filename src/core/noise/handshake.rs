@@ -145,6 +145,24 @@ pub struct SessionKeys {
 }
 
 impl SessionKeys {
+    /// Keys from elsewhere than a handshake: tests, benchmarks and fuzzing, which need a session
+    /// without running one. The handshake's own come from `consume_response` / `create_response`.
+    pub fn new(
+        send: [u8; KEY_LEN],
+        receive: [u8; KEY_LEN],
+        local_index: u32,
+        remote_index: u32,
+        is_initiator: bool,
+    ) -> Self {
+        SessionKeys {
+            send: Zeroizing::new(send),
+            receive: Zeroizing::new(receive),
+            local_index,
+            remote_index,
+            is_initiator,
+        }
+    }
+
     /// Key for messages we send (`T_send`).
     pub fn send_key(&self) -> &[u8; KEY_LEN] {
         &self.send

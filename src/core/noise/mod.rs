@@ -31,12 +31,12 @@ pub mod cookie;
 pub mod crypto;
 pub mod handshake;
 #[cfg(test)]
-mod interop_vectors;
+pub(crate) mod interop_vectors;
 pub mod keys;
 pub mod messages;
 pub mod tai64n;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 pub mod transport;
 
 pub use crate::core::entropy::Entropy;
