@@ -36,14 +36,16 @@ pub enum ErrorKind {
     NotUtf8,
     /// A key before the first section header.
     OutsideSection,
-    UnknownSection(String),
+    /// A line starting with `[` that is not `[Interface]` or `[Peer]`; the name if it is one.
+    UnknownSection(Option<String>),
     SecondInterface {
         first_line: usize,
     },
     /// A line that is neither a section header nor `Key = Value`.
     NotKeyValue,
+    /// The key, if it looks like a name (a malformed line could hold a secret).
     UnknownKey {
-        key: String,
+        key: Option<String>,
         section: Section,
     },
     /// A known key in the other section.
@@ -110,6 +112,13 @@ impl ConfigError {
     }
 }
 
+/// `text` if it looks like a key or section name (ASCII letters and digits, 32 at most), to be
+/// repeated in a message; `None` for anything else, which might be part of a secret.
+pub(crate) fn shown_name(text: &str) -> Option<String> {
+    (!text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| text.to_string())
+}
+
 /// A value from the file, quoted and escaped (control characters cannot break the line) and cut
 /// short if long.
 pub(crate) fn quoted(value: &str) -> String {
@@ -138,19 +147,26 @@ impl fmt::Display for ErrorKind {
             OutsideSection => {
                 f.write_str("a key before any section: start the file with [Interface] or [Peer]")
             }
-            UnknownSection(s) => write!(
+            UnknownSection(Some(name)) => write!(
                 f,
-                "unknown section {}: a WireGuard configuration has [Interface] and [Peer] only",
-                quoted(s)
+                "unknown section [{name}]: a WireGuard configuration has [Interface] and [Peer] only"
+            ),
+            UnknownSection(None) => f.write_str(
+                "a line starting with '[' is not a section header: [Interface] or [Peer], alone on its line",
             ),
             SecondInterface { first_line } => write!(
                 f,
                 "a second [Interface] section (the first is at line {first_line}): merge them"
             ),
             NotKeyValue => f.write_str("not a section header or a Key = Value line"),
-            UnknownKey { key, section } => {
-                write!(f, "unknown key {} in {section}", quoted(key))
-            }
+            UnknownKey {
+                key: Some(key),
+                section,
+            } => write!(f, "unknown key {key} in {section}"),
+            UnknownKey { key: None, section } => write!(
+                f,
+                "unknown key in {section} (not a key name: is the '=' missing?)"
+            ),
             WrongSection { key, belongs } => {
                 write!(f, "{key} belongs in a {belongs} section")
             }

@@ -17,7 +17,11 @@ pub fn load(path: &Path, limits: &Limits) -> Result<Config, ConfigError> {
     let file = File::open(path).map_err(io_error)?;
     // One byte more than allowed tells "too large" from "exactly at the limit".
     let bound = limits.max_bytes.saturating_add(1);
-    let mut text = Zeroizing::new(Vec::new());
+    // Sized from fstat so reading does not reallocate (which would leave unwiped copies behind).
+    let size = file.metadata().map_err(io_error)?.len();
+    let mut text = Zeroizing::new(Vec::with_capacity(
+        usize::try_from(size).unwrap_or(bound).min(bound),
+    ));
     file.take(bound as u64)
         .read_to_end(&mut text)
         .map_err(io_error)?;

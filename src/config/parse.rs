@@ -8,8 +8,10 @@
 
 use std::collections::HashMap;
 
+use zeroize::Zeroizing;
+
 use super::endpoint::Endpoint;
-use super::error::{ConfigError, ErrorKind, Section};
+use super::error::{ConfigError, ErrorKind, Section, shown_name};
 use super::wg_quick::{WgQuickKey, WgQuickSetting};
 use super::{Config, InterfaceConfig, Limits, PeerConfig};
 use crate::core::ip_prefix::IpPrefix;
@@ -195,7 +197,9 @@ impl<'a> Parser<'a> {
     }
 
     fn line_content(&mut self, content: &str) -> Result<(), ConfigError> {
-        let compact: String = content.chars().filter(|&c| !is_wg_space(c)).collect();
+        // The line may hold a private key: wiped when dropped.
+        let compact: Zeroizing<String> =
+            Zeroizing::new(content.chars().filter(|&c| !is_wg_space(c)).collect());
         if compact.is_empty() {
             return Ok(());
         }
@@ -210,7 +214,7 @@ impl<'a> Parser<'a> {
         };
         let Some(key) = Field::from_name(key_text) else {
             return Err(self.error(ErrorKind::UnknownKey {
-                key: key_text.to_string(),
+                key: shown_name(key_text),
                 section,
             }));
         };
@@ -264,7 +268,12 @@ impl<'a> Parser<'a> {
             });
             self.current = Some(Section::Peer);
         } else {
-            return Err(self.error(ErrorKind::UnknownSection(compact.to_string())));
+            // Echo the name only when it looks like one: a malformed line could hold a key.
+            let name = compact
+                .strip_prefix('[')
+                .and_then(|rest| rest.strip_suffix(']'))
+                .and_then(shown_name);
+            return Err(self.error(ErrorKind::UnknownSection(name)));
         }
         Ok(())
     }

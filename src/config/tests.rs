@@ -345,13 +345,28 @@ fn errors_name_the_line_and_the_problem() {
         (
             "[Interface]\n[Foo]\n".into(),
             2,
-            "unknown section \"[Foo]\"",
+            "unknown section [Foo]: a WireGuard",
+        ),
+        (
+            "[Interface]\n[Peer\n".into(),
+            2,
+            "a line starting with '[' is not a section header",
+        ),
+        (
+            format!("[Interface] PrivateKey = {PRIVATE}\n"),
+            1,
+            "not a section header: [Interface] or [Peer], alone",
+        ),
+        (
+            format!("[Interface]\nPrivateKey : {PRIVATE}\n"),
+            2,
+            "unknown key in [Interface] (not a key name",
         ),
         ("[Interface]\nhello\n".into(), 2, "not a section header"),
         (
             "[Interface]\nFoo = 1\n".into(),
             2,
-            "unknown key \"Foo\" in [Interface]",
+            "unknown key Foo in [Interface]",
         ),
         (
             "[Interface]\nPrivateKeyFile = /k\n".into(),
@@ -527,6 +542,17 @@ fn not_utf8_outside_a_comment() {
 
 #[test]
 fn secrets_never_in_errors_or_debug() {
+    for text in [
+        format!("[Interface] PrivateKey = {PRIVATE}\n"),
+        format!("[Interface\nPrivateKey = {PRIVATE}\n"),
+        format!("[Peer]\nPrivateKey = {PRIVATE}\n"),
+        format!("[Interface]\nPrivateKey : {PRIVATE}\n"),
+        format!("[Interface]\nPrivateKy = {PRIVATE}\n"),
+        format!("[Interface]\nPrivateKey = {PRIVATE}{PRIVATE}\n"),
+    ] {
+        let msg = err(&text).to_string();
+        assert!(!msg.contains(&PRIVATE[..8]), "{msg}");
+    }
     let almost = &PRIVATE[..43];
     let msg = err(&format!("[Interface]\nPrivateKey = {almost}\n")).to_string();
     assert!(!msg.contains(&almost[..8]), "{msg}");

@@ -1,5 +1,5 @@
 //! [`Config`] back to text, in the layout of `wg showconf` (plus wg-quick's `Address` and `MTU` when
-//! set), which [`super::parse`] reads back to the same configuration.
+//! set), which [`super::parse()`] reads back to the same configuration.
 
 use core::fmt::Write;
 

@@ -21,12 +21,17 @@
 //! The maps use a keyed hash ([`HashKey`], from the caller's random generator), so the operator's
 //! addresses spread over the buckets whatever they are and bucket placement cannot be predicted.
 //!
-//! Memory per entry: a hash map bucket holds the key and the [`PeerId`], 8 bytes for IPv4 (`u32`) and
-//! 24 for IPv6 (two `u64`), plus one control byte, at a load of 44-88 % (`HashMap` doubles when 7/8
-//! full): 10-21 bytes per IPv4 entry, 28-57 per IPv6 entry. Each entry is also listed under its peer
-//! (an 18-byte [`IpPrefix`] in a per-peer `Vec`, for [`AllowedIps::prefixes_of`] and
-//! [`AllowedIps::remove_peer`]), and each peer with entries costs one bucket of the per-peer map and
-//! a `Vec` header. A trie node of the kernel's is 64+ bytes per entry, plus inner nodes.
+//! Memory: a hash map bucket holds the key and the [`PeerId`], 8 bytes for IPv4 (`u32`) and 24 for
+//! IPv6 (two `u64`), plus one control byte, at a load of 44-88 % (`HashMap` doubles when 7/8 full):
+//! 10-21 bytes per IPv4 entry, 28-57 per IPv6 entry. Each entry is also listed under its peer, for
+//! [`AllowedIps::prefixes_of`] and [`AllowedIps::remove_peer`]: an 18-byte [`IpPrefix`] in a
+//! per-peer `Vec` (48 bytes of heap for the usual two), and a 33-byte bucket of the per-peer map.
+//! A peer with one /32 and one /128 costs about 136 bytes in all at 100,000 peers (`benches/tables.rs`
+//! measures it). The kernel's trie spends a 64-byte node per entry plus the inner nodes.
+//!
+//! Lookup times (`cargo bench --bench tables`, one core of a shared 2-core VM): 12-16 ns at 1 and
+//! 1,000 peers, 20-40 ns at 100,000 (the buckets no longer fit the cache); 27-55 ns when only the
+//! default route matches and all four lengths of the benchmark are probed.
 
 use core::hash::Hash;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -161,7 +166,11 @@ impl AllowedIps {
             Some(old) => self.unlist(old, prefix),
             None => {}
         }
-        self.by_peer.entry(peer).or_default().push(prefix);
+        // Room for two from the start: a peer's /32 and /128 fill it without a reallocation.
+        self.by_peer
+            .entry(peer)
+            .or_insert_with(|| Vec::with_capacity(2))
+            .push(prefix);
         previous
     }
 

@@ -47,10 +47,11 @@ pub struct IndexTable<V: Copy> {
 const FIBONACCI: u64 = 0x9e37_79b9_7f4a_7c15;
 
 impl<V: Copy> IndexTable<V> {
-    /// A table for at most `capacity` indices, allocated now.
+    /// A table for at most `capacity` indices (2^31 at most, half of all indices), allocated now.
     pub fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.min(1 << 31);
         // At most half full; at least 8 slots so `slot_bits` is never 0.
-        let slot_count = capacity.saturating_mul(2).max(8).next_power_of_two();
+        let slot_count = (capacity * 2).max(8).next_power_of_two();
         IndexTable {
             slots: vec![
                 Slot {
