@@ -2,7 +2,9 @@
 //! out, so keys move freely between the two. Needs `wg` (`scripts/setup.sh` installs it); no root.
 
 pub mod common;
-mod wg_peer;
+// Only where the foreign tools are (the rest of the interop harness is tests/interop.rs's).
+#[path = "wg_peer/tools.rs"]
+pub mod wg_tools;
 
 use common::*;
 use std::fs;
@@ -42,7 +44,7 @@ fn ringtun(args: &[&str], stdin: &str) -> String {
 }
 
 fn wg(args: &[&str], stdin: &str) -> String {
-    let wg = wg_peer::tools::wg();
+    let wg = wg_tools::wg();
     let (code, out, err) = run_with_stdin(wg.to_str().expect("utf-8 path"), args, stdin);
     assert_eq!(code, 0, "wg {args:?}: {err}");
     out
@@ -110,7 +112,10 @@ fn genkey_to_a_file_is_private_and_never_overwrites() {
     let (code, _, err) = run_with_stdin(&ringtun_bin(), &["genkey", p], "");
     assert_eq!(code, 1);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("already exists: refusing to overwrite"), "{err}");
+    assert!(
+        err.contains("already exists: refusing to overwrite"),
+        "{err}"
+    );
     assert_eq!(fs::read_to_string(&path).unwrap(), text, "unchanged");
     let _ = fs::remove_dir_all(&dir);
 }
@@ -122,6 +127,9 @@ fn pubkey_refuses_what_is_not_a_key() {
         assert_eq!(code, 1, "{input:?}");
         assert_eq!(out, "");
         assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(err.starts_with("ringtun: error: pubkey: stdin is not"), "{err}");
+        assert!(
+            err.starts_with("ringtun: error: pubkey: stdin is not"),
+            "{err}"
+        );
     }
 }
