@@ -50,8 +50,9 @@ pub enum DropReason {
     NoEndpoint,
     /// Cookie reply that does not open with the peer's cookie key and our last mac1.
     BadCookieReply,
-    /// Handshake that could not be answered because the queue of outgoing handshake messages is
-    /// full (the driver is not draining it fast enough); nothing was changed.
+    /// Handshake that could not be answered for lack of room: the queue of outgoing handshake
+    /// messages is full (the driver is not draining it fast enough), or no receiver index was
+    /// free. Nothing was changed.
     ControlQueueFull,
 }
 
