@@ -1,16 +1,13 @@
 //! The sans-IO protocol core. Nothing in here performs I/O, reads a clock or allocates per packet:
 //! the caller passes the time in ([`Instant`]) and moves the bytes.
 //!
-//! Data path, one file per stage (after WireGuard's `noise.c` / `send.c` / `receive.c`):
-//! - [`wire`]: byte layouts of the three message types, zero-copy parsing and emitting.
+//! It speaks WireGuard, one file per stage (after WireGuard's `noise.c` / `send.c` / `receive.c`):
+//! - [`noise`]: WireGuard's protocol (handshake, cookies, transport messages).
 //! - [`aead`]: ChaCha20-Poly1305 (RFC 8439) sealing and opening in place.
-//! - [`kdf`]: key derivation from the pre-shared key with an HChaCha20 cascade.
-//! - [`handshake`]: building and consuming initiations and responses.
-//! - [`session`]: one established key pair: keys, send counter, replay window, age.
 //! - [`replay`]: the RFC 6479 sliding-window replay filter.
-//! - [`noise`]: WireGuard's protocol (handshake, cookies, transport), replacing the v1 files above.
-//! - [`endpoint`]: the v1 state machine tying it together (timers, rekey, keepalive, roaming).
-//! - [`device`]: the multi-peer WireGuard device that replaces it, built on the files below.
+//! - [`device`]: the multi-peer WireGuard device tying it together, built on the files below.
+//! - [`one_command`]: the keys of the one-command mode, derived from one shared secret.
+//! - [`offload`]: segmentation and coalescing of TCP super-packets for the driver.
 //!
 //! WireGuard's per-peer machinery, for the multi-peer [`device`] (one job per file):
 //! - [`consts`]: the protocol constants of the WireGuard paper, defined once.
@@ -32,12 +29,9 @@ pub mod allowed_ips;
 pub mod consts;
 pub mod deadlines;
 pub mod device;
-pub mod endpoint;
 pub mod entropy;
-pub mod handshake;
 pub mod index_table;
 pub mod ip_prefix;
-pub mod kdf;
 pub mod key_encoding;
 pub mod keyed_hash;
 pub mod keypair;
@@ -49,31 +43,22 @@ pub mod peer;
 pub mod peer_id;
 pub mod peer_table;
 pub mod replay;
-pub mod rng;
 pub mod roaming;
-pub mod session;
 pub mod sessions;
 pub mod stats;
 pub mod time;
 pub mod timers;
 pub mod transmit;
-pub mod wire;
 
 pub use device::Device;
-pub use endpoint::{Endpoint, EndpointConfig, Event, Role, Timers};
 pub use stats::{DropReason, Stats};
 pub use time::{Instant, WallTime};
 pub use transmit::{Received, Transmit};
-pub use wire::TunnelConfig;
 
 /// Bytes after it: the Poly1305 tag.
 pub use noise::consts::TAG_LEN;
-/// Bytes in front of the IP packet in a transport-data datagram (WireGuard's type-4 header; v1
-/// used the same 16).
+/// Bytes in front of the IP packet in a transport-data datagram (WireGuard's type-4 header).
 pub use noise::messages::TRANSPORT_HEADER_LEN as DATA_HEADER_LEN;
 
 /// Bytes a transport-data datagram adds around an IP packet: header before, tag after.
 pub const DATA_OVERHEAD: usize = DATA_HEADER_LEN + TAG_LEN;
-
-// v1's layout, which the v1 endpoint still uses, has the same header and tag sizes.
-const _: () = assert!(wire::DATA_HEADER_LEN == DATA_HEADER_LEN && wire::TAG_LEN == TAG_LEN);

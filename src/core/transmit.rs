@@ -1,6 +1,5 @@
 //! What the protocol core hands back to the driver for each input: a datagram to send
-//! ([`Transmit`]) and the fate of a received datagram ([`Received`]). Shared by the v1 endpoint and
-//! the WireGuard device, so the driver's loop is the same for both.
+//! ([`Transmit`]) and the fate of a received datagram ([`Received`]).
 
 use core::net::SocketAddr;
 

@@ -4,8 +4,8 @@
 //! Safe code only: every `unsafe` block lives in [`crate::sys::uring`] and
 //! [`crate::sys::buf_ring`]. The loop itself is in [`event_loop`], the time source (whose origin
 //! the caller creates and passes in) and the timeout bookkeeping in [`clock`]. The loop is generic over [`Protocol`] (implemented by
-//! [`Endpoint`] and the WireGuard [`Device`]) so it is monomorphized for the real core and can be
-//! tested with a stand-in.
+//! the WireGuard [`Device`]) so it is monomorphized for the real core and can be tested with a
+//! stand-in.
 #![forbid(unsafe_code)]
 
 use std::fmt;
@@ -14,9 +14,10 @@ use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 
 use crate::core::device::Device;
+use crate::core::device::Event;
 use crate::core::entropy::Entropy;
 use crate::core::time::WallTime;
-use crate::core::{DropReason, Endpoint, Event, Instant, Received, Stats, Transmit};
+use crate::core::{DropReason, Instant, Received, Stats, Transmit};
 
 pub mod clock;
 pub mod event_loop;
@@ -84,11 +85,11 @@ pub struct DriverStats {
     pub unknown_completions: u64,
 }
 
-/// The operator-facing side of the loop: interface set-up and logging. `E` is the protocol's event
-/// type ([`Protocol::Event`]): the v1 endpoint's [`Event`] by default.
+/// The operator-facing side of the loop: logging. `E` is the protocol's event type
+/// ([`Protocol::Event`]): the WireGuard device's [`Event`] by default.
 pub trait Hooks<E = Event> {
-    /// Every core event, in order (SessionUp: configure the interface for the pushed config). An
-    /// error (one line) ends the loop: [`run`] returns [`DriverError::Interface`] with it.
+    /// Every core event, in order. An error (one line) ends the loop: [`run`] returns
+    /// [`DriverError::Interface`] with it.
     fn on_event(&mut self, now: Instant, event: &E) -> Result<(), String>;
     /// A datagram or packet the core dropped (the hook rate-limits its log line).
     fn on_drop(&mut self, now: Instant, reason: DropReason, from: Option<SocketAddr>);
@@ -134,8 +135,7 @@ pub enum DriverError {
         what: &'static str,
         error: io::Error,
     },
-    /// A hook failed to set up the interface (e.g. the client's, on its first `SessionUp`); the
-    /// loop stopped.
+    /// A hook failed (e.g. to change the interface for an event); the loop stopped.
     Interface(String),
 }
 
@@ -216,8 +216,8 @@ impl Default for RingSizes {
     }
 }
 
-/// What the loop needs from the protocol core. Implemented by [`Endpoint`] and [`Device`]; the
-/// loop is generic over it (monomorphized, no dynamic dispatch on the hot path).
+/// What the loop needs from the protocol core. Implemented by [`Device`]; the loop is generic
+/// over it (monomorphized, no dynamic dispatch on the hot path).
 pub trait Protocol {
     /// What [`Protocol::poll_event`] reports (and [`Hooks::on_event`] receives).
     type Event;
@@ -276,46 +276,6 @@ impl<E: Entropy> Protocol for Device<E> {
     #[inline]
     fn stats(&self) -> &Stats {
         Device::stats(self)
-    }
-}
-
-impl Protocol for Endpoint {
-    type Event = Event;
-    const MAX_CONTROL_LEN: usize = crate::core::endpoint::MAX_CONTROL_LEN;
-
-    #[inline]
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &mut [u8]) -> Received {
-        Endpoint::handle_datagram(self, now, from, datagram)
-    }
-    #[inline]
-    fn seal(
-        &mut self,
-        now: Instant,
-        buf: &mut [u8],
-        payload_len: usize,
-    ) -> Result<Transmit, DropReason> {
-        Endpoint::seal(self, now, buf, payload_len)
-    }
-    /// v1 stamps its initiations from its own wall-clock origin.
-    #[inline]
-    fn poll_transmit(&mut self, now: Instant, _wall: WallTime, buf: &mut [u8]) -> Option<Transmit> {
-        Endpoint::poll_transmit(self, now, buf)
-    }
-    #[inline]
-    fn poll_timeout(&self) -> Option<Instant> {
-        Endpoint::poll_timeout(self)
-    }
-    #[inline]
-    fn handle_timeout(&mut self, now: Instant) {
-        Endpoint::handle_timeout(self, now)
-    }
-    #[inline]
-    fn poll_event(&mut self) -> Option<Event> {
-        Endpoint::poll_event(self)
-    }
-    #[inline]
-    fn stats(&self) -> &Stats {
-        Endpoint::stats(self)
     }
 }
 

@@ -16,6 +16,7 @@ use std::time::Duration;
 use super::clock::Clock;
 use super::event_loop::run_with;
 use super::*;
+use crate::core::peer_id::PeerId;
 use crate::core::{Received, Transmit};
 use crate::sys::private_netns::run_isolated;
 use crate::sys::{signal, testnet, tun, udp};
@@ -141,6 +142,8 @@ impl Protocol for TestProto {
         self.ticks_left -= 1;
         self.outbox.push_back((self.peer, b"TICK"));
         self.events.push_back(Event::HandshakeSent {
+            peer: PeerId(0),
+            endpoint: self.peer,
             attempt: self.ticks,
         });
         self.next_tick = (self.ticks_left > 0).then(|| now + self.tick_every);
@@ -469,7 +472,7 @@ fn timer_wakeups_drive_the_core_and_sigint_exits() {
             .events
             .iter()
             .map(|e| match e {
-                Event::HandshakeSent { attempt } => *attempt,
+                Event::HandshakeSent { attempt, .. } => *attempt,
                 other => panic!("unexpected event {other:?}"),
             })
             .collect();
