@@ -22,7 +22,8 @@ pub fn peer_name(key: &PublicKey) -> String {
 pub fn format_stats(core: &Stats, d: &DriverStats) -> String {
     let mut s = format!(
         "stats: tx_packets={} tx_bytes={} rx_packets={} rx_bytes={} keepalives_sent={} \
-         keepalives_received={} handshakes_initiated={} handshakes_completed={}",
+         keepalives_received={} handshakes_initiated={} handshakes_completed={} \
+         cookie_replies_sent={}",
         core.tx_packets,
         core.tx_bytes,
         core.rx_packets,
@@ -30,7 +31,8 @@ pub fn format_stats(core: &Stats, d: &DriverStats) -> String {
         core.keepalives_sent,
         core.keepalives_received,
         core.handshakes_initiated,
-        core.handshakes_completed
+        core.handshakes_completed,
+        core.cookie_replies_sent
     );
     for r in DropReason::ALL {
         let _ = write!(s, " drop.{}={}", r.name(), core.drops_of(r));
@@ -120,8 +122,13 @@ mod tests {
             direct_writes: 4,
             ..DriverStats::default()
         };
+        core.cookie_replies_sent = 4;
         let line = format_stats(&core, &d);
         assert!(line.starts_with("stats: tx_packets=3 tx_bytes=0 rx_packets=0 rx_bytes=99 "));
+        assert!(
+            line.contains(" cookie_replies_sent=4 drop.malformed=0 "),
+            "{line}"
+        );
         assert!(line.contains(" drop.replay=2 "), "{line}");
         for r in DropReason::ALL {
             assert!(line.contains(&format!(" drop.{}=", r.name())), "{line}");

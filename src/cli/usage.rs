@@ -28,11 +28,12 @@ the file with wg-quick.
 
 One-command mode (-l / -s): both hosts hold the same secret file ({key}, made once
 with `ringtun genkey {key}` and copied to the other host), and derive from it
-both WireGuard key pairs and a preshared key. The server learns the client's address from its
-handshake. What it cannot give: the two sides share one identity. Anyone with the file can be
+both WireGuard key pairs and a preshared key. The client handshakes when it has traffic for the
+server (or every -K seconds), and the server learns the client's address from that handshake.
+What it cannot give: the two sides share one identity. Anyone with the file can be
 either side, and a second client with the same file takes over the first one's session. For keys
 of your own per host, use configuration files:
-  ringtun genkey > private.key; ringtun pubkey < private.key   (on each host; swap public keys)
+  ringtun genkey private.key; ringtun pubkey < private.key   (on each host; swap public keys)
   then a wg0.conf per host, e.g. on the client:
     [Interface]
     PrivateKey = <its private key>
