@@ -29,7 +29,9 @@
 //!   exchanges recorded with wireguard-go and boringtun, replayed through the device (tests).
 //!
 //! # Receiving (every step cheaper than the next; nothing changes before authentication)
-//! Handshake messages: length and type ([`messages::classify`]) → the source's rate limit → mac1,
+//! Handshake messages: length and type (`noise::messages::classify`) → the source's rate limit
+//! (always, not only under load as in wireguard-go: one host cannot make the responder spend more
+//! than 20 mac1 checks and Diffie-Hellmans a second on it) → mac1,
 //! before any Diffie-Hellman → under load, a valid mac2 or else a cookie reply → the handshake's own
 //! checks (an initiation: the static key of a configured peer, a timestamp newer than the last one
 //! accepted from that peer, at most one per `INITIATION_MIN_INTERVAL`) → response. Transport data:
@@ -41,7 +43,7 @@
 //!
 //! # Sending
 //! The packet's destination → longest-prefix match in the AllowedIPs → the peer's current session
-//! seals it in place (header in front, tag behind) → [`Transmit`] to the peer's endpoint. With no
+//! seals it in place (header in front, tag behind) → [`Transmit`](crate::core::Transmit) to the peer's endpoint. With no
 //! session the packet is dropped and counted as `NoSession` and a handshake starts. WireGuard
 //! instead queues such packets (the kernel up to 1,024 per peer) and sends them once the session is
 //! up; the device does not, so that it holds no packet memory per peer: the first packets of a
