@@ -61,6 +61,7 @@ use crate::core::deadlines::DeadlineQueue;
 use crate::core::entropy::Entropy;
 use crate::core::index_table::IndexTable;
 use crate::core::keyed_hash::HashKey;
+use crate::core::keypair::Keypair;
 use crate::core::keys::PublicKey;
 use crate::core::noise::{CookieChecker, InitiatorState, PeerCookie, PeerKeys, StaticIdentity};
 use crate::core::noise::{Tai64N, messages::INITIATION_LEN};
@@ -68,6 +69,7 @@ use crate::core::peer::Peer;
 use crate::core::peer_id::PeerId;
 use crate::core::peer_table::PeerTable;
 use crate::core::replay::ReplayWindow;
+use crate::core::sessions::Slot;
 use crate::core::stats::{DropReason, Stats};
 use crate::core::time::Instant;
 use crate::core::timers::PeerTimers;
@@ -306,42 +308,36 @@ impl<E: Entropy> Device<E> {
     /// fuzzing.
     #[doc(hidden)]
     pub fn state_fingerprint(&self) -> StateFingerprint {
+        let session = |k: &Keypair| {
+            (
+                k.local_index(),
+                k.remote_index(),
+                k.send_counter(),
+                k.replay_window().clone(),
+            )
+        };
         let peers = self
             .peers
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| Some((i, s.as_ref()?)))
-            .map(|(i, s)| {
+            .filter_map(|(i, s)| Some((PeerId(i as u32), s.as_ref()?)))
+            .map(|(id, s)| {
                 let sessions = s.peer.sessions();
-                let session = |slot| {
-                    sessions.get(slot).map(|k: &crate::core::keypair::Keypair| {
-                        (
-                            k.local_index(),
-                            k.remote_index(),
-                            k.send_counter(),
-                            k.replay_window().clone(),
-                        )
-                    })
-                };
-                use crate::core::sessions::Slot;
                 PeerFingerprint {
-                    id: i,
+                    id,
                     endpoint: s.peer.endpoint(),
-                    sessions: [
-                        session(Slot::Current),
-                        session(Slot::Previous),
-                        session(Slot::Next),
-                    ],
+                    sessions: [Slot::Current, Slot::Previous, Slot::Next]
+                        .map(|slot| sessions.get(slot).map(session)),
                     handshake: s.peer.handshake.as_ref().map(InitiatorState::sender_index),
                     timers: s.peer.timers().clone(),
-                    deadline: self.deadlines.deadline(PeerId(i as u32)),
+                    deadline: self.deadlines.deadline(id),
                     bytes: (s.peer.tx_bytes(), s.peer.rx_bytes()),
                     last_handshake: s.peer.last_handshake(),
                     newest_timestamp: s.newest_timestamp,
                     last_initiation_accepted: s.last_initiation_accepted,
                     work: s.work,
                     up: s.up,
-                    cookie: format!("{:?}", s.cookie),
+                    cookie: (s.cookie.received_at(), s.cookie.awaits_reply()),
                 }
             })
             .collect();
@@ -371,7 +367,7 @@ type SessionFingerprint = (u32, u32, u64, ReplayWindow);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct PeerFingerprint {
-    id: usize,
+    id: PeerId,
     endpoint: Option<SocketAddr>,
     sessions: [Option<SessionFingerprint>; 3],
     handshake: Option<u32>,
@@ -383,8 +379,8 @@ struct PeerFingerprint {
     last_initiation_accepted: Option<Instant>,
     work: PeerWork,
     up: bool,
-    /// `PeerCookie`'s Debug: when a cookie was received, and whether a mac1 awaits one.
-    cookie: String,
+    /// When the peer's cookie was received, and whether a cookie reply would be accepted.
+    cookie: (Option<Instant>, bool),
 }
 
 impl<E: Entropy> core::fmt::Debug for Device<E> {
