@@ -174,6 +174,12 @@ impl PeerState {
     }
 }
 
+/// Peer `id`'s state in the by-id list, if the peer exists. A free function rather than a method,
+/// so that callers can hold it while using the device's other fields.
+fn peer_mut(peers: &mut [Option<PeerState>], id: PeerId) -> Option<&mut PeerState> {
+    peers.get_mut(id.index())?.as_mut()
+}
+
 /// A WireGuard interface's protocol state. `E` supplies randomness for every draw.
 pub struct Device<E: Entropy> {
     entropy: E,
