@@ -4,7 +4,7 @@
 //! so they may allocate.
 
 use super::handshake::forget_indices;
-use super::{Device, INDICES_PER_PEER, PeerState};
+use super::{Device, INDICES_PER_PEER, PeerState, peer_mut};
 use crate::core::device::config::{ConfigError, PeerConfig, PeerUpdate};
 use crate::core::entropy::Entropy;
 use crate::core::keys::{PresharedKey, PrivateKey, PublicKey};
@@ -111,7 +111,7 @@ impl<E: Entropy> Device<E> {
                 max: self.limits.max_allowed_ips_per_peer,
             });
         }
-        let Some(state) = self.peers.get_mut(id.index()).and_then(Option::as_mut) else {
+        let Some(state) = peer_mut(&mut self.peers, id) else {
             return Err(ConfigError::UnknownPeer(*key));
         };
         if let Some(psk) = &update.preshared_key {
@@ -156,7 +156,7 @@ impl<E: Entropy> Device<E> {
         }
         let ids: Vec<PeerId> = self.peer_ids().collect();
         for id in ids {
-            let Some(state) = self.peers.get_mut(id.index()).and_then(Option::as_mut) else {
+            let Some(state) = peer_mut(&mut self.peers, id) else {
                 continue;
             };
             let (sessions, handshake) = state.peer.clear_key_material();

@@ -7,7 +7,7 @@
 
 use core::net::SocketAddr;
 
-use super::{Device, Event, IndexEntry, IndexKind, PeerState};
+use super::{Device, Event, IndexEntry, IndexKind, peer_mut};
 use crate::core::consts::INITIATION_MIN_INTERVAL;
 use crate::core::entropy::{Entropy, random_u32};
 use crate::core::index_table::{IndexInsertError, IndexTable};
@@ -118,7 +118,7 @@ impl<E: Entropy> Device<E> {
             .peer_table
             .get(identified.remote_static())
             .ok_or(DropReason::UnknownPeer)?;
-        let Some(state) = self.peers.get_mut(id.index()).and_then(Option::as_mut) else {
+        let Some(state) = peer_mut(&mut self.peers, id) else {
             return Err(DropReason::UnknownPeer);
         };
         let consumed = identified
@@ -187,7 +187,7 @@ impl<E: Entropy> Device<E> {
             }) => peer,
             _ => return Err(DropReason::UnexpectedResponse),
         };
-        let Some(state) = self.peers.get_mut(id.index()).and_then(Option::as_mut) else {
+        let Some(state) = peer_mut(&mut self.peers, id) else {
             return Err(DropReason::UnexpectedResponse);
         };
         let Some(initiation) = state
@@ -241,11 +241,7 @@ impl<E: Entropy> Device<E> {
             .get(message.receiver_index())
             .map(|entry| entry.peer)
             .ok_or(DropReason::BadCookieReply)?;
-        let state = self
-            .peers
-            .get_mut(id.index())
-            .and_then(Option::as_mut)
-            .ok_or(DropReason::BadCookieReply)?;
+        let state = peer_mut(&mut self.peers, id).ok_or(DropReason::BadCookieReply)?;
         state
             .cookie
             .consume_reply(&state.keys, now, &message)
@@ -264,7 +260,7 @@ impl<E: Entropy> Device<E> {
         buf: &mut [u8],
     ) -> Option<Transmit> {
         let out: &mut [u8; INITIATION_LEN] = buf.get_mut(..INITIATION_LEN)?.try_into().ok()?;
-        let state: &mut PeerState = self.peers.get_mut(id.index())?.as_mut()?;
+        let state = peer_mut(&mut self.peers, id)?;
         let dst = state.peer.endpoint()?;
         if state.peer.timers().is_rate_limited(now) {
             return None;
@@ -319,7 +315,7 @@ impl<E: Entropy> Device<E> {
 
     /// A handshake completed with peer `id`, whose endpoint is `endpoint` now.
     pub(super) fn handshake_complete(&mut self, id: PeerId, endpoint: SocketAddr) {
-        let Some(state) = self.peers.get_mut(id.index()).and_then(Option::as_mut) else {
+        let Some(state) = peer_mut(&mut self.peers, id) else {
             return;
         };
         let first = !state.up;

@@ -29,28 +29,33 @@
 //!   exchanges recorded with wireguard-go and boringtun, replayed through the device (tests).
 //!
 //! # Receiving (every step cheaper than the next; nothing changes before authentication)
-//! Handshake messages: length and type ([`messages::classify`]) → the source's rate limit → mac1,
-//! before any Diffie-Hellman → under load, a valid mac2 or else a cookie reply → the handshake's own
-//! checks (an initiation: the static key of a configured peer, a timestamp newer than the last one
-//! accepted from that peer, at most one per `INITIATION_MIN_INTERVAL`) → response. Transport data:
-//! receiver index → session → tag → replay window → only then the endpoint moves (roaming), timers
-//! run, and the inner packet's source must be in the sending peer's AllowedIPs to be delivered.
-//! A datagram dropped before it authenticated changes nothing but a counter ([`DropReason`]);
-//! the defences against floods (rate-limit buckets, load meter, cookie secret) are the exception,
-//! as their job is to remember what arrived.
+//! Handshake messages: length and type (`noise::messages::classify`) → the source's rate limit →
+//! mac1, before any Diffie-Hellman → under load, a valid mac2 or else a cookie reply → the
+//! handshake's own checks (an initiation: the static key of a configured peer, a timestamp newer
+//! than the last one accepted from that peer, at most one per `INITIATION_MIN_INTERVAL`) →
+//! response. The rate limit applies always, not only under load as in wireguard-go, so that one
+//! host cannot make the responder spend more than 20 mac1 checks and Diffie-Hellmans a second on
+//! it. Transport data: receiver index → session → tag → replay window → only then the endpoint
+//! moves (roaming), timers run, and the inner packet's source must be in the sending peer's
+//! AllowedIPs to be delivered. A datagram dropped before it authenticated changes nothing but a
+//! counter ([`DropReason`]); the defences against floods (rate-limit buckets, load meter, cookie
+//! secret) are the exception, as their job is to remember what arrived.
 //!
 //! # Sending
 //! The packet's destination → longest-prefix match in the AllowedIPs → the peer's current session
-//! seals it in place (header in front, tag behind) → [`Transmit`] to the peer's endpoint. With no
-//! session the packet is dropped and counted as `NoSession` and a handshake starts. WireGuard
-//! instead queues such packets (the kernel up to 1,024 per peer) and sends them once the session is
-//! up; the device does not, so that it holds no packet memory per peer: the first packets of a
-//! flow are lost and the sender's own retransmission (TCP, ping) carries them a moment later.
+//! seals it in place (header in front, tag behind) → [`Transmit`](crate::core::Transmit) to the
+//! peer's endpoint. With no session the packet is dropped and counted as `NoSession` and a
+//! handshake starts. WireGuard instead queues such packets (the kernel up to 1,024 per peer) and
+//! sends them once the session is up; the device does not, so that it holds no packet memory per
+//! peer: the first packets of a flow are lost and the sender's own retransmission (TCP, ping)
+//! carries them a moment later.
 //!
-//! # Costs
+//! # Costs (`cargo bench --bench device`)
 //! Per packet: one index-table probe (receive) or one AllowedIPs lookup (send), the AEAD, no
-//! allocation, whatever the number of peers. Per peer, idle: see [`PEER_STATE_BYTES`] and the
-//! table documentation (`allowed_ips.rs`, `index_table.rs`, `peer_table.rs`, `deadlines.rs`).
+//! allocation, whatever the number of peers: sealing or receiving 1,400 bytes took 1.1 µs with 1
+//! peer and with 100,000. Per idle peer with a /32 and a /128: about 1.1 KB resident (the inline
+//! state, [`PEER_STATE_BYTES`], and its table entries); each live session adds a boxed 1.1 KB
+//! keypair (most of it the replay window).
 
 use core::net::SocketAddr;
 
@@ -59,6 +64,7 @@ use crate::core::deadlines::DeadlineQueue;
 use crate::core::entropy::Entropy;
 use crate::core::index_table::IndexTable;
 use crate::core::keyed_hash::HashKey;
+use crate::core::keypair::Keypair;
 use crate::core::keys::PublicKey;
 use crate::core::noise::{CookieChecker, InitiatorState, PeerCookie, PeerKeys, StaticIdentity};
 use crate::core::noise::{Tai64N, messages::INITIATION_LEN};
@@ -66,6 +72,7 @@ use crate::core::peer::Peer;
 use crate::core::peer_id::PeerId;
 use crate::core::peer_table::PeerTable;
 use crate::core::replay::ReplayWindow;
+use crate::core::sessions::Slot;
 use crate::core::stats::{DropReason, Stats};
 use crate::core::time::Instant;
 use crate::core::timers::PeerTimers;
@@ -165,6 +172,12 @@ impl PeerState {
             up: false,
         }
     }
+}
+
+/// Peer `id`'s state in the by-id list, if the peer exists. A free function rather than a method,
+/// so that callers can hold it while using the device's other fields.
+fn peer_mut(peers: &mut [Option<PeerState>], id: PeerId) -> Option<&mut PeerState> {
+    peers.get_mut(id.index())?.as_mut()
 }
 
 /// A WireGuard interface's protocol state. `E` supplies randomness for every draw.
@@ -304,42 +317,36 @@ impl<E: Entropy> Device<E> {
     /// fuzzing.
     #[doc(hidden)]
     pub fn state_fingerprint(&self) -> StateFingerprint {
+        let session = |k: &Keypair| {
+            (
+                k.local_index(),
+                k.remote_index(),
+                k.send_counter(),
+                k.replay_window().clone(),
+            )
+        };
         let peers = self
             .peers
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| Some((i, s.as_ref()?)))
-            .map(|(i, s)| {
+            .filter_map(|(i, s)| Some((PeerId(i as u32), s.as_ref()?)))
+            .map(|(id, s)| {
                 let sessions = s.peer.sessions();
-                let session = |slot| {
-                    sessions.get(slot).map(|k: &crate::core::keypair::Keypair| {
-                        (
-                            k.local_index(),
-                            k.remote_index(),
-                            k.send_counter(),
-                            k.replay_window().clone(),
-                        )
-                    })
-                };
-                use crate::core::sessions::Slot;
                 PeerFingerprint {
-                    id: i,
+                    id,
                     endpoint: s.peer.endpoint(),
-                    sessions: [
-                        session(Slot::Current),
-                        session(Slot::Previous),
-                        session(Slot::Next),
-                    ],
+                    sessions: [Slot::Current, Slot::Previous, Slot::Next]
+                        .map(|slot| sessions.get(slot).map(session)),
                     handshake: s.peer.handshake.as_ref().map(InitiatorState::sender_index),
                     timers: s.peer.timers().clone(),
-                    deadline: self.deadlines.deadline(PeerId(i as u32)),
+                    deadline: self.deadlines.deadline(id),
                     bytes: (s.peer.tx_bytes(), s.peer.rx_bytes()),
                     last_handshake: s.peer.last_handshake(),
                     newest_timestamp: s.newest_timestamp,
                     last_initiation_accepted: s.last_initiation_accepted,
                     work: s.work,
                     up: s.up,
-                    cookie: format!("{:?}", s.cookie),
+                    cookie: (s.cookie.received_at(), s.cookie.awaits_reply()),
                 }
             })
             .collect();
@@ -369,7 +376,7 @@ type SessionFingerprint = (u32, u32, u64, ReplayWindow);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct PeerFingerprint {
-    id: usize,
+    id: PeerId,
     endpoint: Option<SocketAddr>,
     sessions: [Option<SessionFingerprint>; 3],
     handshake: Option<u32>,
@@ -381,8 +388,8 @@ struct PeerFingerprint {
     last_initiation_accepted: Option<Instant>,
     work: PeerWork,
     up: bool,
-    /// `PeerCookie`'s Debug: when a cookie was received, and whether a mac1 awaits one.
-    cookie: String,
+    /// When the peer's cookie was received, and whether a cookie reply would be accepted.
+    cookie: (Option<Instant>, bool),
 }
 
 impl<E: Entropy> core::fmt::Debug for Device<E> {

@@ -3,7 +3,7 @@
 
 use core::net::SocketAddr;
 
-use super::{Device, IndexKind, inner_packet};
+use super::{Device, IndexKind, inner_packet, peer_mut};
 use crate::core::entropy::Entropy;
 use crate::core::noise::messages::{MessageType, TRANSPORT_HEADER_LEN, Transport, classify};
 use crate::core::stats::DropReason;
@@ -45,11 +45,7 @@ impl<E: Entropy> Device<E> {
             .filter(|e| e.kind == IndexKind::Session)
             .ok_or(DropReason::UnknownSession)?;
         let id = entry.peer;
-        let state = self
-            .peers
-            .get_mut(id.index())
-            .and_then(Option::as_mut)
-            .ok_or(DropReason::UnknownSession)?;
+        let state = peer_mut(&mut self.peers, id).ok_or(DropReason::UnknownSession)?;
         // Tag, then replay window: only an authentic, fresh message gets past this line.
         let received = state.peer.open(now, from, &mut message)?;
 

@@ -2,7 +2,7 @@
 //! control datagrams ([`Device::poll_transmit`]: held responses and cookie replies, then the
 //! initiations and keepalives peers owe).
 
-use super::{Device, MAX_CONTROL_LEN, inner_packet};
+use super::{Device, MAX_CONTROL_LEN, inner_packet, peer_mut};
 use crate::core::entropy::Entropy;
 use crate::core::keypair::Padding;
 use crate::core::noise::messages::TRANSPORT_HEADER_LEN;
@@ -50,11 +50,7 @@ impl<E: Entropy> Device<E> {
             .allowed_ips
             .lookup(destination)
             .ok_or(DropReason::NoRoute)?;
-        let state = self
-            .peers
-            .get_mut(id.index())
-            .and_then(Option::as_mut)
-            .ok_or(DropReason::NoRoute)?;
+        let state = peer_mut(&mut self.peers, id).ok_or(DropReason::NoRoute)?;
         let has_endpoint = state.peer.endpoint().is_some();
         let result = state
             .peer
@@ -99,7 +95,7 @@ impl<E: Entropy> Device<E> {
             return Some(transmit);
         }
         while let Some(id) = self.outbox.pop_peer() {
-            let Some(state) = self.peers.get_mut(id.index()).and_then(Option::as_mut) else {
+            let Some(state) = peer_mut(&mut self.peers, id) else {
                 continue;
             };
             let work = core::mem::take(&mut state.work);
@@ -129,7 +125,7 @@ impl<E: Entropy> Device<E> {
         wall: WallTime,
         buf: &mut [u8],
     ) -> Option<Transmit> {
-        let state = self.peers.get_mut(id.index())?.as_mut()?;
+        let state = peer_mut(&mut self.peers, id)?;
         let result = state.peer.seal(now, buf, 0, PADDING, &mut self.entropy);
         match result {
             Ok(sent) => {
@@ -162,7 +158,7 @@ impl<E: Entropy> Device<E> {
     }
 
     fn queue_work(&mut self, id: PeerId, initiation: bool) {
-        let Some(state) = self.peers.get_mut(id.index()).and_then(Option::as_mut) else {
+        let Some(state) = peer_mut(&mut self.peers, id) else {
             return;
         };
         if initiation {

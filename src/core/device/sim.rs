@@ -926,12 +926,16 @@ fn one_source_is_limited_to_a_burst_of_five_then_twenty_a_second() {
     let from = addr("198.51.100.50:1234");
     let results: Vec<Received> = (0..10)
         .map(|_| {
-            net.deliver(Datagram {
-                from,
-                to: outer(1),
-                bytes: initiation.clone(),
-            })
-            .unwrap()
+            let before = net.dev(1).state_fingerprint();
+            let r = net
+                .deliver(Datagram {
+                    from,
+                    to: outer(1),
+                    bytes: initiation.clone(),
+                })
+                .unwrap();
+            assert_eq!(net.dev(1).state_fingerprint(), before);
+            r
         })
         .collect();
     assert_eq!(

@@ -3,7 +3,7 @@
 //! that are due, never all of them.
 
 use super::handshake::forget_indices;
-use super::{Device, Event};
+use super::{Device, Event, peer_mut};
 use crate::core::entropy::Entropy;
 use crate::core::peer_id::PeerId;
 use crate::core::time::Instant;
@@ -31,7 +31,7 @@ impl<E: Entropy> Device<E> {
     }
 
     fn peer_timeout(&mut self, id: PeerId, now: Instant) {
-        let Some(state) = self.peers.get_mut(id.index()).and_then(Option::as_mut) else {
+        let Some(state) = peer_mut(&mut self.peers, id) else {
             return;
         };
         let outcome = state.peer.handle_timeout(now);

@@ -237,6 +237,16 @@ impl PeerCookie {
         };
     }
 
+    /// When the cookie in use was received, if there is one (fresh or not).
+    pub fn received_at(&self) -> Option<Instant> {
+        self.cookie.as_ref().map(|(_, at)| *at)
+    }
+
+    /// A handshake message went out since the last cookie reply: a reply to it would be accepted.
+    pub fn awaits_reply(&self) -> bool {
+        self.last_mac1.is_some()
+    }
+
     fn fresh_cookie(&self, now: Instant) -> Option<&[u8; MAC_LEN]> {
         let (cookie, received) = self.cookie.as_ref()?;
         (now.saturating_since(*received) < COOKIE_REFRESH_TIME - COOKIE_LATENCY).then_some(cookie)
