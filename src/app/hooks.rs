@@ -95,7 +95,8 @@ impl Hooks<Event> for AppHooks {
             } => log_debug!("{}: new session keys (at {endpoint})", self.name(peer)),
             Event::EndpointChanged { peer, from, to } => match from {
                 Some(from) => log_info!("{} moved from {from} to {to}", self.name(peer)),
-                None => log_info!("{} is at {to}", self.name(peer)),
+                // The first address a peer is heard from: its "up at" line names it.
+                None => log_debug!("{} is at {to}", self.name(peer)),
             },
             Event::HandshakeSent {
                 peer,

@@ -147,7 +147,7 @@ pub(crate) mod tests {
         assert_eq!(client.bind, "0.0.0.0:0".parse().unwrap());
         assert_eq!(cp[0].allowed_ips, vec![p("10.89.0.0/24")]);
         assert_eq!(client.interface.addresses, vec![p("10.89.0.2/24")]);
-        assert_eq!(client.interface.mtu, 1440);
+        assert_eq!(client.interface.mtu, 1420, "the server's, unpushed");
         assert!(client.interface.routes.is_empty());
     }
 

@@ -95,18 +95,12 @@ impl Default for OneCommandOptions {
 }
 
 impl Options {
-    /// The one-command tunnel MTU: `-m`, else [`default_mtu`] for the underlay. A server on an IPv6
-    /// (dual-stack) socket uses the IPv6 figure, since IPv6 clients may come; a server bound to an
-    /// IPv4 address, or a client connecting over IPv4, the IPv4 one. (With `-c`: the file's MTU,
-    /// else the IPv6 figure, applied by the app.)
+    /// The one-command tunnel MTU: `-m`, else [`default_mtu`] of the worst case, an IPv6 underlay
+    /// (1420, as wg-quick's default), on both sides: with no configuration pushed, the two sides
+    /// agree on it only if neither depends on what the other is bound to. (With `-c`: the file's
+    /// MTU, else the same 1420, applied by the app.)
     pub fn effective_mtu(&self) -> u16 {
-        self.one_command.mtu.unwrap_or_else(|| {
-            let v6 = match self.mode {
-                Mode::Listen(a) | Mode::Connect(a) => a.is_ipv6(),
-                Mode::ConfigFile(_) => true,
-            };
-            default_mtu(v6)
-        })
+        self.one_command.mtu.unwrap_or_else(|| default_mtu(true))
     }
 
     pub fn is_server(&self) -> bool {

@@ -55,8 +55,9 @@ fn listen_forms() {
         run("--listen 0.0.0.0:9").mode,
         Mode::Listen("0.0.0.0:9".parse().unwrap())
     );
+    // Bound to IPv4 or not, the same default as the client's: the two must agree unpushed.
     let o = run("-l 192.0.2.1:9");
-    assert_eq!(o.effective_mtu(), 1440);
+    assert_eq!(o.effective_mtu(), 1420);
     assert_eq!(
         run("-l [::1]:9").mode,
         Mode::Listen("[::1]:9".parse().unwrap())
@@ -76,7 +77,7 @@ fn server_forms() {
     let o = run("-s 192.0.2.7:51820");
     assert_eq!(o.mode, Mode::Connect("192.0.2.7:51820".parse().unwrap()));
     assert_eq!(o.one_command.addresses, vec![cidr("10.89.0.2/24")]);
-    assert_eq!(o.effective_mtu(), 1440);
+    assert_eq!(o.effective_mtu(), 1420);
     assert!(!o.is_server());
     let o = run("--server [2001:db8::1]:1234");
     assert_eq!(o.mode, Mode::Connect("[2001:db8::1]:1234".parse().unwrap()));

@@ -45,11 +45,10 @@ of your own per host, use configuration files:
   (the server's lists ListenPort = 51820 and the client with AllowedIPs = 10.89.0.2/32), and
   `ringtun -c wg0.conf` on both.
 
-Default MTU: a full 1500-byte underlay packet minus what WireGuard wraps around each tunnelled
-packet: 1500 - 40 (IPv6 header) - 8 (UDP header) - 32 (WireGuard: 16-byte header + 16-byte tag)
-= 1420 over IPv6, and 1500 - 20 (IPv4 header) - 8 - 32 = 1440 over IPv4. A dual-stack [::] socket
-(a server's bare -l PORT, and -c) uses 1420, the worst case, since IPv6 peers may come; a server
-bound to an IPv4 address, or a client connecting over IPv4, uses 1440.
+Default MTU: 1420, what is left of a full 1500-byte underlay packet in the worst case, over IPv6:
+1500 - 40 (IPv6 header) - 8 (UDP header) - 32 (WireGuard: 16-byte header + 16-byte tag) = 1420.
+Both sides use it unless told otherwise, since neither learns the other's; over IPv4 alone 1440
+would fit (-m 1440 on both sides).
 
 Signals: SIGUSR1 prints counters; SIGINT/SIGTERM print them and exit.
 ",
