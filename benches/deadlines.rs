@@ -10,7 +10,9 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use ringtun::core::Instant;
 use ringtun::core::deadlines::DeadlineQueue;
 use ringtun::core::peer_id::PeerId;
-use ringtun::core::rng::Rng;
+#[path = "support/rng.rs"]
+pub mod rng;
+use rng::Rng;
 
 const PEER_COUNTS: [u32; 3] = [1, 1_000, 100_000];
 

@@ -17,7 +17,9 @@ use ringtun::core::keyed_hash::HashKey;
 use ringtun::core::keys::PublicKey;
 use ringtun::core::peer_id::PeerId;
 use ringtun::core::peer_table::PeerTable;
-use ringtun::core::rng::Rng;
+#[path = "support/rng.rs"]
+pub mod rng;
+use rng::Rng;
 
 const PEER_COUNTS: [u32; 3] = [1, 1_000, 100_000];
 /// Addresses looked up in turn: more than fit in L1, in random order, so a large table is probed

@@ -3,8 +3,9 @@
 
 use std::process::ExitCode;
 
+use ringtun::app::{self, key_tools};
 use ringtun::cli::{self, Command};
-use ringtun::{app, log_error};
+use ringtun::log_error;
 
 fn main() -> ExitCode {
     // First, before any code built for x86-64-v3 could run an instruction this CPU lacks.
@@ -64,14 +65,16 @@ fn real_main(argv: impl Iterator<Item = std::ffi::OsString>) -> u8 {
             println!("{}", cli::version());
             Ok(())
         }
-        Command::GenKey { path } => app::genkey(path.as_deref()),
+        Command::GenKey { path } => key_tools::genkey(path.as_deref()),
+        Command::PubKey => key_tools::pubkey(),
+        Command::GenPsk => key_tools::genpsk(),
         Command::Run(opts) => app::run(opts),
     };
     match result {
         Ok(()) => 0,
         Err(e) => {
             log_error!("{e}");
-            1
+            e.status
         }
     }
 }
@@ -93,8 +96,12 @@ mod tests {
         assert_eq!(code(&[]), 2);
         assert_eq!(code(&["-l", "1", "-m", "10"]), 2);
         assert_eq!(code(&["genkey", "a", "b"]), 2);
-        // A missing key file is a run-time error, reported before any interface is touched.
+        assert_eq!(code(&["pubkey", "x"]), 2);
+        assert_eq!(code(&["-c", "/x/wg0.conf", "-a", "10.0.0.1/24"]), 2);
+        // A missing key or configuration file is a run-time error, reported before any interface
+        // is touched.
         assert_eq!(code(&["-l", "1", "-k", "/nonexistent/ringtun-test/key"]), 1);
+        assert_eq!(code(&["-c", "/nonexistent/ringtun-test/wg0.conf"]), 1);
         let bad = OsString::from_vec(vec![b'-', b'l', 0xff]);
         assert_eq!(real_main(std::iter::once(bad)), 2);
     }

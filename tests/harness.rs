@@ -107,19 +107,42 @@ fn parallel_testnets_do_not_clash() {
 
 #[test]
 #[ignore = "needs root"]
-fn key_file_is_private_hex() {
+fn key_file_is_private_base64() {
     let net = TestNet::new();
     let key = net.key("key");
     let meta = std::fs::metadata(&key).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     let text = std::fs::read_to_string(&key).unwrap();
-    let hex = text.trim();
-    assert_eq!(hex.len(), 64);
-    assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()));
-    assert_ne!(
-        hex,
-        std::fs::read_to_string(net.key("other")).unwrap().trim()
+    assert!(text.ends_with("=\n"), "{text:?}");
+    let b64 = text.trim_end();
+    assert_eq!(b64.len(), 44);
+    assert!(
+        b64[..43]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
     );
+    assert_ne!(
+        b64,
+        std::fs::read_to_string(net.key("other"))
+            .unwrap()
+            .trim_end()
+    );
+}
+
+/// The harness's own base64 encoder against RFC 4648's test vectors.
+#[test]
+fn base64_matches_rfc4648() {
+    for (input, output) in [
+        ("", ""),
+        ("f", "Zg=="),
+        ("fo", "Zm8="),
+        ("foo", "Zm9v"),
+        ("foob", "Zm9vYg=="),
+        ("fooba", "Zm9vYmE="),
+        ("foobar", "Zm9vYmFy"),
+    ] {
+        assert_eq!(base64(input.as_bytes()), output);
+    }
 }
 
 /// Counts datagrams and echoes them back, on a socket inside `ns`.
@@ -144,7 +167,7 @@ fn echo_server(ns: &str, bind: SocketAddr) -> (SocketAddr, Arc<AtomicU64>, Arc<A
 }
 
 fn data_datagram(seq: u32) -> Vec<u8> {
-    let mut d = vec![3u8, 0, 0, 0];
+    let mut d = vec![TYPE_DATA, 0, 0, 0];
     d.extend_from_slice(&seq.to_le_bytes());
     d.resize(80, 0xab);
     d
@@ -168,7 +191,9 @@ fn relay_forwards_captures_and_replays() {
         .unwrap();
     let mut buf = [0u8; 2048];
     // A keepalive-sized datagram is forwarded but not counted as data.
-    client.send_to(&[3u8; 32], relay.addr).unwrap();
+    let mut keepalive = [0u8; KEEPALIVE_LEN];
+    keepalive[0] = TYPE_DATA;
+    client.send_to(&keepalive, relay.addr).unwrap();
     assert_eq!(client.recv(&mut buf).unwrap(), 32);
     assert_eq!(relay.forwarded_data(), 0);
     for seq in 0..5 {
@@ -337,9 +362,9 @@ fn process_wrapper_with_a_fake_ringtun() {
 n=0
 trap 'n=$((n+1)); echo "ringtun: stats: tx_packets=$n rx_packets=7 drop.replay=2 udp_recvs=9" >&2' USR1
 trap 'echo "ringtun: exiting on SIGTERM" >&2; exit 0' TERM
-echo "ringtun: listening on 0.0.0.0:51820" >&2
+echo "ringtun: ringtun0: listening on [::]:51820 (address 10.89.0.1/24, mtu 1420)" >&2
 sleep 0.3
-echo "ringtun: session up with 10.0.0.2:4000 (address 10.89.0.1/24, peer 10.89.0.2, mtu 1440)" >&2
+echo "ringtun: peer xTIBA5rb… up at 10.0.0.2:4000" >&2
 while true; do sleep 0.05; done
 "#,
     )
@@ -352,7 +377,7 @@ while true; do sleep 0.05; done
         script.to_str().unwrap(),
         &[],
     );
-    p.expect_log("session up", Duration::from_secs(5));
+    p.expect_log(SESSION_UP, Duration::from_secs(5));
     assert!(p.log_contains("listening on"));
     let s1 = p.sigusr1_stats();
     assert_eq!(stat(&s1, "tx_packets"), 1);

@@ -1,7 +1,7 @@
 //! Interop: WireGuard implementations nobody here wrote, wireguard-go and boringtun, talking
-//! through tunnels between network namespaces, configured with the stock `wg` tool. Today they
-//! check the harness (`tests/wg_peer`) and the foreign peers against each other; when ringtun
-//! speaks WireGuard, the same checks run with ringtun on one end.
+//! through tunnels between network namespaces, configured with the stock `wg` tool, against each
+//! other (which checks the harness, `tests/wg_peer`) and against ringtun (`ringtun -c FILE`), the
+//! same checks with ringtun on one end.
 //!
 //! Root tests are `#[ignore = "needs root"]` (`sudo ./scripts/test.sh` runs them); the tools come
 //! from `scripts/setup.sh`, and a missing one fails the test naming that step.
@@ -20,16 +20,16 @@
 //! | boringtun (client, key unknown) | wireguard-go (server) | N | `unknown_key_gets_no_answer_from_wireguard_go` |
 //! | wireguard-go (client, key unknown) | boringtun (server) | N | `unknown_key_gets_no_answer_from_boringtun` |
 //! | boringtun, wireguard-go, boringtun (3 clients) | wireguard-go (server) | K P S | `three_clients_and_a_spoofed_source` |
-//! | ringtun (client) | wireguard-go (server) | H E P I T | |
-//! | ringtun (client) | boringtun (server) | H E P I T | |
-//! | wireguard-go (client) | ringtun (server) | H E P I T | |
-//! | boringtun (client) | ringtun (server) | H E P I T | |
+//! | ringtun (client) | wireguard-go (server) | H E P I T | `ringtun_initiates_to_wireguard_go` |
+//! | ringtun (client) | boringtun (server) | H E P I T | `ringtun_initiates_to_boringtun` |
+//! | wireguard-go (client) | ringtun (server) | H E P I T | `wireguard_go_initiates_to_ringtun` |
+//! | boringtun (client) | ringtun (server) | H E P I T | `boringtun_initiates_to_ringtun` |
 //! | ringtun (restarted server) | wireguard-go (client) | H P | |
 //! | ringtun (restarted server) | boringtun (client) | H P | |
-//! | wireguard-go (restarted server) | ringtun (client) | H P | |
-//! | boringtun (restarted server) | ringtun (client) | H P | |
-//! | ringtun (client, key unknown) | wireguard-go (server) | N | |
-//! | ringtun (client, key unknown) | boringtun (server) | N | |
+//! | wireguard-go (restarted server) | ringtun (client) | H P | `restarted_wireguard_go_server_initiates_to_ringtun` |
+//! | boringtun (restarted server) | ringtun (client) | H P | `restarted_boringtun_server_initiates_to_ringtun` |
+//! | ringtun (client, key unknown) | wireguard-go (server) | N | `ringtun_key_unknown_to_wireguard_go_gets_no_answer` |
+//! | ringtun (client, key unknown) | boringtun (server) | N | `ringtun_key_unknown_to_boringtun_gets_no_answer` |
 //! | wireguard-go (client, key unknown) | ringtun (server) | N | |
 //! | boringtun (client, key unknown) | ringtun (server) | N | |
 //! | ringtun, wireguard-go, boringtun (3 clients) | wireguard-go (server) | K P S | |
@@ -114,8 +114,13 @@ fn public_keys_match_rfc7748() {
 // The checks, with each end either a foreign implementation (Some) or not (None: ringtun later)
 // ---------------------------------------------------------------------------------------------
 
-/// Client 0 of `star` initiates to the server: see the module docs for H E P I T.
-fn check_client_initiated_tunnel(star: &Star, server: Option<&WgPeer>, client: Option<&WgPeer>) {
+/// Client 0 of `star` initiates to the server: see the module docs for H E P I T. Returns what
+/// iperf3 moved up (client to server) and down, for the counters of a ringtun end.
+fn check_client_initiated_tunnel(
+    star: &Star,
+    server: Option<&WgPeer>,
+    client: Option<&WgPeer>,
+) -> (IperfResult, IperfResult) {
     let (s, c) = (&star.net.server, &star.net.clients[0]);
     let (server_pub, client_pub) = (&star.server_keys.public, &star.client_keys[0].public);
     if let Some(server) = server {
@@ -155,6 +160,7 @@ fn check_client_initiated_tunnel(star: &Star, server: Option<&WgPeer>, client: O
             down.received_bytes
         );
     }
+    (up, down)
 }
 
 /// The server (a foreign implementation) restarts, which loses its sessions and the client's
@@ -321,6 +327,156 @@ fn three_clients_and_a_spoofed_source() {
     // Neither client is hurt.
     assert_ping(&a.ns, &s.tunnel_ip.to_string(), 2);
     assert_ping(&b.ns, &s.tunnel_ip.to_string(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ringtun against wireguard-go and boringtun
+// ---------------------------------------------------------------------------------------------
+
+/// ringtun on `site` with `spec` as its configuration file (`ringtun -c`), listening.
+fn start_ringtun(star: &Star, site: &Site, name: &str, spec: &InterfaceSpec) -> Ringtun {
+    let conf = star.write_wg_quick(&format!("{name}.conf"), spec);
+    let mut ringtun = Ringtun::spawn(
+        &site.ns,
+        star.net.file(&format!("ringtun-{name}.log")),
+        &format!("ringtun {name}"),
+        &ringtun_bin(),
+        &["-c", conf.to_str().expect("utf-8 path"), "-i", &site.ifname],
+    );
+    ringtun.expect_log("listening on", HANDSHAKE_TIMEOUT);
+    ringtun
+}
+
+/// The ringtun end's own view of H E T: its peer came up at `endpoint` (for a responder: learned
+/// from the handshake), and its counters cover what iperf3 moved (`rx`, `tx`: what it received
+/// and sent, inner bytes).
+fn check_ringtun_end(
+    ringtun: &mut Ringtun,
+    peer_public: &str,
+    endpoint: std::net::SocketAddr,
+    rx: &IperfResult,
+    tx: &IperfResult,
+) {
+    ringtun.expect_log(
+        &format!("peer {}… up at {endpoint}", &peer_public[..8]),
+        HANDSHAKE_TIMEOUT,
+    );
+    let s = ringtun.sigusr1_stats();
+    assert!(stat(&s, "handshakes_completed") >= 1, "{s:?}");
+    assert!(
+        stat(&s, "rx_bytes") >= rx.received_bytes && stat(&s, "tx_bytes") >= tx.received_bytes,
+        "ringtun counted {s:?}; iperf3 received {} in, {} out",
+        rx.received_bytes,
+        tx.received_bytes
+    );
+    ringtun.assert_running();
+}
+
+/// ringtun as client 0 initiates to a foreign server.
+fn ringtun_initiates_to(server_imp: WgImpl) {
+    let star = Star::new(1);
+    let server = star.start_server(server_imp);
+    let mut ringtun = start_ringtun(&star, &star.net.clients[0], "client", &star.client_spec(0));
+    let (up, down) = check_client_initiated_tunnel(&star, Some(&server), None);
+    let server_at = star.net.server_endpoint(0, SERVER_PORT);
+    check_ringtun_end(
+        &mut ringtun,
+        &star.server_keys.public,
+        server_at,
+        &down,
+        &up,
+    );
+}
+
+/// A foreign client 0 initiates to ringtun as the server.
+fn initiates_to_ringtun(client_imp: WgImpl) {
+    let star = Star::new(1);
+    let mut ringtun = start_ringtun(&star, &star.net.server, "server", &star.server_spec());
+    let client = star.start_client(0, client_imp);
+    assert!(
+        !ringtun.log_contains("up at"),
+        "the server must not be able to initiate"
+    );
+    let (up, down) = check_client_initiated_tunnel(&star, None, Some(&client));
+    // E: the only endpoint ringtun can know the client by is the one its handshake came from.
+    let client_at = star.net.client_endpoint(0, CLIENT_PORT);
+    check_ringtun_end(
+        &mut ringtun,
+        &star.client_keys[0].public,
+        client_at,
+        &up,
+        &down,
+    );
+}
+
+#[test]
+#[ignore = "needs root"]
+fn ringtun_initiates_to_wireguard_go() {
+    ringtun_initiates_to(WgImpl::WireguardGo);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn ringtun_initiates_to_boringtun() {
+    ringtun_initiates_to(WgImpl::Boringtun);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn wireguard_go_initiates_to_ringtun() {
+    initiates_to_ringtun(WgImpl::WireguardGo);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn boringtun_initiates_to_ringtun() {
+    initiates_to_ringtun(WgImpl::Boringtun);
+}
+
+/// A foreign server restarts and initiates to ringtun as client 0 (ringtun the responder).
+fn restarted_server_initiates_to_ringtun(server_imp: WgImpl) {
+    let star = Star::new(1);
+    let mut server = star.start_server(server_imp);
+    let mut ringtun = start_ringtun(&star, &star.net.clients[0], "client", &star.client_spec(0));
+    check_restarted_server_initiates(&star, &mut server, None);
+    ringtun.assert_running();
+    let s = ringtun.sigusr1_stats();
+    assert!(stat(&s, "handshakes_completed") >= 2, "{s:?}");
+}
+
+/// ringtun as client 0 with a key the foreign server does not have (N).
+fn ringtun_key_unknown_gets_no_answer(server_imp: WgImpl) {
+    let star = Star::new(1);
+    let mut server = star.start_server(server_imp);
+    let mut ringtun = start_ringtun(&star, &star.net.clients[0], "client", &star.client_spec(0));
+    check_unknown_key_gets_no_answer(&star, &mut server, None);
+    // Before the key was added nothing came back; after it, the session came up.
+    assert_eq!(ringtun.log_count("up at"), 1, "{}", ringtun.log());
+    ringtun.assert_running();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn restarted_wireguard_go_server_initiates_to_ringtun() {
+    restarted_server_initiates_to_ringtun(WgImpl::WireguardGo);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn restarted_boringtun_server_initiates_to_ringtun() {
+    restarted_server_initiates_to_ringtun(WgImpl::Boringtun);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn ringtun_key_unknown_to_wireguard_go_gets_no_answer() {
+    ringtun_key_unknown_gets_no_answer(WgImpl::WireguardGo);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn ringtun_key_unknown_to_boringtun_gets_no_answer() {
+    ringtun_key_unknown_gets_no_answer(WgImpl::Boringtun);
 }
 
 /// The wg-quick file written for ringtun is one the stock `wg-quick` reads: stripped of its

@@ -1,19 +1,21 @@
-//! The driver's [`Hooks`] of the binary: core events to log lines (and, on a client's first
-//! `SessionUp`, the interface configuration), drops to rate-limited log lines, counters on demand.
+//! The driver's [`Hooks`] of the binary: the device's events to log lines, drops to rate-limited
+//! log lines, counters on demand. The interface was configured before the loop started, so nothing
+//! here changes the system. Log lines name peers by the start of their public key
+//! ([`peer_name`]); no secret reaches them.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::AppError;
-use super::addressing::{Side, client_side, own_side};
-use super::report::{describe_side, format_drop, format_stats};
-use super::setup::configure_interface;
-use crate::cli::{Mode, Options};
-use crate::core::{DropReason, Event, Instant, Stats, TunnelConfig};
+use super::report::{format_drop, format_stats, peer_name};
+use crate::core::consts::{MAX_TIMER_HANDSHAKES, REKEY_TIMEOUT};
+use crate::core::device::Event;
+use crate::core::keys::PublicKey;
+use crate::core::peer_id::PeerId;
+use crate::core::{DropReason, Instant, Stats};
 use crate::driver::{DriverStats, Hooks};
 use crate::log::{RateLimiter, Verdict};
-use crate::sys::iface::Interface;
-use crate::{log_debug, log_info, log_warn};
+use crate::{log_debug, log_info};
 
 /// Drop lines: at most this many per reason per interval.
 const DROP_LINES_BURST: u32 = 5;
@@ -21,95 +23,107 @@ const DROP_LINES_INTERVAL: Duration = Duration::from_secs(10);
 /// The "no handshake response" hint: once per interval.
 const NO_RESPONSE_INTERVAL: Duration = Duration::from_secs(10);
 
+/// What to suggest when a peer does not answer handshakes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoResponseHint {
+    /// The one-command client: the server may be down, or hold another secret file.
+    OneCommand,
+    /// A configuration file: the peer may be down, or lack this side's public key.
+    ConfigFile,
+}
+
+impl NoResponseHint {
+    fn text(self) -> &'static str {
+        match self {
+            NoResponseHint::OneCommand => {
+                "is the server running and reachable, and do both sides use the same secret file?"
+            }
+            NoResponseHint::ConfigFile => {
+                "is it running and reachable, and does its configuration list this side's public key?"
+            }
+        }
+    }
+}
+
 /// The driver hooks of the binary.
 pub struct AppHooks {
-    server: Option<SocketAddr>,
-    iface: Interface,
-    client_opts: Option<Options>,
-    max_mtu: u16,
-    /// What the interface was configured with (client: at the first SessionUp).
-    configured: Option<Side>,
+    /// Peer ids to log names, filled in once the device exists ([`AppHooks::name_peers`]).
+    names: HashMap<PeerId, String>,
+    hint: NoResponseHint,
     drops: RateLimiter,
     no_response: RateLimiter,
 }
 
 impl AppHooks {
-    /// `max_mtu`: the MTU the driver's buffers are sized for.
-    pub fn new(opts: &Options, iface: Interface, max_mtu: u16) -> Self {
-        let (server, client_opts) = match opts.mode {
-            Mode::Connect(s) => (Some(s), Some(opts.clone())),
-            Mode::Listen(_) => (None, None),
-        };
+    pub fn new(hint: NoResponseHint) -> Self {
         AppHooks {
-            server,
-            iface,
-            client_opts,
-            max_mtu,
-            configured: None,
+            names: HashMap::new(),
+            hint,
             drops: RateLimiter::new(DropReason::COUNT, DROP_LINES_BURST, DROP_LINES_INTERVAL),
             no_response: RateLimiter::new(1, 1, NO_RESPONSE_INTERVAL),
         }
     }
 
-    /// The client configures its interface on the first `SessionUp`; failing that, the error
-    /// ends the driver's loop and so the program (a client without its interface is useless).
-    fn session_up(&mut self, peer: SocketAddr, tunnel: &TunnelConfig) -> Result<(), AppError> {
-        let Some(opts) = &self.client_opts else {
-            // The server configured its interface at start; the config is its own.
-            log_info!(
-                "session up with {peer} {}",
-                describe_side(&own_side(tunnel, true))
-            );
-            return Ok(());
-        };
-        let (side, warnings) =
-            client_side(&opts.addresses, &opts.peers, opts.mtu, tunnel, self.max_mtu);
-        match &self.configured {
-            None => {
-                for w in warnings {
-                    log_warn!("{w}");
-                }
-                configure_interface(&self.iface, &side, &opts.routes)?;
-                self.configured = Some(side.clone());
-            }
-            Some(old) if *old != side => log_warn!(
-                "the server pushed a different configuration {}; keeping {} (restart to apply)",
-                describe_side(&side),
-                describe_side(old)
-            ),
-            Some(_) => {}
-        }
-        let shown = self.configured.as_ref().unwrap_or(&side);
-        log_info!("session up with {peer} {}", describe_side(shown));
-        Ok(())
+    /// Names the device's peers for the log: `peers` are its ids and public keys.
+    pub fn name_peers(&mut self, peers: impl IntoIterator<Item = (PeerId, PublicKey)>) {
+        self.names = peers
+            .into_iter()
+            .map(|(id, key)| (id, format!("peer {}", peer_name(&key))))
+            .collect();
+    }
+
+    fn name(&self, peer: PeerId) -> String {
+        self.names
+            .get(&peer)
+            .cloned()
+            .unwrap_or_else(|| format!("peer #{}", peer.0))
     }
 }
 
-impl Hooks for AppHooks {
+impl Hooks<Event> for AppHooks {
     fn on_event(&mut self, now: Instant, event: &Event) -> Result<(), String> {
-        match event {
-            Event::SessionUp { peer, tunnel } => {
-                return self.session_up(*peer, tunnel).map_err(|e| e.0);
-            }
-            Event::Rekeyed { peer } => log_info!("rekeyed with {peer}"),
-            Event::PeerAddressChanged { from, to } => {
-                log_info!("peer address changed from {from} to {to}")
-            }
-            Event::SessionDown => log_info!("session down"),
-            Event::HandshakeSent { attempt } => {
-                let server = self
-                    .server
-                    .map_or_else(|| "the server".to_string(), |s| s.to_string());
-                log_debug!("handshake sent to {server} (attempt {attempt})");
+        match *event {
+            Event::HandshakeComplete {
+                peer,
+                endpoint,
+                first: true,
+            } => log_info!("{} up at {endpoint}", self.name(peer)),
+            Event::HandshakeComplete {
+                peer,
+                endpoint,
+                first: false,
+            } => log_debug!("{}: new session keys (at {endpoint})", self.name(peer)),
+            Event::EndpointChanged { peer, from, to } => match from {
+                Some(from) => log_info!("{} moved from {from} to {to}", self.name(peer)),
+                // The first address a peer is heard from: its "up at" line names it.
+                None => log_debug!("{} is at {to}", self.name(peer)),
+            },
+            Event::HandshakeSent {
+                peer,
+                endpoint,
+                attempt,
+            } => {
+                let name = self.name(peer);
+                log_debug!("handshake sent to {name} at {endpoint} (attempt {attempt})");
                 // An attempt past the first means the previous one went unanswered.
-                if *attempt >= 2 && matches!(self.no_response.check(0, now), Verdict::Allow { .. })
-                {
+                if attempt >= 2 && matches!(self.no_response.check(0, now), Verdict::Allow { .. }) {
                     log_info!(
-                        "no handshake response from {server} yet (is the server running, and do \
-                         both sides use the same key?)"
+                        "no handshake response from {name} at {endpoint} yet ({})",
+                        self.hint.text()
                     );
                 }
             }
+            Event::HandshakeGivenUp { peer } => log_info!(
+                "{}: no handshake response after {} attempts ({} s): giving up until there is \
+                 traffic for it",
+                self.name(peer),
+                MAX_TIMER_HANDSHAKES,
+                (REKEY_TIMEOUT * MAX_TIMER_HANDSHAKES).as_secs()
+            ),
+            Event::SessionsZeroed { peer } => log_info!(
+                "{} down: no new session for a long time, its session keys are erased",
+                self.name(peer)
+            ),
         }
         Ok(())
     }
@@ -122,7 +136,7 @@ impl Hooks for AppHooks {
         if from.is_some() {
             log_info!("{line}");
         } else {
-            // Packets from our own host before the session is up: expected, so verbose only.
+            // Packets from our own host before a session is up: expected, so verbose only.
             log_debug!("{line}");
         }
     }
@@ -136,102 +150,44 @@ impl Hooks for AppHooks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::addressing::tests::{opts, pushed};
-    use crate::app::err;
-    use crate::app::setup::prepare;
-    use crate::app::setup::tests::temp_key;
-    use crate::driver;
-    use crate::sys::testnet::ip;
 
     #[test]
-    #[ignore = "needs root"]
-    fn client_configures_on_session_up() {
-        let key = temp_key("cli");
-        let k = key.display().to_string();
-        let dir = key.parent().unwrap().to_path_buf();
-        crate::sys::private_netns::run_isolated(move || {
-            let o = opts(&format!(
-                "-s 127.0.0.1:5555 -k {k} -i rtcli0 -r 10.200.0.0/16 -v"
-            ));
-            let mut p = prepare(&o).unwrap();
-            assert!(p.local.is_ipv4() && p.local.port() != 0);
-            assert_eq!(p.driver_config.mtu, 1440);
-            let addr = ip(&["addr", "show", "dev", "rtcli0"]);
-            assert!(
-                !addr.contains("inet "),
-                "nothing before the session: {addr}"
-            );
-            let peer: SocketAddr = "127.0.0.1:5555".parse().unwrap();
-            let t = Instant::from_nanos(1);
-            p.hooks
-                .on_event(t, &Event::HandshakeSent { attempt: 1 })
-                .unwrap();
-            p.hooks
-                .on_event(
-                    t,
-                    &Event::SessionUp {
-                        peer,
-                        tunnel: pushed(),
-                    },
-                )
-                .unwrap();
-            let link = ip(&["link", "show", "dev", "rtcli0"]);
-            assert!(link.contains("mtu 1420") && link.contains(",UP"), "{link}");
-            let addr = ip(&["addr", "show", "dev", "rtcli0"]);
-            assert!(addr.contains("inet 10.89.0.2/24"), "{addr}");
-            assert!(addr.contains("inet6 fd89::2/64"), "{addr}");
-            let r4 = ip(&["-4", "route", "show", "dev", "rtcli0"]);
-            assert!(r4.contains("10.200.0.0/16 proto static"), "{r4}");
-            // A second SessionUp (after a SessionDown) does not configure twice.
-            p.hooks.on_event(t, &Event::SessionDown).unwrap();
-            p.hooks
-                .on_event(
-                    t,
-                    &Event::SessionUp {
-                        peer,
-                        tunnel: pushed(),
-                    },
-                )
-                .unwrap();
-            p.hooks
-                .on_drop(t, DropReason::HandshakeAuthFailed, Some(peer));
-            p.hooks.on_stats(&Stats::default(), &DriverStats::default());
-        });
-        let _ = std::fs::remove_dir_all(dir);
+    fn peers_are_named_by_key_or_by_id() {
+        let mut hooks = AppHooks::new(NoResponseHint::ConfigFile);
+        let key = PublicKey::from_base64("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=").unwrap();
+        hooks.name_peers([(PeerId(3), key)]);
+        assert_eq!(hooks.name(PeerId(3)), "peer xTIBA5rb…");
+        assert_eq!(hooks.name(PeerId(4)), "peer #4");
     }
 
-    /// A client whose interface cannot be configured (here: the same route twice) gets the error
-    /// back from the hook, as one line naming the interface, instead of the process exiting.
     #[test]
-    #[ignore = "needs root"]
-    fn client_configuration_failure_is_returned_by_the_hook() {
-        let key = temp_key("clifail");
-        let k = key.display().to_string();
-        let dir = key.parent().unwrap().to_path_buf();
-        crate::sys::private_netns::run_isolated(move || {
-            let o = opts(&format!(
-                "-s 127.0.0.1:5555 -k {k} -i rtfail0 -r 10.200.0.0/16 -r 10.200.0.0/16"
-            ));
-            let mut p = prepare(&o).unwrap();
-            let up = Event::SessionUp {
-                peer: "127.0.0.1:5555".parse().unwrap(),
-                tunnel: pushed(),
-            };
-            let e = p.hooks.on_event(Instant::from_nanos(1), &up).unwrap_err();
-            assert!(
-                e.starts_with(
-                    "rtfail0: cannot add route 10.200.0.0/16: the same route already exists"
-                ),
-                "{e}"
-            );
-            assert!(!e.contains('\n'), "{e}");
-            // The driver's error and so the program's line.
-            let line = err(driver::DriverError::Interface(e)).0;
-            assert!(
-                line.starts_with("interface set-up failed: rtfail0: cannot add route"),
-                "{line}"
-            );
-        });
-        let _ = std::fs::remove_dir_all(dir);
+    fn every_event_is_logged_without_failing() {
+        let mut hooks = AppHooks::new(NoResponseHint::OneCommand);
+        let peer = PeerId(0);
+        let at: SocketAddr = "192.0.2.1:51820".parse().unwrap();
+        let t = Instant::from_nanos(1);
+        for event in [
+            Event::HandshakeSent {
+                peer,
+                endpoint: at,
+                attempt: 2,
+            },
+            Event::HandshakeComplete {
+                peer,
+                endpoint: at,
+                first: true,
+            },
+            Event::EndpointChanged {
+                peer,
+                from: Some(at),
+                to: "192.0.2.2:1".parse().unwrap(),
+            },
+            Event::HandshakeGivenUp { peer },
+            Event::SessionsZeroed { peer },
+        ] {
+            assert_eq!(hooks.on_event(t, &event), Ok(()));
+        }
+        hooks.on_drop(t, DropReason::BadMac1, Some(at));
+        hooks.on_stats(&Stats::default(), &DriverStats::default());
     }
 }

@@ -1,45 +1,75 @@
 //! The binary's glue between the command line and the driver.
 //!
-//! - [`setup`]: options to file descriptors, the endpoint's and the driver's configuration, and
-//!   the server's interface configuration.
-//! - [`addressing`]: what the server pushes and what each side configures (pure).
-//! - [`hooks`]: the driver's [`crate::driver::Hooks`]: events and drops to log lines, the
-//!   client's interface set-up on its first `SessionUp`.
-//! - [`report`]: the text of those lines (addressing, counters, drops).
+//! - [`plan`]: what a run is, decided before any syscall: the device's configuration, the
+//!   interface's and the socket's, from a configuration file ([`config_file`]) or from the
+//!   one-command flags and secret ([`one_command`]).
+//! - [`addressing`]: the default MTU, the one-command address convention, routes from AllowedIPs
+//!   (pure).
+//! - [`setup`]: the plan to file descriptors: privileges, signals, UDP socket, TUN device, and the
+//!   interface's configuration.
+//! - [`hooks`]: the driver's [`crate::driver::Hooks`]: the device's events and drops to log lines.
+//! - [`report`]: the text of those lines (peers, counters, drops).
+//! - [`key_tools`]: `ringtun genkey`, `pubkey`, `genpsk`.
 //!
-//! Time: the program owns the one monotonic origin, a [`Clock`] created in [`run`]; the endpoint's
-//! first instant is read from it and the driver is handed it, so core and driver agree on what
-//! an [`crate::core::Instant`] means.
+//! Time: the program owns the one monotonic origin, a [`Clock`] created in [`run`]; the device's
+//! first instant is read from it and the driver is handed it, so core and driver agree on what an
+//! [`crate::core::Instant`] means.
 
 use std::fmt;
-use std::path::Path;
 
-use crate::cli::{Mode, Options};
-use crate::core::Endpoint;
+use crate::cli::Options;
+use crate::core::device::Device;
 use crate::driver::clock::Clock;
 use crate::driver::{self, Exit};
-use crate::sys::{notify, random, signal};
-use crate::{keyfile, log_info, log_warn};
+use crate::sys::random::SysEntropy;
+use crate::sys::{notify, signal};
+use crate::{log_info, log_warn};
 
 pub mod addressing;
+pub mod config_file;
 pub mod hooks;
+pub mod key_tools;
+pub mod one_command;
+pub mod plan;
 pub mod report;
 pub mod setup;
 
-/// A failure that ends the program: one line for `ringtun: error: …`.
+/// A failure that ends the program: one line for `ringtun: error: …`, and the exit status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppError(pub String);
+pub struct AppError {
+    pub message: String,
+    /// 1 for a failure at run time, 2 for a configuration that cannot be run as written.
+    pub status: u8,
+}
+
+impl AppError {
+    /// A run-time failure: exit status 1.
+    pub fn new(message: impl Into<String>) -> Self {
+        AppError {
+            message: message.into(),
+            status: 1,
+        }
+    }
+
+    /// A configuration (file or flags) that cannot be run as written: exit status 2.
+    pub fn config(message: impl Into<String>) -> Self {
+        AppError {
+            message: message.into(),
+            status: 2,
+        }
+    }
+}
 
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 impl std::error::Error for AppError {}
 
 fn err(e: impl fmt::Display) -> AppError {
-    AppError(e.to_string())
+    AppError::new(e.to_string())
 }
 
 /// Unix time in nanoseconds (0 if the clock is before 1970), for the initiation timestamp.
@@ -50,48 +80,37 @@ pub fn wall_clock_ns() -> u64 {
         .unwrap_or(0)
 }
 
-/// `ringtun genkey [FILE]`.
-pub fn genkey(path: Option<&Path>) -> Result<(), AppError> {
-    match path {
-        None => keyfile::generate_to_stdout().map_err(err),
-        Some(p) => {
-            keyfile::generate_to(p).map_err(err)?;
-            log_info!(
-                "wrote a new key to {} (mode 0600): copy it to the other host over a secure channel",
-                p.display()
-            );
-            Ok(())
-        }
-    }
-}
-
 /// Runs the tunnel until SIGINT or SIGTERM.
 pub fn run(opts: Options) -> Result<(), AppError> {
     crate::log::set_verbosity(opts.verbosity);
+    // The plan first: a configuration that cannot run is refused whatever the kernel can do.
+    let plan = plan::plan(&opts)?;
     driver::probe().map_err(err)?;
     let setup::Prepared {
         io,
-        endpoint_config,
+        device_config,
         driver_config,
         mut hooks,
-        local,
+        local: _,
         ifname: _,
-    } = setup::prepare(&opts)?;
-    let seed = random::bytes32().map_err(|e| err(format!("getrandom: {e}")))?;
+        start_line,
+    } = setup::prepare(&opts, plan)?;
     let clock = Clock::new();
-    let mut endpoint = Endpoint::new(endpoint_config, seed, clock.now(), wall_clock_ns());
-    match opts.mode {
-        Mode::Listen(_) => {
-            log_info!("listening on {local}");
-            // The server's interface is up: systemd's Type=notify start is complete. (A client
-            // says READY=1 on its first session, in its SessionUp hook.)
-            if let Err(e) = notify::ready(&format!("listening on {local}")) {
-                notify_failed(e);
-            }
-        }
-        Mode::Connect(server) => log_info!("connecting to {server} from {local}"),
+    let mut device =
+        Device::new(&device_config, SysEntropy).map_err(|e| AppError::config(e.to_string()))?;
+    drop(device_config);
+    hooks.name_peers(
+        device
+            .peer_ids()
+            .filter_map(|id| Some((id, *device.peer_public_key(id)?))),
+    );
+    log_info!("{start_line}");
+    // The interface is configured and the socket bound: systemd's Type=notify start is complete.
+    // (WireGuard has no connection to wait for: handshakes start on the first packet.)
+    if let Err(e) = notify::ready(&start_line) {
+        notify_failed(e);
     }
-    match driver::run(&mut endpoint, io, &driver_config, clock, &mut hooks).map_err(err)? {
+    match driver::run(&mut device, io, &driver_config, clock, &mut hooks).map_err(err)? {
         Exit::Signal(sig) => {
             log_info!("exiting on {}", signal::name(sig));
             if let Err(e) = notify::stopping(&format!("exiting on {}", signal::name(sig))) {
@@ -115,5 +134,12 @@ mod tests {
     #[test]
     fn wall_clock_is_unix_time() {
         assert!(wall_clock_ns() > 1_600_000_000_000_000_000);
+    }
+
+    #[test]
+    fn errors_carry_their_exit_status() {
+        assert_eq!(AppError::new("x").status, 1);
+        assert_eq!(AppError::config("x").status, 2);
+        assert_eq!(err("a b").to_string(), "a b");
     }
 }

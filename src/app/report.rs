@@ -1,50 +1,29 @@
-//! The operator's view of the tunnel as text: a side's addressing, the counter dump, drop lines.
+//! The operator's view of the tunnel as text: peer names, the counter dump, drop lines.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use super::addressing::Side;
+use crate::core::keys::PublicKey;
 use crate::core::{DropReason, Stats};
 use crate::driver::DriverStats;
 use crate::log::suppressed_suffix;
 
-/// `(address A/P, peer B, mtu M)`; with both families, each list holds two items separated by a
-/// space (IPv4 first).
-pub fn describe_side(s: &Side) -> String {
-    let mut addrs = Vec::new();
-    if let Some((a, p)) = s.v4 {
-        addrs.push(format!("{a}/{p}"));
-    }
-    if let Some((a, p)) = s.v6 {
-        addrs.push(format!("{a}/{p}"));
-    }
-    let mut peers = Vec::new();
-    if let Some(a) = s.peer_v4 {
-        peers.push(a.to_string());
-    }
-    if let Some(a) = s.peer_v6 {
-        peers.push(a.to_string());
-    }
-    let none = |v: Vec<String>| {
-        if v.is_empty() {
-            "none".to_string()
-        } else {
-            v.join(" ")
-        }
-    };
-    format!(
-        "(address {}, peer {}, mtu {})",
-        none(addrs),
-        none(peers),
-        s.mtu
-    )
+/// Characters of a public key's base64 a log line shows: enough to tell peers apart, short enough
+/// to read (`wg show` users recognise the start of a key).
+const PEER_NAME_CHARS: usize = 8;
+
+/// `abcdefgh…`: a peer as log lines name it (its public key is not secret).
+pub fn peer_name(key: &PublicKey) -> String {
+    let text = key.to_base64();
+    format!("{}…", &text[..PEER_NAME_CHARS.min(text.len())])
 }
 
 /// The one-line counter dump.
 pub fn format_stats(core: &Stats, d: &DriverStats) -> String {
     let mut s = format!(
         "stats: tx_packets={} tx_bytes={} rx_packets={} rx_bytes={} keepalives_sent={} \
-         keepalives_received={} handshakes_initiated={} handshakes_completed={}",
+         keepalives_received={} handshakes_initiated={} handshakes_completed={} \
+         cookie_replies_sent={}",
         core.tx_packets,
         core.tx_bytes,
         core.rx_packets,
@@ -52,7 +31,8 @@ pub fn format_stats(core: &Stats, d: &DriverStats) -> String {
         core.keepalives_sent,
         core.keepalives_received,
         core.handshakes_initiated,
-        core.handshakes_completed
+        core.handshakes_completed,
+        core.cookie_replies_sent
     );
     for r in DropReason::ALL {
         let _ = write!(s, " drop.{}={}", r.name(), core.drops_of(r));
@@ -91,13 +71,21 @@ pub fn format_stats(core: &Stats, d: &DriverStats) -> String {
     s
 }
 
+/// What an operator should check first when datagrams are dropped for `reason`.
+fn drop_hint(reason: DropReason) -> &'static str {
+    match reason {
+        DropReason::HandshakeAuthFailed => " (wrong key?)",
+        DropReason::BadMac1 => " (sent to another public key: wrong key or secret file?)",
+        DropReason::UnknownPeer => " (a public key that is not one of this interface's peers)",
+        DropReason::SourceNotAllowed => " (the peer's inner address is outside its AllowedIPs)",
+        DropReason::NoRoute => " (no peer's AllowedIPs contain the destination)",
+        _ => "",
+    }
+}
+
 /// The drop line (without the `ringtun: ` prefix).
 pub fn format_drop(reason: DropReason, from: Option<SocketAddr>, suppressed: u64) -> String {
-    let hint = if reason == DropReason::HandshakeAuthFailed {
-        " (wrong key?)"
-    } else {
-        ""
-    };
+    let hint = drop_hint(reason);
     let what = match from {
         Some(a) => format!("datagram from {a}"),
         None => "packet from the TUN device".to_string(),
@@ -112,26 +100,11 @@ pub fn format_drop(reason: DropReason, from: Option<SocketAddr>, suppressed: u64
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::addressing::own_side;
-    use crate::app::addressing::tests::pushed;
-    use crate::core::TunnelConfig;
 
     #[test]
-    fn server_side_description() {
-        let s = own_side(&pushed(), true);
-        assert_eq!(
-            describe_side(&s),
-            "(address 10.89.0.1/24 fd89::1/64, peer 10.89.0.2 fd89::2, mtu 1420)"
-        );
-        let empty = TunnelConfig {
-            mtu: 1400,
-            ipv4: None,
-            ipv6: None,
-        };
-        assert_eq!(
-            describe_side(&own_side(&empty, false)),
-            "(address none, peer none, mtu 1400)"
-        );
+    fn peers_are_named_by_the_start_of_their_key() {
+        let key = PublicKey::from_base64("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=").unwrap();
+        assert_eq!(peer_name(&key), "xTIBA5rb…");
     }
 
     #[test]
@@ -149,8 +122,13 @@ mod tests {
             direct_writes: 4,
             ..DriverStats::default()
         };
+        core.cookie_replies_sent = 4;
         let line = format_stats(&core, &d);
         assert!(line.starts_with("stats: tx_packets=3 tx_bytes=0 rx_packets=0 rx_bytes=99 "));
+        assert!(
+            line.contains(" cookie_replies_sent=4 drop.malformed=0 "),
+            "{line}"
+        );
         assert!(line.contains(" drop.replay=2 "), "{line}");
         for r in DropReason::ALL {
             assert!(line.contains(&format!(" drop.{}=", r.name())), "{line}");

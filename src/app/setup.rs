@@ -1,18 +1,19 @@
-//! Set-up before the loop: privilege check, blocked signals, the key, the UDP socket, the TUN
-//! device, and the interface configuration (the server's at start, the client's on its first
-//! `SessionUp` through [`configure_interface`]).
+//! Set-up before the loop, from a [`Plan`]: privilege check, blocked signals, the UDP socket (and
+//! its fwmark), the TUN device, and the interface's addresses, MTU and routes. Both ways of running
+//! configure the interface here, before the first packet: WireGuard pushes no configuration.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::addressing::{Cidr, Side, own_side, server_tunnel_config};
-use super::hooks::AppHooks;
+use super::addressing::InterfacePlan;
+use super::hooks::{AppHooks, NoResponseHint};
+use super::plan::{Plan, Start};
 use super::{AppError, err};
-use crate::cli::{Mode, Options};
-use crate::core::{EndpointConfig, Role, Timers, TunnelConfig};
+use crate::cli::Options;
+use crate::core::device::DeviceConfig;
 use crate::driver::{DriverConfig, Io};
 use crate::sys::iface::Interface;
 use crate::sys::{signal, tun, udp};
-use crate::{keyfile, log_info, log_warn};
+use crate::{log_info, log_warn};
 
 /// CAP_NET_ADMIN in the effective set (bit 12 of CapEff in /proc/self/status). Unknown counts as
 /// present: the syscalls will then say what is missing.
@@ -36,92 +37,87 @@ fn cap_net_admin_in(status: &str) -> Option<bool> {
 /// Everything [`super::run`] sets up before handing over to the driver.
 pub struct Prepared {
     pub io: Io,
-    pub endpoint_config: EndpointConfig,
+    pub device_config: DeviceConfig,
     pub driver_config: DriverConfig,
     pub hooks: AppHooks,
     /// The UDP socket's bound address.
     pub local: SocketAddr,
     /// The TUN interface's actual name.
     pub ifname: String,
+    /// The line to log once the device runs (`… listening on …`).
+    pub start_line: String,
 }
 
-/// Privilege check, signals, key, UDP socket, TUN device; the server's interface is configured
-/// here, the client's on its first `SessionUp`.
-pub fn prepare(opts: &Options) -> Result<Prepared, AppError> {
+/// Privilege check, signals, UDP socket, TUN device and its configuration, for `plan`.
+pub fn prepare(opts: &Options, plan: Plan) -> Result<Prepared, AppError> {
     if !has_cap_net_admin() {
-        return Err(AppError(
+        return Err(AppError::new(
             "ringtun needs CAP_NET_ADMIN to create its TUN interface: run as root or grant \
-             CAP_NET_ADMIN (setcap cap_net_admin+ep ringtun)"
-                .into(),
+             CAP_NET_ADMIN (setcap cap_net_admin+ep ringtun)",
         ));
     }
     // Blocked before anything else so that a signal during set-up is not lost (and not fatal).
     let signals = signal::block_and_signalfd().map_err(|e| err(format!("signalfd: {e}")))?;
-    let psk = keyfile::read(&opts.key_path).map_err(err)?;
 
-    let is_server = opts.is_server();
-    let (bind_addr, role) = match opts.mode {
-        Mode::Listen(a) => (a, Role::Responder),
-        Mode::Connect(server) => {
-            let any: IpAddr = if server.is_ipv6() {
-                Ipv6Addr::UNSPECIFIED.into()
-            } else {
-                Ipv4Addr::UNSPECIFIED.into()
-            };
-            (SocketAddr::new(any, 0), Role::Initiator { server })
-        }
-    };
+    let bind_addr = plan.bind;
     let udp_fd = match udp::bind(bind_addr, udp::DEFAULT_BUFFER_BYTES) {
-        // A bare `-l PORT` on a host without IPv6: IPv4 only, rather than not at all.
+        // A wildcard on a host without IPv6: IPv4 only, rather than not at all.
         Err(e)
             if e.kind() == std::io::ErrorKind::Unsupported
-                && is_server
                 && bind_addr.ip() == IpAddr::V6(Ipv6Addr::UNSPECIFIED) =>
         {
-            log_warn!("IPv6 is not available on this host: listening on IPv4 only");
+            log_warn!("IPv6 is not available on this host: using IPv4 only");
             let v4 = SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), bind_addr.port());
             udp::bind(v4, udp::DEFAULT_BUFFER_BYTES).map_err(err)?
         }
         r => r.map_err(err)?,
     };
+    if let Some(mark) = plan.device.fwmark {
+        udp::set_fwmark(&udp_fd, mark).map_err(err)?;
+    }
     let local = udp::local_addr(&udp_fd).map_err(err)?;
 
-    let mtu = opts.effective_mtu();
+    let mtu = plan.interface.mtu;
     let want_offload = std::env::var_os("RINGTUN_NO_OFFLOAD").is_none();
     if !want_offload {
         log_info!("offloads off (RINGTUN_NO_OFFLOAD is set)");
     }
     let (t, offload) = open_tun(&opts.interface, &udp_fd, want_offload)?;
     let iface = Interface::prepare(&t.name, mtu).map_err(err)?;
-
-    let tunnel = if is_server {
-        let cfg = server_tunnel_config(&opts.addresses, &opts.peers, mtu)?;
-        configure_interface(&iface, &own_side(&cfg, true), &opts.routes)?;
-        cfg
-    } else {
-        // Unused by an initiator; its addressing comes in the server's response.
-        TunnelConfig {
-            mtu,
-            ipv4: None,
-            ipv6: None,
-        }
-    };
+    configure_interface(&iface, &plan.interface)?;
+    if !plan.interface.full_tunnel.is_empty() {
+        let list: Vec<String> = plan
+            .interface
+            .full_tunnel
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        log_info!(
+            "{}: no route for AllowedIPs {}: a full tunnel needs policy routing, which wg-quick \
+             sets up (run the file with wg-quick, or route 0.0.0.0/1 and 128.0.0.0/1 (::/1 and \
+             8000::/1) here yourself)",
+            t.name,
+            list.join(" ")
+        );
+    }
+    let start_line = plan
+        .start
+        .line(&t.name, local, &plan.interface, plan.device.peers.len());
     Ok(Prepared {
         io: Io {
             tun: t.fd,
             udp: udp_fd,
             signals,
         },
-        endpoint_config: EndpointConfig {
-            psk,
-            role,
-            tunnel,
-            timers: Timers::default(),
-        },
+        hooks: AppHooks::new(match plan.start {
+            Start::ConfigFile { .. } => NoResponseHint::ConfigFile,
+            Start::Listen | Start::Connect(_) => NoResponseHint::OneCommand,
+        }),
+        device_config: plan.device,
         driver_config: DriverConfig { mtu, offload },
         local,
         ifname: t.name,
-        hooks: AppHooks::new(opts, iface, mtu),
+        start_line,
     })
 }
 
@@ -150,22 +146,18 @@ fn open_tun(
     Ok((tun::open(name).map_err(err)?, false))
 }
 
-/// Gives the interface `side`'s addresses and MTU and `routes`; an error names the interface.
-pub(super) fn configure_interface(
-    iface: &Interface,
-    side: &Side,
-    routes: &[Cidr],
-) -> Result<(), AppError> {
+/// Gives the interface its addresses, MTU and routes; an error is one line naming the interface.
+fn configure_interface(iface: &Interface, plan: &InterfacePlan) -> Result<(), AppError> {
     iface
-        .configure(&side.settings(routes))
-        .map_err(|e| AppError(format!("{}: {e}", iface.name())))
+        .configure(&plan.settings())
+        .map_err(|e| AppError::new(format!("interface set-up failed: {}: {e}", iface.name())))
 }
 
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::app::addressing::tests::opts;
-    use crate::sys::random;
+    use crate::app::one_command::tests::opts;
+    use crate::app::{config_file, one_command};
     use crate::sys::testnet::ip;
     use std::time::Duration;
 
@@ -181,40 +173,40 @@ pub(super) mod tests {
         assert_eq!(cap_net_admin_in(""), None);
     }
 
-    pub(in crate::app) fn temp_key(tag: &str) -> std::path::PathBuf {
-        let mut r = [0u8; 8];
-        random::fill(&mut r).unwrap();
-        let p = std::env::temp_dir().join(format!(
-            "ringtun-app-{tag}-{}-{:x}/key",
-            std::process::id(),
-            u64::from_le_bytes(r)
-        ));
-        keyfile::write_new(&p, &[9u8; 32]).unwrap();
-        p
+    fn prepare_one_command(args: &str) -> Result<Prepared, AppError> {
+        let o = opts(args);
+        prepare(&o, one_command::plan(&o, &[9; 32])?)
+    }
+
+    /// Waits for `ifname` to vanish once its fd is closed. A child forked meanwhile by a parallel
+    /// test may hold the fd until its exec, so the removal can lag the close a little.
+    fn gone(ifname: &str) -> bool {
+        (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            !ip(&["link"]).contains(ifname)
+        })
     }
 
     #[test]
     #[ignore = "needs root"]
     fn server_prepare_configures_the_interface() {
-        let key = temp_key("srv");
-        let k = key.display().to_string();
-        let dir = key.parent().unwrap().to_path_buf();
         crate::sys::private_netns::run_isolated(move || {
-            let o = opts(&format!(
-                "-l 5555 -k {k} -a 10.89.0.1/24 -a fd89::1/64 -r 192.168.77.0/24 \
-                 -r 2001:db8:7::/48 -i rtsrv0"
-            ));
-            let p = prepare(&o).unwrap();
+            let p = prepare_one_command(
+                "-l 5555 -a 10.89.0.1/24 -a fd89::1/64 -r 192.168.77.0/24 -r 2001:db8:7::/48 \
+                 -i rtsrv0",
+            )
+            .unwrap();
             assert_eq!(p.local, "[::]:5555".parse().unwrap());
             assert_eq!(p.driver_config.mtu, 1420);
             assert!(
                 p.driver_config.offload,
                 "this kernel has TUN TSO and UDP GRO"
             );
-            assert_eq!(p.endpoint_config.psk, [9u8; 32]);
-            assert_eq!(p.endpoint_config.role, Role::Responder);
-            let v4 = p.endpoint_config.tunnel.ipv4.unwrap();
-            assert_eq!(v4.client, Ipv4Addr::new(10, 89, 0, 2));
+            assert_eq!(p.device_config.listen_port, Some(5555));
+            assert!(
+                p.start_line
+                    .starts_with("rtsrv0: listening on [::]:5555 (address 10.89.0.1/24")
+            );
             let link = ip(&["link", "show", "dev", "rtsrv0"]);
             assert!(
                 link.contains("mtu 1420") && link.contains("qlen 4096"),
@@ -226,7 +218,7 @@ pub(super) mod tests {
             assert!(addr.contains("inet6 fd89::1/64"), "{addr}");
             let r4 = ip(&["-4", "route", "show", "dev", "rtsrv0"]);
             assert!(r4.contains("192.168.77.0/24 proto static"), "{r4}");
-            // The address's own prefix is routed to the tunnel too.
+            // The address's own prefix is routed to the tunnel too (by the kernel).
             assert!(
                 r4.contains("10.89.0.0/24 proto kernel scope link src 10.89.0.1"),
                 "{r4}"
@@ -235,20 +227,59 @@ pub(super) mod tests {
             assert!(r6.contains("fd89::/64 proto kernel"), "{r6}");
             assert!(r6.contains("2001:db8:7::/48 proto static"), "{r6}");
             // The same port again: one clear line.
-            let e = prepare(&opts(&format!("-l 5555 -k {k} -i rtsrv1")))
-                .err()
-                .unwrap();
-            assert!(e.0.contains("UDP port 5555 is already in use"), "{e}");
+            let e = prepare_one_command("-l 5555 -i rtsrv1").err().unwrap();
+            assert!(e.message.contains("UDP port 5555 is already in use"), "{e}");
             drop(p);
-            // A child forked meanwhile by a parallel test may hold the fd until its exec, so the
-            // removal can lag the close a little.
-            let gone = (0..100).any(|_| {
-                std::thread::sleep(Duration::from_millis(10));
-                !ip(&["link"]).contains("rtsrv0")
-            });
-            assert!(gone, "interface must vanish when its fd closes");
+            assert!(gone("rtsrv0"), "interface must vanish when its fd closes");
         });
-        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A configuration file's interface: several addresses, routes for AllowedIPs outside them
+    /// (none for 0.0.0.0/0), its MTU, and the fwmark on the socket.
+    #[test]
+    #[ignore = "needs root"]
+    fn config_file_prepare_configures_interface_and_socket() {
+        crate::sys::private_netns::run_isolated(move || {
+            let text = "[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n\
+                        Address = 10.50.0.1/24, 10.51.0.1/32, fd50::1/64\nMTU = 1380\n\
+                        FwMark = 51820\n\
+                        [Peer]\nPublicKey = ue26Yz8xz27hYDjdgvTOBQjtWYgMpTemv97xwJzF8XM=\n\
+                        AllowedIPs = 10.50.0.2/32, 10.60.0.0/16, 0.0.0.0/0, fd60::/48\n";
+            let config =
+                crate::config::parse(text.as_bytes(), "rtcf0.conf", &Default::default()).unwrap();
+            let plan = config_file::plan(&config, "rtcf0.conf", &|_, _| {
+                Err("no resolver in this test".into())
+            })
+            .unwrap();
+            let o = opts("-c /x/rtcf0.conf");
+            assert_eq!(o.interface, "rtcf0");
+            let p = prepare(&o, plan).unwrap();
+            assert!(p.local.is_ipv6() && p.local.port() != 0, "{}", p.local);
+            assert_eq!(udp::fwmark(&p.io.udp).unwrap(), 51820);
+            assert_eq!(p.driver_config.mtu, 1380);
+            let addr = ip(&["addr", "show", "dev", "rtcf0"]);
+            for a in ["inet 10.50.0.1/24", "inet 10.51.0.1/32", "inet6 fd50::1/64"] {
+                assert!(addr.contains(a), "{addr}");
+            }
+            let link = ip(&["link", "show", "dev", "rtcf0"]);
+            assert!(link.contains("mtu 1380") && link.contains(",UP"), "{link}");
+            let r4 = ip(&["-4", "route", "show", "dev", "rtcf0"]);
+            assert!(r4.contains("10.60.0.0/16 proto static"), "{r4}");
+            assert!(!r4.contains("default"), "{r4}");
+            assert!(!r4.contains("10.50.0.2"), "covered by 10.50.0.0/24: {r4}");
+            let r6 = ip(&["-6", "route", "show", "dev", "rtcf0"]);
+            assert!(r6.contains("fd60::/48 proto static"), "{r6}");
+            assert!(
+                p.start_line
+                    .starts_with("rtcf0: running rtcf0.conf: listening on [::]:")
+            );
+            assert!(
+                p.start_line
+                    .contains(", 1 peer (address 10.50.0.1/24 10.51.0.1/32")
+            );
+            drop(p);
+            assert!(gone("rtcf0"));
+        });
     }
 
     #[test]
@@ -263,6 +294,31 @@ pub(super) mod tests {
             let (p, on) = open_tun("rtplain0", &udp2, false).unwrap();
             assert!(!on);
             assert_eq!(p.name, "rtplain0");
+        });
+    }
+
+    /// An interface that cannot be configured (here: a route the table has already) ends the
+    /// set-up with one line naming the interface and what failed.
+    #[test]
+    #[ignore = "needs root"]
+    fn configuration_failure_is_one_line_naming_the_interface() {
+        crate::sys::private_netns::run_isolated(|| {
+            let first =
+                prepare_one_command("-s 127.0.0.1:5555 -i rtfail0 -r 10.200.0.0/16").unwrap();
+            let e = prepare_one_command("-s 127.0.0.1:5555 -i rtfail1 -r 10.200.0.0/16")
+                .err()
+                .unwrap();
+            assert!(
+                e.message.starts_with(
+                    "interface set-up failed: rtfail1: cannot add route 10.200.0.0/16: the same \
+                     route already exists"
+                ),
+                "{e}"
+            );
+            assert!(!e.message.contains('\n'), "{e}");
+            assert_eq!(e.status, 1);
+            assert!(gone("rtfail1"));
+            drop(first);
         });
     }
 }

@@ -1,8 +1,7 @@
 //! The one table of command-line flags. The getopts spec, the option lines of the `--help` text and
 //! the flag names in error messages are all made from [`FLAGS`], so they cannot drift apart.
 
-use crate::app::addressing::{DEFAULT_SERVER_ADDRESS, MIN_MTU_V6};
-use crate::core::wire::MIN_MTU;
+use crate::app::addressing::{MIN_MTU, MIN_MTU_V6, default_client_address, default_server_address};
 
 use super::{DEFAULT_INTERFACE, DEFAULT_KEY_PATH};
 
@@ -11,15 +10,19 @@ use super::{DEFAULT_INTERFACE, DEFAULT_KEY_PATH};
 pub struct Modes(u8);
 
 impl Modes {
-    /// `-l`: run the server.
+    /// `-l`: the one-command server.
     pub const SERVER: Modes = Modes(1);
-    /// `-s`: run the client.
+    /// `-s`: the one-command client.
     pub const CLIENT: Modes = Modes(2);
-    /// `ringtun genkey [FILE]`.
-    pub const GENKEY: Modes = Modes(4);
-    /// The server or the client.
-    pub const RUN: Modes = Modes(1 | 2);
-    const ALL: Modes = Modes(1 | 2 | 4);
+    /// `ringtun genkey [FILE]`, `ringtun pubkey`, `ringtun genpsk`.
+    pub const KEYS: Modes = Modes(4);
+    /// `-c FILE`: a WireGuard configuration file.
+    pub const CONFIG: Modes = Modes(8);
+    /// The one-command server or client.
+    pub const ONE_COMMAND: Modes = Modes(1 | 2);
+    /// Any way of running the tunnel.
+    pub const RUN: Modes = Modes(1 | 2 | 8);
+    const ALL: Modes = Modes(1 | 2 | 4 | 8);
 
     /// Whether any mode of `other` is in this set.
     pub fn overlaps(self, other: Modes) -> bool {
@@ -49,8 +52,9 @@ pub struct Flag {
     /// The value's name in the help text (empty for flags without a value).
     pub hint: &'static str,
     pub takes: Takes,
-    /// Help text, lines separated by `\n`; `{key}`, `{iface}`, `{default_addr}`, `{min_mtu}` and
-    /// `{min_mtu_v6}` stand for the defaults and limits (filled in by [`option_lines`]).
+    /// Help text, lines separated by `\n`; `{key}`, `{iface}`, `{default_addr}`,
+    /// `{default_client_addr}`, `{min_mtu}` and `{min_mtu_v6}` stand for the defaults and limits
+    /// (filled in by [`option_lines`]).
     pub help: &'static str,
     pub modes: Modes,
 }
@@ -63,13 +67,22 @@ impl Flag {
 }
 
 /// Every flag, in help-text order.
-pub const FLAGS: [Flag; 12] = [
+pub const FLAGS: [Flag; 13] = [
+    Flag {
+        short: "c",
+        long: "config",
+        hint: "FILE",
+        takes: Takes::Value,
+        help: "run a WireGuard configuration file (see below)",
+        modes: Modes::CONFIG,
+    },
     Flag {
         short: "l",
         long: "listen",
         hint: "[ADDR:]PORT",
         takes: Takes::Value,
-        help: "listen for the client; a bare PORT binds [::]:PORT (IPv4 and IPv6)",
+        help: "one-command server: listen on PORT; a bare PORT binds [::]:PORT\n\
+               (IPv4 and IPv6)",
         modes: Modes::SERVER,
     },
     Flag {
@@ -77,8 +90,8 @@ pub const FLAGS: [Flag; 12] = [
         long: "server",
         hint: "HOST:PORT",
         takes: Takes::Value,
-        help: "connect to the server; HOST is resolved once at start;\n\
-               IPv6 literals go in brackets: [2001:db8::1]:51820",
+        help: "one-command client: connect to the server; HOST is resolved once\n\
+               at start; IPv6 literals go in brackets: [2001:db8::1]:51820",
         modes: Modes::CLIENT,
     },
     Flag {
@@ -86,35 +99,25 @@ pub const FLAGS: [Flag; 12] = [
         long: "key",
         hint: "FILE",
         takes: Takes::Value,
-        help: "pre-shared key file (default {key}); must be mode 0600",
-        modes: Modes::RUN,
+        help: "the shared secret file (default {key}); must be mode 0600",
+        modes: Modes::ONE_COMMAND,
     },
     Flag {
         short: "a",
         long: "address",
         hint: "ADDR/PREFIX",
         takes: Takes::Values,
-        help: "tunnel address, at most one IPv4 and one IPv6\n\
-               (server default {default_addr}; a client given -a keeps it\n\
-               instead of the one the server pushes)",
-        modes: Modes::RUN,
-    },
-    Flag {
-        short: "p",
-        long: "peer",
-        hint: "ADDR",
-        takes: Takes::Values,
-        help: "the other side's tunnel address, one per family; on the server\n\
-               this is what it pushes to the client (default: its own -a + 1);\n\
-               on a client it replaces the server address the server pushes",
-        modes: Modes::RUN,
+        help: "tunnel address, one IPv4 and/or one IPv6; the client's must be\n\
+               the server's + 1 (default: server {default_addr}, client {default_client_addr})",
+        modes: Modes::ONE_COMMAND,
     },
     Flag {
         short: "i",
         long: "interface",
         hint: "NAME",
         takes: Takes::Value,
-        help: "TUN interface name (default {iface}, at most 15 bytes)",
+        help: "TUN interface name, at most 15 bytes (default {iface}; with -c,\n\
+               the file's name without .conf, as wg-quick names it)",
         modes: Modes::RUN,
     },
     Flag {
@@ -122,17 +125,26 @@ pub const FLAGS: [Flag; 12] = [
         long: "mtu",
         hint: "MTU",
         takes: Takes::Value,
-        help: "tunnel MTU, {min_mtu}..65535 (at least {min_mtu_v6} with IPv6 inside); the server\n\
-               pushes its MTU to the client unless the client gives -m",
-        modes: Modes::RUN,
+        help: "tunnel MTU, {min_mtu}..65535 (at least {min_mtu_v6} with IPv6 inside)",
+        modes: Modes::ONE_COMMAND,
     },
     Flag {
         short: "r",
         long: "route",
         hint: "CIDR",
         takes: Takes::Values,
-        help: "route CIDR through the tunnel (repeatable; host bits must be zero)",
-        modes: Modes::RUN,
+        help: "a network reached through the other side: routed into the tunnel,\n\
+               and accepted from it (repeatable; host bits must be zero)",
+        modes: Modes::ONE_COMMAND,
+    },
+    Flag {
+        short: "K",
+        long: "keepalive",
+        hint: "SECONDS",
+        takes: Takes::Value,
+        help: "client: send a keepalive every SECONDS even when idle, to keep a\n\
+               NAT mapping open (WireGuard's PersistentKeepalive; default off)",
+        modes: Modes::CLIENT,
     },
     Flag {
         short: "v",
@@ -223,7 +235,11 @@ pub fn option_lines() -> String {
             .help
             .replace("{key}", DEFAULT_KEY_PATH)
             .replace("{iface}", DEFAULT_INTERFACE)
-            .replace("{default_addr}", &DEFAULT_SERVER_ADDRESS.to_string())
+            .replace("{default_addr}", &default_server_address().to_string())
+            .replace(
+                "{default_client_addr}",
+                &default_client_address().to_string(),
+            )
             .replace("{min_mtu_v6}", &MIN_MTU_V6.to_string())
             .replace("{min_mtu}", &MIN_MTU.to_string());
         for (i, line) in help.lines().enumerate() {
@@ -261,6 +277,7 @@ mod tests {
         }
         assert!(!text.contains('{') && !text.contains('}'), "{text}");
         assert!(text.contains("  -m, --mtu MTU             tunnel MTU, 576..65535 (at least 1280"));
+        assert!(text.contains("default: server 10.89.0.1/24, client 10.89.0.2/24"));
         assert!(text.contains("(default /etc/ringtun/key)"));
     }
 
@@ -271,7 +288,7 @@ mod tests {
                 Takes::Value | Takes::Values => &["x"],
                 Takes::Switch | Takes::Count => &[],
             };
-            for modes in [Modes::SERVER, Modes::CLIENT, Modes::GENKEY] {
+            for modes in [Modes::SERVER, Modes::CLIENT, Modes::KEYS, Modes::CONFIG] {
                 for form in [format!("-{}", f.short), format!("--{}", f.long)] {
                     let args: Vec<&str> = std::iter::once(form.as_str())
                         .chain(value.iter().copied())

@@ -6,11 +6,12 @@
 //! - [`usage`]: the `--help` and `--version` texts.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
-use crate::app::addressing::{Cidr, DEFAULT_SERVER_ADDRESS, MIN_MTU_V6, default_mtu};
-use crate::core::wire::MIN_MTU;
+use crate::app::addressing::default_mtu;
+use crate::app::addressing::{MIN_MTU, MIN_MTU_V6, default_client_address, default_server_address};
+use crate::core::ip_prefix::IpPrefix;
 use flags::Modes;
 
 pub mod flags;
@@ -21,7 +22,8 @@ pub mod values;
 
 pub use usage::{usage, version};
 
-/// Default key file, so that `ringtun -l 1234` / `ringtun -s host:1234` work as typed.
+/// Default secret file of the one-command mode, so that `ringtun -l 1234` / `ringtun -s host:1234`
+/// work as typed.
 pub const DEFAULT_KEY_PATH: &str = "/etc/ringtun/key";
 pub const DEFAULT_INTERFACE: &str = "ringtun0";
 
@@ -30,50 +32,75 @@ pub const DEFAULT_INTERFACE: &str = "ringtun0";
 pub enum Command {
     /// Run the tunnel.
     Run(Options),
-    /// `ringtun genkey [FILE]`: write a fresh key to FILE (created 0600) or to stdout.
+    /// `ringtun genkey [FILE]`: a fresh private key (also the one-command secret), written to FILE
+    /// (created 0600) or to stdout.
     GenKey {
         path: Option<PathBuf>,
     },
+    /// `ringtun pubkey`: the public key of the private key on stdin.
+    PubKey,
+    /// `ringtun genpsk`: a fresh preshared key on stdout.
+    GenPsk,
     Help,
     Version,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// `-l [ADDR:]PORT`: bind ADDR (default: the IPv6 wildcard, dual-stack) and wait for a client.
+    /// `-c FILE`: a WireGuard configuration file.
+    ConfigFile(PathBuf),
+    /// `-l [ADDR:]PORT`: the one-command server binds ADDR (default: the IPv6 wildcard,
+    /// dual-stack) and waits for its client.
     Listen(SocketAddr),
-    /// `-s HOST:PORT`: the server's address, resolved once at start.
+    /// `-s HOST:PORT`: the one-command client; the server's address, resolved once at start.
     Connect(SocketAddr),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     pub mode: Mode,
-    pub key_path: PathBuf,
-    /// `-a`, at most one per family.
-    pub addresses: Vec<Cidr>,
-    /// `-p`, at most one per family.
-    pub peers: Vec<IpAddr>,
+    /// `-i`, or with `-c` the file's name without `.conf`.
     pub interface: String,
+    /// 0 quiet, 1 normal, 2+ verbose.
+    pub verbosity: u8,
+    /// The one-command mode's own settings; empty defaults with `-c` (the file has them).
+    pub one_command: OneCommandOptions,
+}
+
+/// The flags of the one-command mode (`-l` / `-s`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OneCommandOptions {
+    /// `-k`: the shared secret file.
+    pub key_path: PathBuf,
+    /// `-a`, at most one per family; the defaults filled in when none is given.
+    pub addresses: Vec<IpPrefix>,
     /// `-m`; `None`: computed from the underlay (see [`default_mtu`]).
     pub mtu: Option<u16>,
     /// `-r`, repeatable.
-    pub routes: Vec<Cidr>,
-    /// 0 quiet, 1 normal, 2+ verbose.
-    pub verbosity: u8,
+    pub routes: Vec<IpPrefix>,
+    /// `-K` (client only): PersistentKeepalive in seconds.
+    pub keepalive: Option<u16>,
+}
+
+impl Default for OneCommandOptions {
+    fn default() -> Self {
+        OneCommandOptions {
+            key_path: PathBuf::from(DEFAULT_KEY_PATH),
+            addresses: Vec::new(),
+            mtu: None,
+            routes: Vec::new(),
+            keepalive: None,
+        }
+    }
 }
 
 impl Options {
-    /// The tunnel MTU to use before any push: `-m`, else [`default_mtu`] for the underlay. A server
-    /// on an IPv6 (dual-stack) socket uses the IPv6 figure, since IPv6 clients may come; a server
-    /// bound to an IPv4 address, or a client connecting over IPv4, the IPv4 one.
+    /// The one-command tunnel MTU: `-m`, else [`default_mtu`] of the worst case, an IPv6 underlay
+    /// (1420, as wg-quick's default), on both sides: with no configuration pushed, the two sides
+    /// agree on it only if neither depends on what the other is bound to. (With `-c`: the file's
+    /// MTU, else the same 1420, applied by the app.)
     pub fn effective_mtu(&self) -> u16 {
-        self.mtu.unwrap_or_else(|| {
-            let v6 = match self.mode {
-                Mode::Listen(a) | Mode::Connect(a) => a.is_ipv6(),
-            };
-            default_mtu(v6)
-        })
+        self.one_command.mtu.unwrap_or_else(|| default_mtu(true))
     }
 
     pub fn is_server(&self) -> bool {
@@ -126,8 +153,11 @@ impl std::error::Error for CliError {}
 
 /// Parses the arguments after the program name (`std::env::args().skip(1)`).
 pub fn parse(args: &[String]) -> Result<Command, CliError> {
-    if args.first().map(String::as_str) == Some("genkey") {
-        return parse_genkey(&args[1..]);
+    match args.first().map(String::as_str) {
+        Some("genkey") => return parse_genkey(&args[1..]),
+        Some("pubkey") => return parse_key_tool(&args[1..], "pubkey", Command::PubKey),
+        Some("genpsk") => return parse_key_tool(&args[1..], "genpsk", Command::GenPsk),
+        _ => {}
     }
     let m = flags::spec(Modes::RUN)
         .parse(args)
@@ -141,19 +171,21 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
     if let Some(extra) = m.free.first() {
         return Err(CliError::usage(format!("unexpected argument '{extra}'")));
     }
-    let options = match (m.opt_str("l"), m.opt_str("s")) {
-        (Some(_), Some(_)) => {
+    let options = match (m.opt_str("c"), m.opt_str("l"), m.opt_str("s")) {
+        (Some(c), None, None) => config_options(&m, &c)?,
+        (None, Some(l), None) => server_options(&m, values::listen_addr(&l)?)?,
+        (None, None, Some(s)) => client_options(&m, values::server_addr(&s)?)?,
+        (None, None, None) => {
             return Err(CliError::usage(
-                "-l/--listen and -s/--server exclude each other: a server listens, a client connects",
+                "give -c FILE to run a WireGuard configuration, or -l [ADDR:]PORT / -s HOST:PORT \
+                 for the one-command server / client",
             ));
         }
-        (None, None) => {
+        _ => {
             return Err(CliError::usage(
-                "give -l [ADDR:]PORT to run a server or -s HOST:PORT to connect to one",
+                "-c/--config, -l/--listen and -s/--server exclude each other: give one",
             ));
         }
-        (Some(l), None) => server_options(&m, values::listen_addr(&l)?)?,
-        (None, Some(s)) => client_options(&m, values::server_addr(&s)?)?,
     };
     Ok(Command::Run(options))
 }
@@ -161,7 +193,7 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
 /// `ringtun genkey [FILE]` (`-` or no FILE: stdout).
 fn parse_genkey(rest: &[String]) -> Result<Command, CliError> {
     const USAGE: &str = "usage: ringtun genkey [FILE]";
-    let m = flags::spec(Modes::GENKEY)
+    let m = flags::spec(Modes::KEYS)
         .parse(rest)
         .map_err(|f| CliError::usage(format!("genkey: {} ({USAGE})", flags::fail_message(&f))))?;
     match (m.opt_present("h"), m.free.as_slice()) {
@@ -177,49 +209,94 @@ fn parse_genkey(rest: &[String]) -> Result<Command, CliError> {
     }
 }
 
-/// `-l`: a server. Without `-a` it takes [`DEFAULT_SERVER_ADDRESS`]; each `-p` is what it pushes
-/// to the client, so it must lie in its own `-a` of the same family.
-fn server_options(m: &getopts::Matches, listen: SocketAddr) -> Result<Options, CliError> {
-    only_flags_of(m, Modes::SERVER, "the server")?;
-    let key_path = key_path(m)?;
-    let mut addresses = addresses(m)?;
-    if addresses.is_empty() {
-        addresses.push(DEFAULT_SERVER_ADDRESS);
+/// `ringtun pubkey` / `ringtun genpsk`: no arguments (stdin and stdout, as `wg` has them).
+fn parse_key_tool(rest: &[String], name: &str, command: Command) -> Result<Command, CliError> {
+    let m = flags::spec(Modes::KEYS).parse(rest).map_err(|f| {
+        CliError::usage(format!(
+            "{name}: {} (usage: ringtun {name})",
+            flags::fail_message(&f)
+        ))
+    })?;
+    match (m.opt_present("h"), m.free.first()) {
+        (true, None) => Ok(Command::Help),
+        (false, None) => Ok(command),
+        (_, Some(extra)) => Err(CliError::usage(format!(
+            "{name}: unexpected argument '{extra}' (usage: ringtun {name}; it reads stdin \
+             and writes stdout, as wg {name} does)"
+        ))),
     }
-    let peers = peers(m, &addresses, false)?;
-    let interface = interface(m)?;
-    let mtu = mtu(m, &addresses, &peers)?;
+}
+
+/// `-c FILE`: everything else is in the file; `-i` defaults to the file's name.
+fn config_options(m: &getopts::Matches, file: &str) -> Result<Options, CliError> {
+    only_flags_of(m, Modes::CONFIG, "-c/--config (the file says it)")?;
+    if file.is_empty() {
+        return Err(CliError::usage("-c/--config: empty file name"));
+    }
+    let path = PathBuf::from(file);
+    let interface = match m.opt_str("i") {
+        Some(_) => interface(m)?,
+        None => interface_from_file_name(&path)?,
+    };
     Ok(Options {
-        mode: Mode::Listen(listen),
-        key_path,
-        addresses,
-        peers,
+        mode: Mode::ConfigFile(path),
         interface,
-        mtu,
-        routes: routes(m)?,
         verbosity: verbosity(m)?,
+        one_command: OneCommandOptions::default(),
     })
 }
 
-/// `-s`: a client. Its addressing comes in the server's push; `-a`, `-p` and `-m` override it.
+/// wg-quick's rule: `/etc/wireguard/wg0.conf` runs interface `wg0`.
+fn interface_from_file_name(path: &Path) -> Result<String, CliError> {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    values::check_interface_name(&stem).map_err(|why| {
+        CliError::usage(format!(
+            "-c/--config '{}': the interface name '{stem}' taken from the file name is not \
+             valid ({why}): rename the file or give -i NAME",
+            path.display()
+        ))
+    })?;
+    Ok(stem)
+}
+
+/// `-l`: the one-command server. Without `-a` it takes [`default_server_address`].
+fn server_options(m: &getopts::Matches, listen: SocketAddr) -> Result<Options, CliError> {
+    only_flags_of(m, Modes::SERVER, "the server")?;
+    one_command_options(m, Mode::Listen(listen), default_server_address())
+}
+
+/// `-s`: the one-command client. Without `-a` it takes [`default_client_address`].
 fn client_options(m: &getopts::Matches, server: SocketAddr) -> Result<Options, CliError> {
     only_flags_of(m, Modes::CLIENT, "a client")?;
+    one_command_options(m, Mode::Connect(server), default_client_address())
+}
+
+fn one_command_options(
+    m: &getopts::Matches,
+    mode: Mode,
+    default_address: IpPrefix,
+) -> Result<Options, CliError> {
     let key_path = key_path(m)?;
-    let addresses = addresses(m)?;
-    // A client without -a of a family takes its address from the push, so its -p of that family
-    // only names the server's side.
-    let peers = peers(m, &addresses, true)?;
+    let mut addresses = addresses(m)?;
+    if addresses.is_empty() {
+        addresses.push(default_address);
+    }
     let interface = interface(m)?;
-    let mtu = mtu(m, &addresses, &peers)?;
+    let mtu = mtu(m, &addresses)?;
     Ok(Options {
-        mode: Mode::Connect(server),
-        key_path,
-        addresses,
-        peers,
+        mode,
         interface,
-        mtu,
-        routes: routes(m)?,
         verbosity: verbosity(m)?,
+        one_command: OneCommandOptions {
+            key_path,
+            addresses,
+            mtu,
+            routes: routes(m)?,
+            keepalive: keepalive(m)?,
+        },
     })
 }
 
@@ -244,20 +321,18 @@ fn key_path(m: &getopts::Matches) -> Result<PathBuf, CliError> {
 }
 
 /// `-a`: usable interface addresses, at most one per family.
-fn addresses(m: &getopts::Matches) -> Result<Vec<Cidr>, CliError> {
-    let mut addresses: Vec<Cidr> = Vec::new();
+fn addresses(m: &getopts::Matches) -> Result<Vec<IpPrefix>, CliError> {
+    let mut addresses: Vec<IpPrefix> = Vec::new();
     for a in m.opt_strs("a") {
         let c = values::cidr(&a)
             .map_err(|why| CliError::usage(format!("-a/--address '{a}': {why}")))?;
-        if c.addr.is_unspecified() || c.addr.is_multicast() || c.addr.is_loopback() {
+        let ip = c.addr();
+        if ip.is_unspecified() || ip.is_multicast() || ip.is_loopback() {
             return Err(CliError::usage(format!(
                 "-a/--address '{a}': not a usable interface address"
             )));
         }
-        if addresses
-            .iter()
-            .any(|x| x.addr.is_ipv4() == c.addr.is_ipv4())
-        {
+        if addresses.iter().any(|x| x.is_ipv4() == c.is_ipv4()) {
             return Err(CliError::usage(format!(
                 "-a/--address '{a}': at most one address per family (IPv4, IPv6)"
             )));
@@ -265,42 +340,6 @@ fn addresses(m: &getopts::Matches) -> Result<Vec<Cidr>, CliError> {
         addresses.push(c);
     }
     Ok(addresses)
-}
-
-/// `-p`: at most one per family, each another address inside this side's `-a` of its family.
-/// `unpaired_ok`: a `-p` with no `-a` of its family is accepted (a client's).
-fn peers(
-    m: &getopts::Matches,
-    addresses: &[Cidr],
-    unpaired_ok: bool,
-) -> Result<Vec<IpAddr>, CliError> {
-    let mut peers: Vec<IpAddr> = Vec::new();
-    for p in m.opt_strs("p") {
-        let ip: IpAddr = p
-            .parse()
-            .map_err(|_| CliError::usage(format!("-p/--peer '{p}': not an IP address")))?;
-        if peers.iter().any(|x| x.is_ipv4() == ip.is_ipv4()) {
-            return Err(CliError::usage(format!(
-                "-p/--peer '{p}': at most one peer address per family (IPv4, IPv6)"
-            )));
-        }
-        match addresses.iter().find(|c| c.addr.is_ipv4() == ip.is_ipv4()) {
-            Some(own) if !own.contains(ip) || own.addr == ip => {
-                return Err(CliError::usage(format!(
-                    "-p/--peer '{p}': must be another address inside {own}"
-                )));
-            }
-            Some(_) => {}
-            None if unpaired_ok => {}
-            None => {
-                return Err(CliError::usage(format!(
-                    "-p/--peer '{p}': no -a/--address of the same family to pair it with"
-                )));
-            }
-        }
-        peers.push(ip);
-    }
-    Ok(peers)
 }
 
 fn interface(m: &getopts::Matches) -> Result<String, CliError> {
@@ -312,12 +351,8 @@ fn interface(m: &getopts::Matches) -> Result<String, CliError> {
     Ok(interface)
 }
 
-/// `-m`: at least [`MIN_MTU`], and [`MIN_MTU_V6`] if IPv6 is among the addresses or peers.
-fn mtu(
-    m: &getopts::Matches,
-    addresses: &[Cidr],
-    peers: &[IpAddr],
-) -> Result<Option<u16>, CliError> {
+/// `-m`: at least [`MIN_MTU`], and [`MIN_MTU_V6`] if IPv6 is among the addresses.
+fn mtu(m: &getopts::Matches, addresses: &[IpPrefix]) -> Result<Option<u16>, CliError> {
     let Some(s) = m.opt_str("m") else {
         return Ok(None);
     };
@@ -331,8 +366,7 @@ fn mtu(
             "-m/--mtu {v}: below the IPv4 minimum of {MIN_MTU}"
         )));
     }
-    let any_v6 = addresses.iter().any(|c| c.addr.is_ipv6()) || peers.iter().any(IpAddr::is_ipv6);
-    if any_v6 && v < MIN_MTU_V6 {
+    if addresses.iter().any(|c| !c.is_ipv4()) && v < MIN_MTU_V6 {
         return Err(CliError::usage(format!(
             "-m/--mtu {v}: an IPv6 tunnel needs at least {MIN_MTU_V6}"
         )));
@@ -341,21 +375,34 @@ fn mtu(
 }
 
 /// `-r`: networks (host bits zero), repeatable.
-fn routes(m: &getopts::Matches) -> Result<Vec<Cidr>, CliError> {
+fn routes(m: &getopts::Matches) -> Result<Vec<IpPrefix>, CliError> {
     let mut routes = Vec::new();
     for r in m.opt_strs("r") {
         let c =
             values::cidr(&r).map_err(|why| CliError::usage(format!("-r/--route '{r}': {why}")))?;
-        if !c.host_bits_zero() {
+        if !c.is_masked() {
             return Err(CliError::usage(format!(
                 "-r/--route '{r}': host bits set after the /{} prefix (did you mean {}?)",
-                c.prefix,
-                c.network()
+                c.prefix_len(),
+                c.masked()
             )));
         }
         routes.push(c);
     }
     Ok(routes)
+}
+
+/// `-K SECONDS`: 1..=65535 (0, "off", is not asked for: leave the flag out).
+fn keepalive(m: &getopts::Matches) -> Result<Option<u16>, CliError> {
+    let Some(s) = m.opt_str("K") else {
+        return Ok(None);
+    };
+    match s.parse::<u16>() {
+        Ok(v) if v > 0 => Ok(Some(v)),
+        _ => Err(CliError::usage(format!(
+            "-K/--keepalive '{s}': not a number of seconds from 1 to 65535 (25 is usual)"
+        ))),
+    }
 }
 
 /// `-q` 0, nothing 1, each `-v` one more.

@@ -23,7 +23,7 @@ fn err(s: &str, needle: &str) -> CliError {
     e
 }
 
-fn cidr(s: &str) -> Cidr {
+fn cidr(s: &str) -> IpPrefix {
     parse_cidr(s).unwrap()
 }
 
@@ -38,11 +38,12 @@ fn default_mtu_arithmetic() {
 fn server_defaults() {
     let o = run("-l 51820");
     assert_eq!(o.mode, Mode::Listen("[::]:51820".parse().unwrap()));
-    assert_eq!(o.key_path, PathBuf::from(DEFAULT_KEY_PATH));
-    assert_eq!(o.addresses, vec![DEFAULT_SERVER_ADDRESS]);
-    assert!(o.peers.is_empty() && o.routes.is_empty());
+    assert_eq!(o.one_command.key_path, PathBuf::from(DEFAULT_KEY_PATH));
+    assert_eq!(o.one_command.addresses, vec![cidr("10.89.0.1/24")]);
+    assert!(o.one_command.routes.is_empty());
+    assert_eq!(o.one_command.keepalive, None);
     assert_eq!(o.interface, "ringtun0");
-    assert_eq!(o.mtu, None);
+    assert_eq!(o.one_command.mtu, None);
     assert_eq!(o.effective_mtu(), 1420);
     assert_eq!(o.verbosity, 1);
     assert!(o.is_server());
@@ -54,8 +55,9 @@ fn listen_forms() {
         run("--listen 0.0.0.0:9").mode,
         Mode::Listen("0.0.0.0:9".parse().unwrap())
     );
+    // Bound to IPv4 or not, the same default as the client's: the two must agree unpushed.
     let o = run("-l 192.0.2.1:9");
-    assert_eq!(o.effective_mtu(), 1440);
+    assert_eq!(o.effective_mtu(), 1420);
     assert_eq!(
         run("-l [::1]:9").mode,
         Mode::Listen("[::1]:9".parse().unwrap())
@@ -74,8 +76,8 @@ fn listen_forms() {
 fn server_forms() {
     let o = run("-s 192.0.2.7:51820");
     assert_eq!(o.mode, Mode::Connect("192.0.2.7:51820".parse().unwrap()));
-    assert!(o.addresses.is_empty(), "client has no default address");
-    assert_eq!(o.effective_mtu(), 1440);
+    assert_eq!(o.one_command.addresses, vec![cidr("10.89.0.2/24")]);
+    assert_eq!(o.effective_mtu(), 1420);
     assert!(!o.is_server());
     let o = run("--server [2001:db8::1]:1234");
     assert_eq!(o.mode, Mode::Connect("[2001:db8::1]:1234".parse().unwrap()));
@@ -100,7 +102,7 @@ fn server_forms() {
 
 #[test]
 fn mode_is_required_and_exclusive() {
-    let e = err("", "give -l");
+    let e = err("", "give -c FILE");
     assert_eq!(e.exit_code(), 2);
     err("-l 1 -s 192.0.2.1:1", "exclude each other");
     err("-l 1 -l 2", "-l/--listen given more than once");
@@ -108,8 +110,14 @@ fn mode_is_required_and_exclusive() {
 
 #[test]
 fn key_flag() {
-    assert_eq!(run("-l 1 -k /tmp/k").key_path, PathBuf::from("/tmp/k"));
-    assert_eq!(run("-l 1 --key=rel/k").key_path, PathBuf::from("rel/k"));
+    assert_eq!(
+        run("-l 1 -k /tmp/k").one_command.key_path,
+        PathBuf::from("/tmp/k")
+    );
+    assert_eq!(
+        run("-s 192.0.2.1:1 --key=rel/k").one_command.key_path,
+        PathBuf::from("rel/k")
+    );
     err("-l 1 -k", "-k/--key needs a value");
     err("-l 1 --key=", "empty file name");
 }
@@ -117,14 +125,17 @@ fn key_flag() {
 #[test]
 fn address_flag() {
     let o = run("-l 1 -a 10.1.2.3/16 -a fd89::1/64");
-    assert_eq!(o.addresses, vec![cidr("10.1.2.3/16"), cidr("fd89::1/64")]);
+    assert_eq!(
+        o.one_command.addresses,
+        vec![cidr("10.1.2.3/16"), cidr("fd89::1/64")]
+    );
     // Only IPv6 given: no default IPv4 added.
     assert_eq!(
-        run("-l 1 -a fd89::1/64").addresses,
+        run("-l 1 -a fd89::1/64").one_command.addresses,
         vec![cidr("fd89::1/64")]
     );
     assert_eq!(
-        run("-s 192.0.2.1:1 -a 10.0.0.2/24").addresses,
+        run("-s 192.0.2.1:1 -a 10.0.0.2/24").one_command.addresses,
         vec![cidr("10.0.0.2/24")]
     );
     err(
@@ -148,34 +159,66 @@ fn address_flag() {
 }
 
 #[test]
-fn peer_flag() {
-    let o = run("-l 1 -p 10.89.0.9 -a 10.89.0.1/24 -a fd89::1/64 -p fd89::2");
+fn peer_flag_is_gone() {
+    // WireGuard pushes no configuration: each side has its own -a (see --help).
+    err("-l 1 -p 10.89.0.9", "unknown option -p");
+    err("-s 192.0.2.1:1 --peer 10.89.0.1", "unknown option --peer");
+}
+
+#[test]
+fn keepalive_flag() {
+    assert_eq!(run("-s 192.0.2.1:1 -K 25").one_command.keepalive, Some(25));
     assert_eq!(
-        o.peers,
-        vec![
-            "10.89.0.9".parse::<IpAddr>().unwrap(),
-            "fd89::2".parse().unwrap()
-        ]
+        run("-s 192.0.2.1:1 --keepalive 65535")
+            .one_command
+            .keepalive,
+        Some(65535)
     );
-    // Against the default server address.
-    assert_eq!(run("-l 1 -p 10.89.0.5").peers.len(), 1);
-    err("-l 1 -p nope", "-p/--peer 'nope': not an IP address");
-    err(
-        "-l 1 -p 10.89.0.2 -p 10.89.0.3",
-        "at most one peer address per family",
+    err("-s 192.0.2.1:1 -K 0", "-K/--keepalive '0'");
+    err("-s 192.0.2.1:1 -K x", "not a number of seconds");
+    err("-l 1 -K 25", "-K/--keepalive is not for the server");
+}
+
+#[test]
+fn config_file_mode() {
+    let o = run("-c /etc/wireguard/wg0.conf");
+    assert_eq!(
+        o.mode,
+        Mode::ConfigFile(PathBuf::from("/etc/wireguard/wg0.conf"))
     );
-    err("-l 1 -p fd89::2", "no -a/--address of the same family");
-    // A client may name the server's side alone (its own address comes in the push).
-    assert_eq!(run("-s 192.0.2.1:1 -p 10.89.0.1").peers.len(), 1);
-    err(
-        "-s 192.0.2.1:1 -a 10.0.0.2/24 -p 10.89.0.1",
-        "must be another address inside",
+    assert_eq!(o.interface, "wg0", "named after the file, as wg-quick does");
+    assert_eq!(o.verbosity, 1);
+    assert_eq!(o.effective_mtu(), 1420);
+    assert!(!o.is_server());
+    let o = run("--config=office.conf -i tun7 -v");
+    assert_eq!(o.interface, "tun7");
+    assert_eq!(o.verbosity, 2);
+    assert_eq!(run("-c x/vpn -q").interface, "vpn");
+    // A file whose name cannot be an interface name needs -i.
+    let e = err(
+        "-c /etc/wireguard/much-too-long-name.conf",
+        "the interface name 'much-too-long-name' taken from the file name is not valid",
     );
-    err(
-        "-l 1 -p 10.90.0.2",
-        "must be another address inside 10.89.0.1/24",
+    assert!(e.to_string().contains("give -i NAME"), "{e}");
+    assert_eq!(e.exit_code(), 2);
+    assert_eq!(
+        run("-c /etc/wireguard/much-too-long-name.conf -i wg1").interface,
+        "wg1"
     );
-    err("-l 1 -p 10.89.0.1", "must be another address");
+    err("-c a:b.conf", "not valid (must not contain");
+    err("-c wg0.conf -i a/b", "-i/--interface 'a/b'");
+    err("--config=", "empty file name");
+    // Everything else is in the file.
+    for flag in [
+        "-a 10.0.0.1/24",
+        "-k k",
+        "-m 1400",
+        "-r 10.0.0.0/8",
+        "-K 25",
+    ] {
+        let e = err(&format!("-c wg0.conf {flag}"), "is not for -c/--config");
+        assert_eq!(e.exit_code(), 2);
+    }
 }
 
 #[test]
@@ -192,9 +235,9 @@ fn interface_flag() {
 
 #[test]
 fn mtu_flag() {
-    assert_eq!(run("-l 1 -m 576").mtu, Some(576));
+    assert_eq!(run("-l 1 -m 576").one_command.mtu, Some(576));
     assert_eq!(run("-l 1 -m 65535").effective_mtu(), 65535);
-    assert_eq!(run("-l 1 -a fd::1/64 -m 1280").mtu, Some(1280));
+    assert_eq!(run("-l 1 -a fd::1/64 -m 1280").one_command.mtu, Some(1280));
     err("-l 1 -m 575", "-m/--mtu 575: below the IPv4 minimum");
     err("-l 1 -m 65536", "-m/--mtu '65536'");
     err("-l 1 -m -5", "-m/--mtu");
@@ -210,7 +253,7 @@ fn mtu_flag() {
 fn route_flag() {
     let o = run("-l 1 -r 192.168.0.0/16 -r 2001:db8::/32 -r 0.0.0.0/0");
     assert_eq!(
-        o.routes,
+        o.one_command.routes,
         vec![
             cidr("192.168.0.0/16"),
             cidr("2001:db8::/32"),
@@ -251,7 +294,7 @@ fn help_version_and_unknown() {
 }
 
 #[test]
-fn genkey() {
+fn key_tools() {
     assert_eq!(parse(&args("genkey")), Ok(Command::GenKey { path: None }));
     assert_eq!(
         parse(&args("genkey /etc/ringtun/key")),
@@ -263,6 +306,11 @@ fn genkey() {
     assert_eq!(parse(&args("genkey --help")), Ok(Command::Help));
     err("genkey a b", "genkey: unexpected argument 'b'");
     err("genkey -x", "genkey: unknown option -x");
+    assert_eq!(parse(&args("pubkey")), Ok(Command::PubKey));
+    assert_eq!(parse(&args("genpsk")), Ok(Command::GenPsk));
+    assert_eq!(parse(&args("pubkey -h")), Ok(Command::Help));
+    err("pubkey key.txt", "pubkey: unexpected argument 'key.txt'");
+    err("genpsk -l 1", "genpsk: unknown option -l");
 }
 
 #[test]
@@ -273,6 +321,7 @@ fn a_flag_of_another_mode_is_refused() {
     let e = only_flags_of(&m, Modes::SERVER, "the server").unwrap_err();
     assert_eq!(e.message, "-s/--server is not for the server");
     assert!(only_flags_of(&m, Modes::CLIENT, "a client").is_ok());
+    err("-c x.conf -s 192.0.2.1:1", "exclude each other");
     // genkey takes -h and nothing else of the table.
     assert_eq!(parse(&args("genkey -h")), Ok(Command::Help));
     let e = err("genkey -V", "genkey: unknown option -V");

@@ -6,25 +6,55 @@ use super::flags::option_lines;
 pub fn usage() -> String {
     format!(
         "\
-ringtun {version}: a point-to-point VPN (TUN + io_uring + ChaCha20-Poly1305, pre-shared key)
+ringtun {version}: a WireGuard VPN for Linux (TUN + io_uring + ChaCha20-Poly1305)
 
 Usage:
-  ringtun -l [ADDR:]PORT [options]     run the server
-  ringtun -s HOST:PORT [options]       run the client
-  ringtun genkey [FILE]                write a new key to FILE (mode 0600), or print it
+  ringtun -c FILE [-i NAME] [-v|-q]    run a WireGuard configuration file (e.g. wg0.conf)
+  ringtun -l [ADDR:]PORT [options]     one-command mode: run the server
+  ringtun -s HOST:PORT [options]       one-command mode: run the client
+  ringtun genkey [FILE]                print a new private key, or write it to FILE (mode 0600)
+  ringtun pubkey                       read a private key on stdin, print its public key
+  ringtun genpsk                       print a new preshared key
 
 Options:
 {options}
-Default MTU: a full 1500-byte underlay packet minus what ringtun wraps around each tunnelled
-packet: 1500 - 40 (IPv6 header) - 8 (UDP header) - 32 (ringtun: 16-byte header + 16-byte tag)
-= 1420 over IPv6, and 1500 - 20 (IPv4 header) - 8 - 32 = 1440 over IPv4. A server listening on
-a dual-stack [::] socket uses 1420 (the worst case, since IPv6 clients may connect); a server
-bound to an IPv4 address, or a client connecting over IPv4, uses 1440.
+Configuration file (-c): what `wg setconf` reads ([Interface] PrivateKey, ListenPort, FwMark;
+[Peer] PublicKey, PresharedKey, AllowedIPs, Endpoint, PersistentKeepalive) plus wg-quick's
+Address and MTU. The interface gets the addresses, the MTU (default 1420), and a route for each
+peer's AllowedIPs outside its own address prefixes, except 0.0.0.0/0 and ::/0: a full tunnel needs
+policy routing, which wg-quick sets up. Without ListenPort the port is random. wg-quick's other
+keys (DNS, Table, PreUp, PostUp, PreDown, PostDown, SaveConfig) are refused: remove them, or run
+the file with wg-quick.
+
+One-command mode (-l / -s): both hosts hold the same secret file ({key}, made once
+with `ringtun genkey {key}` and copied to the other host), and derive from it
+both WireGuard key pairs and a preshared key. The client handshakes when it has traffic for the
+server (or every -K seconds), and the server learns the client's address from that handshake.
+What it cannot give: the two sides share one identity. Anyone with the file can be
+either side, and a second client with the same file takes over the first one's session. For keys
+of your own per host, use configuration files:
+  ringtun genkey private.key; ringtun pubkey < private.key   (on each host; swap public keys)
+  then a wg0.conf per host, e.g. on the client:
+    [Interface]
+    PrivateKey = <its private key>
+    Address = 10.89.0.2/24
+    [Peer]
+    PublicKey = <the server's public key>
+    AllowedIPs = 10.89.0.0/24
+    Endpoint = server.example.net:51820
+  (the server's lists ListenPort = 51820 and the client with AllowedIPs = 10.89.0.2/32), and
+  `ringtun -c wg0.conf` on both.
+
+Default MTU: 1420, what is left of a full 1500-byte underlay packet in the worst case, over IPv6:
+1500 - 40 (IPv6 header) - 8 (UDP header) - 32 (WireGuard: 16-byte header + 16-byte tag) = 1420.
+Both sides use it unless told otherwise, since neither learns the other's; over IPv4 alone 1440
+would fit (-m 1440 on both sides).
 
 Signals: SIGUSR1 prints counters; SIGINT/SIGTERM print them and exit.
 ",
         version = env!("CARGO_PKG_VERSION"),
         options = option_lines(),
+        key = super::DEFAULT_KEY_PATH,
     )
 }
 
@@ -41,20 +71,21 @@ mod tests {
     #[test]
     fn option_lines_keep_their_layout() {
         let expected = [
-            "  -l, --listen [ADDR:]PORT  listen for the client; a bare PORT binds [::]:PORT (IPv4 and IPv6)",
-            "  -s, --server HOST:PORT    connect to the server; HOST is resolved once at start;",
-            "                            IPv6 literals go in brackets: [2001:db8::1]:51820",
-            "  -k, --key FILE            pre-shared key file (default /etc/ringtun/key); must be mode 0600",
-            "  -a, --address ADDR/PREFIX tunnel address, at most one IPv4 and one IPv6",
-            "                            (server default 10.89.0.1/24; a client given -a keeps it",
-            "                            instead of the one the server pushes)",
-            "  -p, --peer ADDR           the other side's tunnel address, one per family; on the server",
-            "                            this is what it pushes to the client (default: its own -a + 1);",
-            "                            on a client it replaces the server address the server pushes",
-            "  -i, --interface NAME      TUN interface name (default ringtun0, at most 15 bytes)",
-            "  -m, --mtu MTU             tunnel MTU, 576..65535 (at least 1280 with IPv6 inside); the server",
-            "                            pushes its MTU to the client unless the client gives -m",
-            "  -r, --route CIDR          route CIDR through the tunnel (repeatable; host bits must be zero)",
+            "  -c, --config FILE         run a WireGuard configuration file (see below)",
+            "  -l, --listen [ADDR:]PORT  one-command server: listen on PORT; a bare PORT binds [::]:PORT",
+            "                            (IPv4 and IPv6)",
+            "  -s, --server HOST:PORT    one-command client: connect to the server; HOST is resolved once",
+            "                            at start; IPv6 literals go in brackets: [2001:db8::1]:51820",
+            "  -k, --key FILE            the shared secret file (default /etc/ringtun/key); must be mode 0600",
+            "  -a, --address ADDR/PREFIX tunnel address, one IPv4 and/or one IPv6; the client's must be",
+            "                            the server's + 1 (default: server 10.89.0.1/24, client 10.89.0.2/24)",
+            "  -i, --interface NAME      TUN interface name, at most 15 bytes (default ringtun0; with -c,",
+            "                            the file's name without .conf, as wg-quick names it)",
+            "  -m, --mtu MTU             tunnel MTU, 576..65535 (at least 1280 with IPv6 inside)",
+            "  -r, --route CIDR          a network reached through the other side: routed into the tunnel,",
+            "                            and accepted from it (repeatable; host bits must be zero)",
+            "  -K, --keepalive SECONDS   client: send a keepalive every SECONDS even when idle, to keep a",
+            "                            NAT mapping open (WireGuard's PersistentKeepalive; default off)",
             "  -v, --verbose             more detail (handshakes)",
             "  -q, --quiet               errors and warnings only",
             "  -h, --help                this text",
@@ -67,6 +98,7 @@ mod tests {
             .take_while(|l| !l.is_empty())
             .collect();
         assert_eq!(got, expected);
-        assert!(text.contains("print the version\n\nDefault MTU: a full 1500-byte"));
+        assert!(text.contains("print the version\n\nConfiguration file (-c): what `wg setconf`"));
+        assert!(text.contains("takes over the first one's session"));
     }
 }

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
 use super::{CliError, CliErrorKind};
-use crate::app::addressing::Cidr;
+use crate::core::ip_prefix::IpPrefix;
 
 /// Largest interface name the kernel accepts (IFNAMSIZ - 1).
 pub const MAX_INTERFACE_LEN: usize = 15;
@@ -94,8 +94,8 @@ fn parse_port(s: &str, flag: &str, whole: &str) -> Result<u16, CliError> {
     }
 }
 
-/// `ADDR/PREFIX`; the prefix is required.
-pub fn cidr(s: &str) -> Result<Cidr, String> {
+/// `ADDR/PREFIX`; the prefix is required (the host bits are kept).
+pub fn cidr(s: &str) -> Result<IpPrefix, String> {
     let Some((a, p)) = s.split_once('/') else {
         return Err("expected ADDR/PREFIX, e.g. 10.89.0.1/24 or fd89::1/64".to_string());
     };
@@ -108,7 +108,8 @@ pub fn cidr(s: &str) -> Result<Cidr, String> {
         .ok()
         .filter(|&v| v <= max)
         .ok_or_else(|| format!("prefix '{p}' must be a number from 0 to {max}"))?;
-    Ok(Cidr { addr, prefix })
+    IpPrefix::new(addr, prefix)
+        .ok_or_else(|| format!("prefix '{p}' must be a number from 0 to {max}"))
 }
 
 /// The kernel's rules for a device name (`dev_valid_name`): 1..=15 bytes, not "." or "..", no '/',

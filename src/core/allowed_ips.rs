@@ -143,7 +143,7 @@ pub struct AllowedIps {
 }
 
 impl AllowedIps {
-    /// An empty table whose maps hash with `hash_key` (draw it from the endpoint's `Rng`).
+    /// An empty table whose maps hash with `hash_key` (drawn from the caller's `Entropy`).
     pub fn new(hash_key: HashKey) -> Self {
         AllowedIps {
             v4: Family::new(hash_key),
@@ -261,7 +261,7 @@ impl AllowedIps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::rng::Rng;
+    use crate::core::entropy::{Entropy, TestEntropy};
 
     fn table() -> AllowedIps {
         AllowedIps::new(HashKey::from_bytes([7; 16]))
@@ -468,7 +468,7 @@ mod tests {
 
     /// A random address of the family, half the time near one already used (random low bits from
     /// a random position on), so prefixes nest and lookups hit several lengths.
-    fn random_addr(rng: &mut Rng, v6: bool, used: &[IpPrefix]) -> IpAddr {
+    fn random_addr(rng: &mut TestEntropy, v6: bool, used: &[IpPrefix]) -> IpAddr {
         let bits = if v6 { 128 } else { 32 };
         let mut fresh = [0u8; 16];
         rng.fill(&mut fresh);
@@ -497,7 +497,7 @@ mod tests {
     }
 
     /// Lengths skewed toward the ones configurations use, but every length appears.
-    fn random_len(rng: &mut Rng, v6: bool) -> u8 {
+    fn random_len(rng: &mut TestEntropy, v6: bool) -> u8 {
         let bits = if v6 { 128 } else { 32 };
         match rng.next_u32() % 4 {
             0 => bits,
@@ -507,7 +507,7 @@ mod tests {
     }
 
     fn random_against_model(v6: bool, seed: u8) {
-        let mut rng = Rng::from_seed([seed; 32]);
+        let mut rng = TestEntropy::new(u64::from(seed));
         let mut t = AllowedIps::new(HashKey::from_bytes([seed; 16]));
         let mut model = Model::default();
         let mut used: Vec<IpPrefix> = Vec::new();
@@ -576,7 +576,7 @@ mod tests {
 
     #[test]
     fn random_mixed_families_against_model() {
-        let mut rng = Rng::from_seed([5; 32]);
+        let mut rng = TestEntropy::new(5);
         let mut t = table();
         let mut model = Model::default();
         let mut used = Vec::new();

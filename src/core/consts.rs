@@ -1,5 +1,7 @@
-//! WireGuard's protocol constants, as the WireGuard paper (§6.1) lists them. Defined here once;
-//! the session key pairs (`keypair.rs`) and the per-peer timers (`timers.rs`) read them from here.
+//! WireGuard's timers and limits, as the WireGuard paper (§6.1) lists them, and the implementation
+//! constants the kernel module and wireguard-go add. Defined here once: the session key pairs
+//! (`keypair.rs`), the per-peer timers (`timers.rs`), the cookies (`noise/cookie.rs`) and the device
+//! read them from here. The handshake's cryptographic names and sizes are in `noise/consts.rs`.
 
 use core::time::Duration;
 
@@ -19,6 +21,19 @@ pub const REKEY_ATTEMPT_TIME: Duration = Duration::from_secs(90);
 pub const REKEY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Passive keepalive: sent when we received data and sent nothing back for this long.
 pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The responder's cookie secret is replaced after this long, so a cookie is valid at most this long.
+pub const COOKIE_REFRESH_TIME: Duration = Duration::from_secs(120);
+
+// Implementation constants of the kernel module and wireguard-go (not in the paper).
+
+/// The initiator stops using a received cookie this much before `COOKIE_REFRESH_TIME` (the kernel's
+/// `COOKIE_SECRET_LATENCY`): a cookie made just before the responder's refresh would otherwise be
+/// sent, and rejected, after it.
+pub const COOKIE_LATENCY: Duration = Duration::from_secs(5);
+/// A responder accepts at most one initiation per peer per this interval (50 per second, as the
+/// kernel and wireguard-go), even with valid timestamps: an attacker replaying many captured
+/// initiations cannot make it do more than 50 handshakes a second for that peer.
+pub const INITIATION_MIN_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Random extra delay added to retransmissions and to the dead-peer timer, at most a third of a
 /// second (the kernel's `REKEY_TIMEOUT_JITTER_MAX_JIFFIES`, `HZ / 3`), so that peers started together

@@ -190,7 +190,7 @@ impl DeadlineQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::rng::Rng;
+    use crate::core::entropy::TestEntropy;
     use core::time::Duration;
 
     fn at(ms: u64) -> Instant {
@@ -269,7 +269,7 @@ mod tests {
     /// Random operations against a plain list of deadlines: same answers every step.
     #[test]
     fn matches_a_naive_model() {
-        let mut rng = Rng::from_seed([0x7e; 32]);
+        let mut rng = TestEntropy::new(0x7e);
         for round in 0..20 {
             let peers = 1 + (rng.next_u32() % 200) as usize;
             let mut q = DeadlineQueue::new();

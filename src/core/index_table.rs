@@ -161,13 +161,49 @@ impl<V: Copy> IndexTable<V> {
     pub fn capacity(&self) -> usize {
         self.capacity
     }
+
+    /// Raises the capacity to at least `capacity` by moving every entry into a larger array, so
+    /// that a table sized for the peers configured can follow peers added at run time (a
+    /// configuration change, never a packet). Does nothing if the table is big enough already.
+    pub fn reserve(&mut self, capacity: usize) {
+        if capacity <= self.capacity {
+            return;
+        }
+        let mut bigger = IndexTable::with_capacity(capacity);
+        for slot in self.slots.iter() {
+            if let Some(value) = slot.value {
+                // Distinct indices, fewer than the new capacity: cannot fail.
+                let _ = bigger.insert(slot.index, value);
+            }
+        }
+        *self = bigger;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserve_keeps_every_entry_and_raises_the_capacity() {
+        let mut t = IndexTable::with_capacity(4);
+        for i in 0..4u32 {
+            t.insert(i * 7919, i).unwrap();
+        }
+        assert_eq!(t.insert(99, 99), Err(IndexInsertError::Full));
+        t.reserve(2);
+        assert_eq!(t.capacity(), 4, "never shrinks");
+        t.reserve(100);
+        assert_eq!(t.capacity(), 100);
+        assert_eq!(t.len(), 4);
+        for i in 0..4u32 {
+            assert_eq!(t.get(i * 7919), Some(i));
+        }
+        t.insert(99, 99).unwrap();
+        assert_eq!(t.get(99), Some(99));
+    }
+    use crate::core::entropy::TestEntropy;
     use crate::core::peer_id::PeerId;
-    use crate::core::rng::Rng;
     use std::collections::HashMap;
 
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -264,7 +300,7 @@ mod tests {
 
     #[test]
     fn random_operations_against_hashmap() {
-        let mut rng = Rng::from_seed([0x1d; 32]);
+        let mut rng = TestEntropy::new(0x1d);
         let capacity = 500;
         let mut t = IndexTable::with_capacity(capacity);
         let mut model: HashMap<u32, u32> = HashMap::new();

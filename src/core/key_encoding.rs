@@ -178,7 +178,7 @@ pub fn decode_hex(text: &[u8], out: &mut [u8; KEY_LEN]) -> Result<(), KeyTextErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::rng::Rng;
+    use crate::core::entropy::{Entropy, TestEntropy};
 
     fn from_hex(h: &str) -> [u8; 32] {
         let mut k = [0u8; 32];
@@ -260,7 +260,7 @@ mod tests {
 
     #[test]
     fn random_keys_match_reference_and_round_trip() {
-        let mut rng = Rng::from_seed([3; 32]);
+        let mut rng = TestEntropy::new(3);
         for _ in 0..5000 {
             let mut key = [0u8; 32];
             rng.fill(&mut key);

@@ -2,7 +2,7 @@
 //!
 //! std's `RandomState` would read its keys from the OS on first use, a syscall the core may not make,
 //! and SipHash costs more than the table probe it serves. This hash takes its key from the caller
-//! (drawn from `core::rng`), so the slots an address or public key lands in cannot be predicted from
+//! (drawn from the caller's `Entropy`), so the slots an address or public key lands in cannot be predicted from
 //! outside, and mixes each 64-bit word with one full-width multiply.
 //!
 //! It is not a cryptographic PRF. Its job is to keep bucket placement unpredictable and well spread
@@ -20,7 +20,7 @@ pub struct HashKey {
 }
 
 impl HashKey {
-    /// A key from 16 random bytes (e.g. `rng.fill`).
+    /// A key from 16 random bytes (from the caller's `Entropy`).
     pub fn from_bytes(bytes: [u8; 16]) -> Self {
         let mut lo = [0u8; 8];
         let mut hi = [0u8; 8];

@@ -1,19 +1,20 @@
-//! One WireGuard session: a key per direction, both indices, the send counter and the replay window,
-//! and sealing and opening of transport data messages (`data_message.rs`) under them.
+//! One WireGuard session: the handshake's [`SessionKeys`] (a key per direction, both indices), the
+//! send counter and the replay window, and the rules for using them: limits, padding, replay.
+//! The type-4 message layout is `noise::messages::Transport`, the AEAD step `noise::transport`.
 //!
 //! A nonce never repeats under a key: the counter is the nonce, it is taken and advanced before
 //! anything is encrypted, a refused seal does not take it, and sealing stops at
 //! `REJECT_AFTER_MESSAGES`, far below the wrap. Transport data is sealed with EMPTY associated data,
-//! as in WireGuard (kernel `send.c`, wireguard-go `send.go` pass no AAD); the header needs no
-//! authentication (see `data_message.rs`).
+//! as in WireGuard (kernel `send.c`, wireguard-go `send.go` pass no AAD): a forged receiver index
+//! finds no session or the wrong key, and a forged counter is the nonce, so both fail the tag.
 
-use super::aead;
 use super::consts::{
     REJECT_AFTER_MESSAGES, REJECT_AFTER_TIME, REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME,
 };
-use super::data_message::{self, DataMessage, HEADER_LEN, TAG_LEN};
+use super::noise::consts::TAG_LEN;
+use super::noise::messages::{TRANSPORT_HEADER_LEN as HEADER_LEN, Transport};
+use super::noise::{SessionKeys, transport};
 use super::replay::ReplayWindow;
-use super::secret::{SECRET_LEN, SecretKey};
 use super::stats::DropReason;
 use super::time::Instant;
 
@@ -62,46 +63,33 @@ pub struct Sealed {
 }
 
 pub struct Keypair {
-    send_key: SecretKey,
-    receive_key: SecretKey,
-    local_index: u32,
-    remote_index: u32,
+    /// Keys and indices; wiped when the keypair is dropped.
+    keys: SessionKeys,
     created: Instant,
-    is_initiator: bool,
     /// Counter of the next message sealed; equals the number of messages sealed so far.
     send_counter: u64,
     replay: ReplayWindow,
 }
 
 impl Keypair {
-    /// A fresh session from a completed handshake. `local_index` is ours (peers put it in what they
-    /// send us), `remote_index` the peer's. The caller erases its copies of the keys.
-    pub fn new(
-        send_key: [u8; SECRET_LEN],
-        receive_key: [u8; SECRET_LEN],
-        local_index: u32,
-        remote_index: u32,
-        is_initiator: bool,
-        created: Instant,
-    ) -> Self {
+    /// A fresh session from a completed handshake, at `created`.
+    pub fn new(keys: SessionKeys, created: Instant) -> Self {
         Keypair {
-            send_key: SecretKey::new(send_key),
-            receive_key: SecretKey::new(receive_key),
-            local_index,
-            remote_index,
+            keys,
             created,
-            is_initiator,
             send_counter: 0,
             replay: ReplayWindow::new(),
         }
     }
 
+    /// Ours: the peer puts it in what it sends us.
     pub fn local_index(&self) -> u32 {
-        self.local_index
+        self.keys.local_index()
     }
 
+    /// The peer's: we put it in what we send.
     pub fn remote_index(&self) -> u32 {
-        self.remote_index
+        self.keys.remote_index()
     }
 
     pub fn created(&self) -> Instant {
@@ -109,7 +97,12 @@ impl Keypair {
     }
 
     pub fn is_initiator(&self) -> bool {
-        self.is_initiator
+        self.keys.is_initiator()
+    }
+
+    /// The counters received so far (for state fingerprints in tests and fuzzing).
+    pub fn replay_window(&self) -> &ReplayWindow {
+        &self.replay
     }
 
     /// Messages sealed so far (also the counter the next one gets).
@@ -155,25 +148,24 @@ impl Keypair {
             return Err(DropReason::TooBig);
         };
         let len = datagram.len();
-        let (header, rest) = datagram.split_at_mut(HEADER_LEN);
-        let (plaintext, tag) = rest.split_at_mut(padded_len);
-        let header: &mut [u8; HEADER_LEN] = header.try_into().map_err(|_| DropReason::TooBig)?;
-
-        // Nothing can fail from here on: take the counter.
+        // Zero the padding (the tailroom may hold anything).
+        if let Some(padding) = datagram.get_mut(HEADER_LEN + payload_len..HEADER_LEN + padded_len) {
+            padding.fill(0);
+        }
+        // Nothing can fail from here on (the datagram holds at least a header and a tag): take the
+        // counter.
         let counter = self.send_counter;
+        transport::seal(
+            self.keys.send_key(),
+            self.keys.remote_index(),
+            counter,
+            datagram,
+        )
+        .map_err(|_| DropReason::TooBig)?;
         self.send_counter += 1;
-        data_message::emit_header(header, self.remote_index, counter);
-        plaintext[payload_len..].fill(0);
-        let sealed_tag = aead::seal_in_place(
-            self.send_key.bytes(),
-            &aead::nonce_from_counter(counter),
-            &[],
-            plaintext,
-        );
-        tag.copy_from_slice(&sealed_tag);
 
         let wants_rekey = self.send_counter >= REKEY_AFTER_MESSAGES
-            || (self.is_initiator && self.age(now) >= REKEY_AFTER_TIME);
+            || (self.is_initiator() && self.age(now) >= REKEY_AFTER_TIME);
         Ok(Sealed { len, wants_rekey })
     }
 
@@ -183,9 +175,9 @@ impl Keypair {
     pub fn open<T: AsRef<[u8]> + AsMut<[u8]>>(
         &mut self,
         now: Instant,
-        message: &mut DataMessage<T>,
+        message: &mut Transport<T>,
     ) -> Result<usize, DropReason> {
-        if message.receiver_index() != self.local_index {
+        if message.receiver_index() != self.local_index() {
             return Err(DropReason::UnknownSession);
         }
         let counter = message.counter();
@@ -196,19 +188,9 @@ impl Keypair {
         if !self.replay.would_accept(counter) {
             return Err(DropReason::Replay);
         }
-        let body = message.body_mut();
-        // `new_checked` guaranteed at least TAG_LEN bytes of body.
-        let plaintext_len = body.len() - TAG_LEN;
-        let (ciphertext, tag) = body.split_at_mut(plaintext_len);
-        let tag: &[u8; TAG_LEN] = (&*tag).try_into().map_err(|_| DropReason::Malformed)?;
-        aead::open_in_place(
-            self.receive_key.bytes(),
-            &aead::nonce_from_counter(counter),
-            &[],
-            ciphertext,
-            tag,
-        )
-        .map_err(|_| DropReason::AuthFailed)?;
+        let plaintext_len = transport::open(self.keys.receive_key(), message)
+            .map_err(|_| DropReason::AuthFailed)?
+            .len();
         if !self.replay.accept(counter) {
             return Err(DropReason::Replay);
         }
@@ -219,10 +201,10 @@ impl Keypair {
 impl core::fmt::Debug for Keypair {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Keypair")
-            .field("local_index", &self.local_index)
-            .field("remote_index", &self.remote_index)
+            .field("local_index", &self.local_index())
+            .field("remote_index", &self.remote_index())
             .field("created", &self.created)
-            .field("is_initiator", &self.is_initiator)
+            .field("is_initiator", &self.is_initiator())
             .field("send_counter", &self.send_counter)
             .finish_non_exhaustive()
     }
@@ -231,7 +213,8 @@ impl core::fmt::Debug for Keypair {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::data_message::KEEPALIVE_LEN;
+    use crate::core::aead;
+    use crate::core::noise::messages::KEEPALIVE_LEN;
     use core::time::Duration;
 
     const T0: Instant = Instant::from_nanos(1_000_000_000);
@@ -243,8 +226,8 @@ mod tests {
     /// An initiator's and a responder's view of one session.
     fn pair() -> (Keypair, Keypair) {
         (
-            Keypair::new([1; 32], [2; 32], 10, 20, true, T0),
-            Keypair::new([2; 32], [1; 32], 20, 10, false, T0),
+            Keypair::new(SessionKeys::new([1; 32], [2; 32], 10, 20, true), T0),
+            Keypair::new(SessionKeys::new([2; 32], [1; 32], 20, 10, false), T0),
         )
     }
 
@@ -258,7 +241,8 @@ mod tests {
 
     fn open(kp: &mut Keypair, now: Instant, datagram: &[u8]) -> Result<Vec<u8>, DropReason> {
         let mut copy = datagram.to_vec();
-        let mut message = DataMessage::new_checked(&mut copy[..])?;
+        let mut message =
+            Transport::new_checked(&mut copy[..]).map_err(|_| DropReason::Malformed)?;
         let n = kp.open(now, &mut message)?;
         Ok(copy[HEADER_LEN..HEADER_LEN + n].to_vec())
     }
@@ -456,7 +440,7 @@ mod tests {
 
     #[test]
     fn debug_redacts_keys() {
-        let kp = Keypair::new([0xab; 32], [0xcd; 32], 1, 2, true, T0);
+        let kp = Keypair::new(SessionKeys::new([0xab; 32], [0xcd; 32], 1, 2, true), T0);
         let shown = format!("{kp:?}");
         assert!(shown.contains("local_index: 1"), "{shown}");
         assert!(!shown.contains("171") && !shown.contains("205"), "{shown}");

@@ -3,7 +3,8 @@
 //!
 //! Text forms, as `wg` and the UAPI name them, come from [`super::key_encoding`]: base64 for config
 //! files and `wg` output, hex for the UAPI's `private_key=` / `public_key=` / `preshared_key=`.
-//! Deriving a public key from a private one needs X25519 and lives with the handshake.
+//! Deriving a public key from a private one needs X25519 and lives with the handshake
+//! (`noise::StaticIdentity::new(&private).public_key()`), which uses these types throughout.
 
 use core::fmt;
 use core::hash::{Hash, Hasher};
@@ -154,6 +155,12 @@ macro_rules! secret_key {
             }
         }
 
+        impl Zeroize for $name {
+            fn zeroize(&mut self) {
+                self.0.zeroize();
+            }
+        }
+
         impl ZeroizeOnDrop for $name {}
     };
 }
@@ -167,6 +174,14 @@ secret_key!(
     /// A pre-shared key mixed into one peer's handshakes (`PresharedKey =`, `wg genpsk`).
     PresharedKey
 );
+
+impl PresharedKey {
+    /// No preshared key: 32 zero bytes, which is what the handshake mixes in when none is
+    /// configured (paper §5.4.4).
+    pub const fn none() -> Self {
+        PresharedKey([0; KEY_LEN])
+    }
+}
 
 impl PrivateKey {
     /// A private key from 32 random bytes, clamped for X25519 as `wg genkey` writes it: the low

@@ -1,70 +1,64 @@
 //! The sans-IO protocol core. Nothing in here performs I/O, reads a clock or allocates per packet:
 //! the caller passes the time in ([`Instant`]) and moves the bytes.
 //!
-//! Data path, one file per stage (after WireGuard's `noise.c` / `send.c` / `receive.c`):
-//! - [`wire`]: byte layouts of the three message types, zero-copy parsing and emitting.
+//! It speaks WireGuard, one file per stage (after WireGuard's `noise.c` / `send.c` / `receive.c`):
+//! - [`noise`]: WireGuard's protocol (handshake, cookies, transport messages).
 //! - [`aead`]: ChaCha20-Poly1305 (RFC 8439) sealing and opening in place.
-//! - [`kdf`]: key derivation from the pre-shared key with an HChaCha20 cascade.
-//! - [`handshake`]: building and consuming initiations and responses.
-//! - [`session`]: one established key pair: keys, send counter, replay window, age.
 //! - [`replay`]: the RFC 6479 sliding-window replay filter.
-//! - [`noise`]: WireGuard's protocol (handshake, cookies, transport), replacing the v1 files above.
-//! - [`endpoint`]: the state machine tying it together (timers, rekey, keepalive, roaming).
+//! - [`device`]: the multi-peer WireGuard device tying it together, built on the files below.
+//! - [`one_command`]: the keys of the one-command mode, derived from one shared secret.
+//! - [`offload`]: segmentation and coalescing of TCP super-packets for the driver.
 //!
-//! WireGuard's per-peer machinery, for the multi-peer endpoint (one job per file):
+//! WireGuard's per-peer machinery, for the multi-peer [`device`] (one job per file):
 //! - [`consts`]: the protocol constants of the WireGuard paper, defined once.
-//! - [`data_message`]: the type-4 transport data message layout.
-//! - [`keypair`]: one session: keys, indices, counter, replay window, seal/open, limits, padding.
+//! - [`keypair`]: one session: keys, indices, counter, replay window, seal/open, limits, padding
+//!   (the type-4 layout is `noise::messages::Transport`, its AEAD `noise::transport`).
 //! - [`sessions`]: a peer's current/previous/next session slots and their rotation.
 //! - [`timers`]: the five per-peer timers (retransmit, keepalive, dead peer, zeroing, persistent).
 //! - [`roaming`]: the learned vs configured endpoint of a peer.
 //! - [`peer`]: one peer tying those together along the send and receive paths.
 //! - [`deadlines`]: the earliest deadline of many peers without scanning them.
-//! - [`entropy`], [`secret`], [`peer_id`]: randomness as an input, erased keys, peer handles.
-//!
-//! Peers and keys, the tables of a multi-peer endpoint (each file gives its layout and memory):
-//! - [`peer_table`]: peers by static public key, numbered by [`peer_id::PeerId`].
-//! - [`allowed_ips`]: cryptokey routing, longest-prefix match per address family.
-//! - [`index_table`]: receiver index to peer and session slot.
-//! - [`keys`], [`key_encoding`]: key types; base64 (`wg`) and hex (UAPI) forms.
-//! - [`ip_prefix`], [`keyed_hash`]: an address with a prefix length; the tables' keyed hash.
+//! - [`entropy`], [`peer_id`]: randomness as an input, peer handles.
+//! - [`allowed_ips`], [`index_table`], [`peer_table`]: cryptokey routing, receiver indices, peers by
+//!   public key; [`keys`], [`key_encoding`], [`ip_prefix`], [`keyed_hash`]: what they hold.
+//! - [`transmit`]: what the core hands the driver ([`Transmit`], [`Received`]).
 #![deny(unsafe_code)]
 
 pub mod aead;
 pub mod allowed_ips;
 pub mod consts;
-pub mod data_message;
 pub mod deadlines;
-pub mod endpoint;
+pub mod device;
 pub mod entropy;
-pub mod handshake;
 pub mod index_table;
 pub mod ip_prefix;
-pub mod kdf;
 pub mod key_encoding;
 pub mod keyed_hash;
 pub mod keypair;
 pub mod keys;
 pub mod noise;
 pub mod offload;
+pub mod one_command;
 pub mod peer;
 pub mod peer_id;
 pub mod peer_table;
 pub mod replay;
-pub mod rng;
 pub mod roaming;
-pub mod secret;
-pub mod session;
 pub mod sessions;
 pub mod stats;
 pub mod time;
 pub mod timers;
-pub mod wire;
+pub mod transmit;
 
-pub use endpoint::{Endpoint, EndpointConfig, Event, Received, Role, Timers, Transmit};
+pub use device::Device;
 pub use stats::{DropReason, Stats};
-pub use time::Instant;
-pub use wire::{DATA_HEADER_LEN, TAG_LEN, TunnelConfig};
+pub use time::{Instant, WallTime};
+pub use transmit::{Received, Transmit};
+
+/// Bytes after it: the Poly1305 tag.
+pub use noise::consts::TAG_LEN;
+/// Bytes in front of the IP packet in a transport-data datagram (WireGuard's type-4 header).
+pub use noise::messages::TRANSPORT_HEADER_LEN as DATA_HEADER_LEN;
 
 /// Bytes a transport-data datagram adds around an IP packet: header before, tag after.
-pub const DATA_OVERHEAD: usize = wire::DATA_HEADER_LEN + wire::TAG_LEN;
+pub const DATA_OVERHEAD: usize = DATA_HEADER_LEN + TAG_LEN;

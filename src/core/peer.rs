@@ -5,35 +5,24 @@
 //! cannot forget one. After every call that touched a peer, the endpoint files the peer's new
 //! [`Peer::poll_timeout`] in its `DeadlineQueue`.
 //!
-//! The handshake itself (Noise IKpsk2, cookies) is not here: `H` is the noise module's state of
-//! a handshake in progress, held for the endpoint in [`Peer::handshake`].
+//! The handshake itself (Noise IKpsk2, cookies) and the peer's keys are not here: `H` is the
+//! device's state of a handshake in progress, held for it in [`Peer::handshake`]; the keys live
+//! next to the peer in the device (`core::device`), which is configured by its `PeerConfig`.
 
 use core::net::SocketAddr;
 use core::time::Duration;
 
 use super::consts::REKEY_ON_RECEIVE_AFTER_TIME;
-use super::data_message::{DataMessage, KEEPALIVE_LEN};
 use super::entropy::Entropy;
 use super::keypair::{Keypair, Padding};
+use super::noise::consts::TAG_LEN;
+use super::noise::messages::{KEEPALIVE_LEN, Transport};
 use super::peer_id::PeerId;
 use super::roaming::{EndpointChange, PeerEndpoint};
-use super::secret::SecretKey;
 use super::sessions::{LocalIndices, Sessions, Slot};
 use super::stats::DropReason;
 use super::time::Instant;
 use super::timers::{PeerTimers, TimerActions};
-
-/// A peer as configured (`[Peer]` section or `wg set`).
-#[derive(Debug)]
-pub struct PeerConfig {
-    /// The peer's static X25519 public key.
-    pub public_key: [u8; 32],
-    pub preshared_key: Option<SecretKey>,
-    /// `Endpoint =`: where to reach the peer first, and to fall back to (see `roaming.rs`).
-    pub endpoint: Option<SocketAddr>,
-    /// `PersistentKeepalive =`, `None` for off.
-    pub persistent_keepalive: Option<Duration>,
-}
 
 /// A data message sealed for the peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,8 +85,6 @@ pub struct TimeoutOutcome<H> {
 
 pub struct Peer<H> {
     id: PeerId,
-    public_key: [u8; 32],
-    preshared_key: Option<SecretKey>,
     endpoint: PeerEndpoint,
     sessions: Sessions,
     timers: PeerTimers,
@@ -114,14 +101,18 @@ pub struct Peer<H> {
 }
 
 impl<H> Peer<H> {
-    pub fn new(id: PeerId, config: PeerConfig) -> Self {
+    /// A peer with `endpoint` configured (`Endpoint =`, where to reach it first) and the
+    /// `PersistentKeepalive` interval (`None` for off).
+    pub fn new(
+        id: PeerId,
+        endpoint: Option<SocketAddr>,
+        persistent_keepalive: Option<Duration>,
+    ) -> Self {
         Peer {
             id,
-            public_key: config.public_key,
-            preshared_key: config.preshared_key,
-            endpoint: PeerEndpoint::new(config.endpoint),
+            endpoint: PeerEndpoint::new(endpoint),
             sessions: Sessions::new(),
-            timers: PeerTimers::new(config.persistent_keepalive),
+            timers: PeerTimers::new(persistent_keepalive),
             handshake: None,
             tx_bytes: 0,
             rx_bytes: 0,
@@ -131,14 +122,6 @@ impl<H> Peer<H> {
 
     pub fn id(&self) -> PeerId {
         self.id
-    }
-
-    pub fn public_key(&self) -> &[u8; 32] {
-        &self.public_key
-    }
-
-    pub fn preshared_key(&self) -> Option<&[u8; 32]> {
-        self.preshared_key.as_ref().map(SecretKey::bytes)
     }
 
     /// Where datagrams to the peer go now.
@@ -239,10 +222,10 @@ impl<H> Peer<H> {
         &mut self,
         now: Instant,
         from: SocketAddr,
-        message: &mut DataMessage<T>,
+        message: &mut Transport<T>,
     ) -> Result<Received, DropReason> {
         let local_index = message.receiver_index();
-        let datagram_len = KEEPALIVE_LEN + message.plaintext_len();
+        let datagram_len = message.sealed_packet().len() + (KEEPALIVE_LEN - TAG_LEN);
         let (slot, keypair) = self
             .sessions
             .find_mut(local_index)
@@ -410,8 +393,9 @@ impl<H> core::fmt::Debug for Peer<H> {
 mod tests {
     use super::*;
     use crate::core::consts::REKEY_TIMEOUT;
-    use crate::core::data_message::HEADER_LEN;
-    use crate::core::entropy::FixedEntropy;
+    use crate::core::entropy::ConstantEntropy;
+    use crate::core::noise::SessionKeys;
+    use crate::core::noise::messages::TRANSPORT_HEADER_LEN as HEADER_LEN;
 
     type TestPeer = Peer<&'static str>;
 
@@ -440,30 +424,14 @@ mod tests {
         T0 + Duration::from_millis(m)
     }
 
-    fn no_jitter() -> FixedEntropy {
-        FixedEntropy(0)
+    fn no_jitter() -> ConstantEntropy {
+        ConstantEntropy(0)
     }
 
     /// A client (configured endpoint, optional persistent keepalive) and a server (no endpoint).
     fn client_and_server(persistent_keepalive: Option<Duration>) -> (TestPeer, TestPeer) {
-        let client = Peer::new(
-            PeerId(0),
-            PeerConfig {
-                public_key: [0xb; 32],
-                preshared_key: None,
-                endpoint: Some(B_ADDR),
-                persistent_keepalive,
-            },
-        );
-        let server = Peer::new(
-            PeerId(7),
-            PeerConfig {
-                public_key: [0xa; 32],
-                preshared_key: Some(SecretKey::new([0x99; 32])),
-                endpoint: None,
-                persistent_keepalive: None,
-            },
-        );
+        let client = Peer::new(PeerId(0), Some(B_ADDR), persistent_keepalive);
+        let server = Peer::new(PeerId(7), None, None);
         (client, server)
     }
 
@@ -483,13 +451,19 @@ mod tests {
         let dropped_b = b.response_sent(
             now,
             RESPONSE_LEN,
-            Keypair::new(key_ba, key_ab, index_b, index_a, false, now),
+            Keypair::new(
+                SessionKeys::new(key_ba, key_ab, index_b, index_a, false),
+                now,
+            ),
         );
         let installed = a.response_received(
             now,
             B_ADDR,
             RESPONSE_LEN,
-            Keypair::new(key_ab, key_ba, index_a, index_b, true, now),
+            Keypair::new(
+                SessionKeys::new(key_ab, key_ba, index_a, index_b, true),
+                now,
+            ),
         );
         (installed.dropped_indices, dropped_b)
     }
@@ -513,7 +487,9 @@ mod tests {
         datagram: &[u8],
     ) -> Result<Received, DropReason> {
         let mut copy = datagram.to_vec();
-        peer.open(now, from, &mut DataMessage::new_checked(&mut copy[..])?)
+        let mut message =
+            Transport::new_checked(&mut copy[..]).map_err(|_| DropReason::Malformed)?;
+        peer.open(now, from, &mut message)
     }
 
     /// Handshake at T0 and the keepalive with which the client confirms the session at once.
@@ -882,8 +858,9 @@ mod tests {
     fn debug_shows_no_keys() {
         let (a, b) = established();
         for shown in [format!("{a:?}"), format!("{b:?}")] {
-            assert!(!shown.contains("153"), "{shown}"); // the PSK byte 0x99
-            assert!(!shown.contains("preshared"), "{shown}");
+            // Session keys are the handshake indices repeated ([1; 32], [2; 32]).
+            assert!(!shown.contains("[1, 1"), "{shown}");
+            assert!(!shown.contains("[2, 2"), "{shown}");
         }
     }
 }

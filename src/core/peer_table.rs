@@ -33,8 +33,8 @@ pub struct PeerTable {
 }
 
 impl PeerTable {
-    /// An empty table for at most `max_peers` peers, hashing keys with `hash_key` (from the
-    /// endpoint's `Rng`). Memory grows with the peers added, not with `max_peers`.
+    /// An empty table for at most `max_peers` peers, hashing keys with `hash_key` (drawn from the
+    /// caller's `Entropy`). Memory grows with the peers added, not with `max_peers`.
     pub fn new(max_peers: u32, hash_key: HashKey) -> Self {
         PeerTable {
             by_key: HashMap::with_hasher(hash_key),
@@ -115,7 +115,7 @@ impl PeerTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::rng::Rng;
+    use crate::core::entropy::TestEntropy;
 
     fn key(n: u8) -> PublicKey {
         PublicKey::from_bytes([n; 32])
@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn random_operations_keep_both_directions_consistent() {
-        let mut rng = Rng::from_seed([4; 32]);
+        let mut rng = TestEntropy::new(4);
         let mut t = table(64);
         let mut present: Vec<(PeerId, PublicKey)> = Vec::new();
         for _ in 0..20_000 {

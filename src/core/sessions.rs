@@ -37,7 +37,7 @@ impl LocalIndices {
     }
 
     /// Records a session the rotation dropped (its keys are erased as it goes out of scope here).
-    fn push_dropped(&mut self, dropped: Option<Keypair>) {
+    fn push_dropped(&mut self, dropped: Option<Box<Keypair>>) {
         if let Some(keypair) = dropped {
             self.push(keypair.local_index());
         }
@@ -52,11 +52,15 @@ impl LocalIndices {
     }
 }
 
+/// Each slot holds its session boxed: a `Keypair` carries a 1 KiB replay window, and most peers of
+/// a large interface have no session at all most of the time, so an empty slot costs 8 bytes
+/// instead of a keypair's size. The box is allocated per handshake (every two minutes per active
+/// peer), never per packet.
 #[derive(Debug, Default)]
 pub struct Sessions {
-    current: Option<Keypair>,
-    previous: Option<Keypair>,
-    next: Option<Keypair>,
+    current: Option<Box<Keypair>>,
+    previous: Option<Box<Keypair>>,
+    next: Option<Box<Keypair>>,
 }
 
 impl Sessions {
@@ -66,18 +70,18 @@ impl Sessions {
 
     /// The session to send with, if any (it may be too old to use: see `Keypair::can_send`).
     pub fn current(&self) -> Option<&Keypair> {
-        self.current.as_ref()
+        self.current.as_deref()
     }
 
     pub fn current_mut(&mut self) -> Option<&mut Keypair> {
-        self.current.as_mut()
+        self.current.as_deref_mut()
     }
 
     pub fn get(&self, slot: Slot) -> Option<&Keypair> {
         match slot {
-            Slot::Current => self.current.as_ref(),
-            Slot::Previous => self.previous.as_ref(),
-            Slot::Next => self.next.as_ref(),
+            Slot::Current => self.current.as_deref(),
+            Slot::Previous => self.previous.as_deref(),
+            Slot::Next => self.next.as_deref(),
         }
     }
 
@@ -91,7 +95,7 @@ impl Sessions {
         .into_iter()
         .find_map(|(slot, keypair)| {
             keypair
-                .as_mut()
+                .as_deref_mut()
                 .filter(|k| k.local_index() == local_index)
                 .map(|k| (slot, k))
         })
@@ -103,7 +107,7 @@ impl Sessions {
     /// the old `current` is dropped.
     pub fn install_as_initiator(&mut self, keypair: Keypair) -> LocalIndices {
         let mut evicted = LocalIndices::default();
-        let old_current = self.current.replace(keypair);
+        let old_current = self.current.replace(Box::new(keypair));
         let old_previous = match self.next.take() {
             Some(next) => {
                 evicted.push_dropped(old_current);
@@ -119,7 +123,7 @@ impl Sessions {
     /// `previous` and any older `next` are dropped.
     pub fn install_as_responder(&mut self, keypair: Keypair) -> LocalIndices {
         let mut evicted = LocalIndices::default();
-        evicted.push_dropped(self.next.replace(keypair));
+        evicted.push_dropped(self.next.replace(Box::new(keypair)));
         evicted.push_dropped(self.previous.take());
         evicted
     }
@@ -166,17 +170,18 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::noise::SessionKeys;
     use crate::core::time::Instant;
 
     fn kp(local_index: u32, is_initiator: bool) -> Keypair {
-        Keypair::new(
+        let keys = SessionKeys::new(
             [1; 32],
             [2; 32],
             local_index,
             1000 + local_index,
             is_initiator,
-            Instant::ZERO,
-        )
+        );
+        Keypair::new(keys, Instant::ZERO)
     }
 
     /// Local indices in (current, previous, next).
@@ -232,7 +237,7 @@ mod tests {
         let mut s2 = Sessions::new();
         s2.install_as_initiator(kp(1, true));
         s2.install_as_initiator(kp(2, true));
-        s2.next = Some(kp(3, false));
+        s2.next = Some(Box::new(kp(3, false)));
         assert_eq!(s2.confirm_next(3).unwrap().as_slice(), [1]);
         assert_eq!(slots(&s2), [Some(3), Some(2), None]);
     }
@@ -245,7 +250,7 @@ mod tests {
         let mut s = Sessions::new();
         s.install_as_initiator(kp(1, true));
         s.install_as_initiator(kp(2, true));
-        s.next = Some(kp(3, false));
+        s.next = Some(Box::new(kp(3, false)));
         let evicted = s.install_as_initiator(kp(4, true));
         let mut dropped = evicted.as_slice().to_vec();
         dropped.sort();

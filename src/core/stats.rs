@@ -16,13 +16,14 @@ pub enum DropReason {
     Expired,
     /// Handshake message whose tag did not verify (wrong key, or forged).
     HandshakeAuthFailed,
-    /// Initiation with a timestamp not newer than the last accepted one.
+    /// Initiation with a timestamp not newer than the last accepted one from that peer (a replay).
     HandshakeReplay,
     /// Response to no handshake we have pending.
     UnexpectedResponse,
     /// Handshake message of a type this role does not accept (a server gets no responses).
     WrongRole,
-    /// Initiations arriving faster than the responder accepts them.
+    /// Initiations from one peer arriving faster than the responder accepts them (one per
+    /// `INITIATION_MIN_INTERVAL`).
     HandshakeRateLimited,
     /// Decrypted payload is not an IPv4/IPv6 packet of consistent length.
     BadInnerPacket,
@@ -30,10 +31,33 @@ pub enum DropReason {
     NoSession,
     /// Outgoing packet that does not fit the buffer with header and tag.
     TooBig,
+    /// Handshake message whose mac1 is wrong: not made for our public key (or corrupted). Dropped
+    /// before any Diffie-Hellman.
+    BadMac1,
+    /// Handshake message without a valid mac2 while under load: answered with a cookie reply
+    /// instead of being processed (the sender retries with the cookie).
+    CookieRequired,
+    /// Handshake message from a source address that sent more than its share (per-source rate
+    /// limit).
+    RateLimited,
+    /// Initiation from a static key that is not one of our peers (no response is sent).
+    UnknownPeer,
+    /// Authentic packet from a peer whose inner source address is not in that peer's AllowedIPs.
+    SourceNotAllowed,
+    /// Outgoing packet whose destination is in no peer's AllowedIPs.
+    NoRoute,
+    /// Outgoing packet for a peer with no session and no known address to start one at.
+    NoEndpoint,
+    /// Cookie reply that does not open with the peer's cookie key and our last mac1.
+    BadCookieReply,
+    /// Handshake that could not be answered for lack of room: the queue of outgoing handshake
+    /// messages is full (the driver is not draining it fast enough), or no receiver index was
+    /// free. Nothing was changed.
+    ControlQueueFull,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 13;
+    pub const COUNT: usize = 22;
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::Malformed,
         DropReason::UnknownSession,
@@ -48,6 +72,15 @@ impl DropReason {
         DropReason::BadInnerPacket,
         DropReason::NoSession,
         DropReason::TooBig,
+        DropReason::BadMac1,
+        DropReason::CookieRequired,
+        DropReason::RateLimited,
+        DropReason::UnknownPeer,
+        DropReason::SourceNotAllowed,
+        DropReason::NoRoute,
+        DropReason::NoEndpoint,
+        DropReason::BadCookieReply,
+        DropReason::ControlQueueFull,
     ];
 
     /// Short name for logs and counter dumps.
@@ -66,6 +99,15 @@ impl DropReason {
             DropReason::BadInnerPacket => "bad-inner-packet",
             DropReason::NoSession => "no-session",
             DropReason::TooBig => "too-big",
+            DropReason::BadMac1 => "bad-mac1",
+            DropReason::CookieRequired => "cookie-required",
+            DropReason::RateLimited => "rate-limited",
+            DropReason::UnknownPeer => "unknown-peer",
+            DropReason::SourceNotAllowed => "source-not-allowed",
+            DropReason::NoRoute => "no-route",
+            DropReason::NoEndpoint => "no-endpoint",
+            DropReason::BadCookieReply => "bad-cookie-reply",
+            DropReason::ControlQueueFull => "control-queue-full",
         }
     }
 }
@@ -82,6 +124,8 @@ pub struct Stats {
     pub keepalives_received: u64,
     pub handshakes_initiated: u64,
     pub handshakes_completed: u64,
+    /// Cookie replies sent to handshake messages that arrived under load without a valid mac2.
+    pub cookie_replies_sent: u64,
     pub drops: [u64; DropReason::COUNT],
 }
 
@@ -108,5 +152,17 @@ mod tests {
         for (i, r) in DropReason::ALL.iter().enumerate() {
             assert_eq!(*r as usize, i, "{}", r.name());
         }
+    }
+
+    #[test]
+    fn names_are_distinct_lowercase_words() {
+        let mut names: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        assert!(names.iter().all(|n| {
+            n.bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-' || b.is_ascii_digit())
+        }));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::COUNT);
     }
 }

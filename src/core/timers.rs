@@ -267,11 +267,11 @@ impl PeerTimers {
 mod tests {
     use super::*;
     use crate::core::consts::{REJECT_AFTER_TIME, REKEY_ATTEMPT_TIME};
-    use crate::core::entropy::FixedEntropy;
+    use crate::core::entropy::ConstantEntropy;
 
     const T0: Instant = Instant::from_nanos(7_000_000_000);
-    fn no_jitter() -> FixedEntropy {
-        FixedEntropy(0)
+    fn no_jitter() -> ConstantEntropy {
+        ConstantEntropy(0)
     }
 
     fn secs(s: u64) -> Instant {
@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn retransmissions_carry_jitter_up_to_a_third_of_a_second() {
-        let mut rng = crate::core::rng::Rng::from_seed([9; 32]);
+        let mut rng = crate::core::entropy::TestEntropy::new(9);
         let (sent, _, _) = unanswered_handshake(&mut rng);
         assert_eq!(sent.len(), 20);
         let gaps: Vec<Duration> = sent
@@ -415,7 +415,7 @@ mod tests {
         let mut t = PeerTimers::new(None);
         t.handshake_initiated(
             T0,
-            &mut FixedEntropy(REKEY_TIMEOUT_JITTER_MAX.as_nanos() as u64),
+            &mut ConstantEntropy(REKEY_TIMEOUT_JITTER_MAX.as_nanos() as u64),
         );
         assert_eq!(
             t.next_deadline(),
@@ -473,7 +473,7 @@ mod tests {
     fn dead_peer_timer_has_jitter_and_is_cancelled_by_anything_received() {
         let mut t = PeerTimers::new(None);
         let jitter = Duration::from_millis(200);
-        t.data_sent(T0, &mut FixedEntropy(jitter.as_nanos() as u64));
+        t.data_sent(T0, &mut ConstantEntropy(jitter.as_nanos() as u64));
         assert_eq!(t.next_deadline(), Some(secs(15) + jitter));
 
         t.any_authenticated_packet_received(secs(14));

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::core::Instant;
+use crate::core::time::WallTime;
 use crate::sys::uring::Uring;
 
 /// The process's one monotonic origin: every [`Instant`] the core sees is a reading of it. The
@@ -26,6 +27,15 @@ impl Clock {
     pub fn now(&self) -> Instant {
         let ns = self.origin.elapsed().as_nanos();
         Instant::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
+    }
+
+    /// The wall clock (CLOCK_REALTIME) now, for the protocol's timestamps. A clock set before 1970
+    /// reads as the epoch.
+    pub fn wall(&self) -> WallTime {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        WallTime::from_unix_nanos(u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX))
     }
 }
 
@@ -86,5 +96,10 @@ mod tests {
         let a = c.now();
         let b = c.now();
         assert!(b >= a);
+    }
+
+    #[test]
+    fn wall_clock_is_after_2020() {
+        assert!(Clock::new().wall().as_unix_nanos() > 1_577_836_800_000_000_000);
     }
 }

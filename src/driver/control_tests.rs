@@ -95,6 +95,9 @@ struct StandIn {
 }
 
 impl Protocol for StandIn {
+    type Event = Event;
+    const MAX_CONTROL_LEN: usize = 4;
+
     fn handle_datagram(&mut self, _now: Instant, _from: SocketAddr, d: &mut [u8]) -> Received {
         let n = d.len();
         if n >= 32 && d[..16] == HDR && d[n - 16..] == TAG {
@@ -120,7 +123,12 @@ impl Protocol for StandIn {
         })
     }
 
-    fn poll_transmit(&mut self, _now: Instant, _buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_transmit(
+        &mut self,
+        _now: Instant,
+        _wall: WallTime,
+        _buf: &mut [u8],
+    ) -> Option<Transmit> {
         None
     }
     fn poll_timeout(&self) -> Option<Instant> {

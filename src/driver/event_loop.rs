@@ -38,10 +38,6 @@ use crate::core::{DATA_HEADER_LEN, DropReason, Instant, Received, TAG_LEN};
 use crate::sys::signal::SIGINFO_LEN;
 use crate::sys::uring::{Buf, Completion, Op, OutBuf, Uring, UringConfig};
 
-// Control datagrams are written straight into the wrapper's control slots.
-const _: () =
-    assert!(crate::sys::uring::CONTROL_SLOT_LEN >= crate::core::endpoint::MAX_CONTROL_LEN);
-
 /// Completions taken from the CQ per `reap` (the CQ is drained in chunks of this size).
 const REAP_CHUNK: usize = 256;
 /// A multishot read that ends with an error (other than -ENOBUFS) this many times in a row,
@@ -70,7 +66,7 @@ pub fn run_with<P: Protocol>(
     config: &DriverConfig,
     sizes: &RingSizes,
     clock: Clock,
-    hooks: &mut dyn Hooks,
+    hooks: &mut dyn Hooks<P::Event>,
 ) -> Result<Exit, DriverError> {
     run_loop(proto, io, None, config, sizes, clock, hooks)
 }
@@ -83,7 +79,7 @@ pub fn run_with_control<P: Protocol + Control>(
     config: &DriverConfig,
     sizes: &RingSizes,
     clock: Clock,
-    hooks: &mut dyn Hooks,
+    hooks: &mut dyn Hooks<P::Event>,
 ) -> Result<Exit, DriverError> {
     let server = ControlServer::new(plane, control::answer::<P>);
     run_loop(proto, io, Some(server), config, sizes, clock, hooks)
@@ -96,8 +92,10 @@ fn run_loop<P: Protocol>(
     config: &DriverConfig,
     sizes: &RingSizes,
     clock: Clock,
-    hooks: &mut dyn Hooks,
+    hooks: &mut dyn Hooks<P::Event>,
 ) -> Result<Exit, DriverError> {
+    // Control datagrams are written straight into the wrapper's control slots.
+    const { assert!(crate::sys::uring::CONTROL_SLOT_LEN >= P::MAX_CONTROL_LEN) };
     let mut uc = UringConfig::for_mtu(config.mtu);
     uc.sq_entries = sizes.sq_entries;
     uc.cq_entries = sizes.cq_entries;
@@ -153,7 +151,7 @@ fn run_loop<P: Protocol>(
 struct Loop<'a, P: Protocol> {
     uring: Uring,
     proto: &'a mut P,
-    hooks: &'a mut dyn Hooks,
+    hooks: &'a mut dyn Hooks<P::Event>,
     clock: Clock,
     timer: Timer,
     stats: DriverStats,
@@ -286,8 +284,12 @@ impl<P: Protocol> Loop<'_, P> {
                 _ => break,
             }
         }
+        let wall = self.clock.wall();
         while let Some(slot) = self.uring.take_control_slot() {
-            match self.proto.poll_transmit(now, self.uring.control_mut(&slot)) {
+            match self
+                .proto
+                .poll_transmit(now, wall, self.uring.control_mut(&slot))
+            {
                 Some(t) => {
                     self.uring.push_control_send(slot, t.len, &t.dst);
                     self.stats.control_sends += 1;

@@ -4,8 +4,9 @@
 //! Safe code only: every `unsafe` block lives in [`crate::sys::uring`] and
 //! [`crate::sys::buf_ring`]. The loop itself is in [`event_loop`], the time source (whose origin
 //! the caller creates and passes in) and the timeout bookkeeping in [`clock`], the control socket
-//! it can serve (`wg show`, `wg set`) in [`control`]. The loop is generic over [`Protocol`] (implemented by
-//! [`Endpoint`]) so it is monomorphized for the real core and can be tested with a stand-in.
+//! it can serve (`wg show`, `wg set`) in [`control`]. The loop is generic over [`Protocol`]
+//! (implemented by the WireGuard [`Device`]) so it is monomorphized for the real core and can be
+//! tested with a stand-in.
 #![forbid(unsafe_code)]
 
 use std::fmt;
@@ -13,7 +14,11 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 
-use crate::core::{DropReason, Endpoint, Event, Instant, Received, Stats, Transmit};
+use crate::core::device::Device;
+use crate::core::device::Event;
+use crate::core::entropy::Entropy;
+use crate::core::time::WallTime;
+use crate::core::{DropReason, Instant, Received, Stats, Transmit};
 
 pub mod clock;
 pub mod control;
@@ -98,11 +103,12 @@ pub struct DriverStats {
     pub control_accept_errors: u64,
 }
 
-/// The operator-facing side of the loop: interface set-up and logging.
-pub trait Hooks {
-    /// Every core event, in order (SessionUp: configure the interface for the pushed config). An
-    /// error (one line) ends the loop: [`run`] returns [`DriverError::Interface`] with it.
-    fn on_event(&mut self, now: Instant, event: &Event) -> Result<(), String>;
+/// The operator-facing side of the loop: logging. `E` is the protocol's event type
+/// ([`Protocol::Event`]): the WireGuard device's [`Event`] by default.
+pub trait Hooks<E = Event> {
+    /// Every core event, in order. An error (one line) ends the loop: [`run`] returns
+    /// [`DriverError::Interface`] with it.
+    fn on_event(&mut self, now: Instant, event: &E) -> Result<(), String>;
     /// A datagram or packet the core dropped (the hook rate-limits its log line).
     fn on_drop(&mut self, now: Instant, reason: DropReason, from: Option<SocketAddr>);
     /// SIGUSR1, and once at exit.
@@ -155,8 +161,7 @@ pub enum DriverError {
         what: &'static str,
         error: io::Error,
     },
-    /// A hook failed to set up the interface (e.g. the client's, on its first `SessionUp`); the
-    /// loop stopped.
+    /// A hook failed (e.g. to change the interface for an event); the loop stopped.
     Interface(String),
 }
 
@@ -260,9 +265,14 @@ impl Default for RingSizes {
     }
 }
 
-/// What the loop needs from the protocol core. Implemented by [`Endpoint`]; the loop is generic
+/// What the loop needs from the protocol core. Implemented by [`Device`]; the loop is generic
 /// over it (monomorphized, no dynamic dispatch on the hot path).
 pub trait Protocol {
+    /// What [`Protocol::poll_event`] reports (and [`Hooks::on_event`] receives).
+    type Event;
+    /// The longest datagram [`Protocol::poll_transmit`] writes (the control slots must hold it).
+    const MAX_CONTROL_LEN: usize;
+
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &mut [u8]) -> Received;
     fn seal(
         &mut self,
@@ -270,17 +280,22 @@ pub trait Protocol {
         buf: &mut [u8],
         payload_len: usize,
     ) -> Result<Transmit, DropReason>;
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit>;
+    /// `wall` is the wall clock read with `now` (once per batch): WireGuard stamps every
+    /// handshake initiation with it, and the core reads no clock itself.
+    fn poll_transmit(&mut self, now: Instant, wall: WallTime, buf: &mut [u8]) -> Option<Transmit>;
     fn poll_timeout(&self) -> Option<Instant>;
     fn handle_timeout(&mut self, now: Instant);
-    fn poll_event(&mut self) -> Option<Event>;
+    fn poll_event(&mut self) -> Option<Self::Event>;
     fn stats(&self) -> &Stats;
 }
 
-impl Protocol for Endpoint {
+impl<E: Entropy> Protocol for Device<E> {
+    type Event = crate::core::device::Event;
+    const MAX_CONTROL_LEN: usize = crate::core::device::MAX_CONTROL_LEN;
+
     #[inline]
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &mut [u8]) -> Received {
-        Endpoint::handle_datagram(self, now, from, datagram)
+        Device::handle_datagram(self, now, from, datagram)
     }
     #[inline]
     fn seal(
@@ -289,46 +304,46 @@ impl Protocol for Endpoint {
         buf: &mut [u8],
         payload_len: usize,
     ) -> Result<Transmit, DropReason> {
-        Endpoint::seal(self, now, buf, payload_len)
+        Device::seal(self, now, buf, payload_len)
     }
     #[inline]
-    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        Endpoint::poll_transmit(self, now, buf)
+    fn poll_transmit(&mut self, now: Instant, wall: WallTime, buf: &mut [u8]) -> Option<Transmit> {
+        Device::poll_transmit(self, now, wall, buf)
     }
     #[inline]
     fn poll_timeout(&self) -> Option<Instant> {
-        Endpoint::poll_timeout(self)
+        Device::poll_timeout(self)
     }
     #[inline]
     fn handle_timeout(&mut self, now: Instant) {
-        Endpoint::handle_timeout(self, now)
+        Device::handle_timeout(self, now)
     }
     #[inline]
-    fn poll_event(&mut self) -> Option<Event> {
-        Endpoint::poll_event(self)
+    fn poll_event(&mut self) -> Option<Self::Event> {
+        Device::poll_event(self)
     }
     #[inline]
     fn stats(&self) -> &Stats {
-        Endpoint::stats(self)
+        Device::stats(self)
     }
 }
 
 /// Runs the data plane until SIGINT/SIGTERM or an error (a hook's included). Must be called on the
 /// thread that blocked the signals (the ring is single-issuer: it is created here, on the calling
-/// thread). `clock` is the origin `endpoint`'s instants were read from.
-pub fn run(
-    endpoint: &mut Endpoint,
+/// thread). `clock` is the origin `proto`'s instants were read from.
+pub fn run<P: Protocol>(
+    proto: &mut P,
     io: Io,
     config: &DriverConfig,
     clock: clock::Clock,
-    hooks: &mut dyn Hooks,
+    hooks: &mut dyn Hooks<P::Event>,
 ) -> Result<Exit, DriverError> {
     let sizes = if config.offload {
         RingSizes::offload()
     } else {
         RingSizes::default()
     };
-    event_loop::run_with(endpoint, io, config, &sizes, clock, hooks)
+    event_loop::run_with(proto, io, config, &sizes, clock, hooks)
 }
 
 /// [`run`] for any protocol that also answers the control socket: the loop serves `control`
@@ -339,7 +354,7 @@ pub fn run_with_control<P: Protocol + Control>(
     control: ControlPlane,
     config: &DriverConfig,
     clock: clock::Clock,
-    hooks: &mut dyn Hooks,
+    hooks: &mut dyn Hooks<P::Event>,
 ) -> Result<Exit, DriverError> {
     let sizes = if config.offload {
         RingSizes::offload()

@@ -16,6 +16,7 @@ use std::time::Duration;
 use super::clock::Clock;
 use super::event_loop::run_with;
 use super::*;
+use crate::core::peer_id::PeerId;
 use crate::core::{Received, Transmit};
 use crate::sys::private_netns::run_isolated;
 use crate::sys::{signal, testnet, tun, udp};
@@ -78,6 +79,9 @@ impl TestProto {
 }
 
 impl Protocol for TestProto {
+    type Event = Event;
+    const MAX_CONTROL_LEN: usize = 4;
+
     fn handle_datagram(&mut self, _now: Instant, from: SocketAddr, d: &mut [u8]) -> Received {
         if d == b"PING" {
             self.outbox.push_back((from, b"PONG"));
@@ -111,7 +115,12 @@ impl Protocol for TestProto {
         })
     }
 
-    fn poll_transmit(&mut self, _now: Instant, buf: &mut [u8]) -> Option<Transmit> {
+    fn poll_transmit(
+        &mut self,
+        _now: Instant,
+        _wall: crate::core::time::WallTime,
+        buf: &mut [u8],
+    ) -> Option<Transmit> {
         let (dst, msg) = self.outbox.pop_front()?;
         buf[..msg.len()].copy_from_slice(msg);
         Some(Transmit {
@@ -133,6 +142,8 @@ impl Protocol for TestProto {
         self.ticks_left -= 1;
         self.outbox.push_back((self.peer, b"TICK"));
         self.events.push_back(Event::HandshakeSent {
+            peer: PeerId(0),
+            endpoint: self.peer,
             attempt: self.ticks,
         });
         self.next_tick = (self.ticks_left > 0).then(|| now + self.tick_every);
@@ -461,7 +472,7 @@ fn timer_wakeups_drive_the_core_and_sigint_exits() {
             .events
             .iter()
             .map(|e| match e {
-                Event::HandshakeSent { attempt } => *attempt,
+                Event::HandshakeSent { attempt, .. } => *attempt,
                 other => panic!("unexpected event {other:?}"),
             })
             .collect();

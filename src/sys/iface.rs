@@ -1,12 +1,12 @@
-//! Configuring the tunnel's network interface, behind one small safe API: MTU and queue length and
-//! the IPv4 address (`SIOC*` ioctls, [`super::tun`]), IPv6 addresses and routes (rtnetlink,
+//! Configuring the tunnel's network interface, behind one small safe API: MTU, queue length and
+//! link state (`SIOC*` ioctls, [`super::tun`]), addresses and routes (rtnetlink,
 //! [`super::netlink`]), and the per-interface IPv6 switch (the `disable_ipv6` sysctl).
 //!
 //! The program configures its interface only through this module, so the order the kernel needs
 //! is kept in one place.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use super::{netlink, tun};
 
@@ -14,9 +14,9 @@ use super::{netlink, tun};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub mtu: u16,
-    /// Address and prefix length, at most one per family.
-    pub ipv4: Option<(Ipv4Addr, u8)>,
-    pub ipv6: Option<(Ipv6Addr, u8)>,
+    /// Addresses with their prefix length (host bits kept: the address itself), any number of
+    /// either family (wg-quick's `Address` may list several).
+    pub addresses: Vec<(IpAddr, u8)>,
     /// Networks routed out of the interface (host bits zero).
     pub routes: Vec<(IpAddr, u8)>,
 }
@@ -49,12 +49,11 @@ impl Interface {
     /// Errors are one line naming what failed.
     pub fn configure(&self, s: &Settings) -> io::Result<()> {
         tun::set_mtu(&self.name, s.mtu)?;
-        if let Some((a, p)) = s.ipv4 {
-            tun::set_ipv4(&self.name, a, p)?;
-        }
-        if let Some((a, p)) = s.ipv6 {
+        if s.addresses.iter().any(|(a, _)| a.is_ipv6()) {
             netlink::ensure_ipv6_enabled(&self.name)?;
-            netlink::add_address(self.index, a.into(), p)?;
+        }
+        for &(addr, prefix) in &s.addresses {
+            netlink::add_address(self.index, addr, prefix)?;
         }
         tun::set_up(&self.name)?;
         for &(dst, prefix) in &s.routes {
@@ -69,6 +68,7 @@ mod tests {
     use super::*;
     use crate::sys::private_netns::run_isolated;
     use crate::sys::testnet::ip;
+    use std::net::Ipv4Addr;
 
     #[test]
     #[ignore = "needs root"]
@@ -84,8 +84,12 @@ mod tests {
             assert_eq!(tun::mtu("rtiface0").unwrap(), 1400);
             i.configure(&Settings {
                 mtu: 1300,
-                ipv4: Some((Ipv4Addr::new(10, 77, 0, 1), 24)),
-                ipv6: Some(("fd77::1".parse().unwrap(), 64)),
+                addresses: vec![
+                    (Ipv4Addr::new(10, 77, 0, 1).into(), 24),
+                    ("fd77::1".parse().unwrap(), 64),
+                    (Ipv4Addr::new(10, 79, 0, 1).into(), 32),
+                    ("fd79::1".parse().unwrap(), 128),
+                ],
                 routes: vec![("10.78.0.0".parse().unwrap(), 16)],
             })
             .unwrap();
@@ -94,14 +98,19 @@ mod tests {
             let addr = ip(&["addr", "show", "dev", "rtiface0"]);
             assert!(addr.contains("inet 10.77.0.1/24"), "{addr}");
             assert!(addr.contains("inet6 fd77::1/64"), "{addr}");
+            assert!(addr.contains("inet 10.79.0.1/32"), "{addr}");
+            assert!(addr.contains("inet6 fd79::1/128"), "{addr}");
             let r4 = ip(&["-4", "route", "show", "dev", "rtiface0"]);
+            assert!(
+                r4.contains("10.77.0.0/24 proto kernel scope link src 10.77.0.1"),
+                "{r4}"
+            );
             assert!(r4.contains("10.78.0.0/16 proto static"), "{r4}");
             // The same route again: the error names it, on one line.
             let e = i
                 .configure(&Settings {
                     mtu: 1300,
-                    ipv4: None,
-                    ipv6: None,
+                    addresses: Vec::new(),
                     routes: vec![("10.78.0.0".parse().unwrap(), 16)],
                 })
                 .unwrap_err()

@@ -1,6 +1,25 @@
-//! Kernel randomness via getrandom(2): the seed of the core's generator and fresh keys.
+//! Kernel randomness via getrandom(2): fresh keys, and the core's randomness ([`SysEntropy`]).
 
 use std::io;
+
+use crate::core::entropy::Entropy;
+
+/// The core's [`Entropy`] from the kernel's pool: every draw is a getrandom(2) call, so no
+/// generator state lives in the process (see `core::entropy` for why).
+#[derive(Debug, Default)]
+pub struct SysEntropy;
+
+impl Entropy for SysEntropy {
+    /// Aborts the process if getrandom(2) fails: a VPN must not go on without randomness, and
+    /// the call cannot fail on a Linux with a working pool (ENOSYS before 3.17, EFAULT on a bad
+    /// buffer, which a slice is not).
+    fn fill(&mut self, buf: &mut [u8]) {
+        if let Err(e) = fill(buf) {
+            eprintln!("ringtun: getrandom(2) failed: {e}");
+            std::process::abort();
+        }
+    }
+}
 
 /// Fills `buf` entirely from getrandom(2), blocking until the pool is initialised (it is, long
 /// before ringtun starts on any real system). Loops on short reads and EINTR.
@@ -45,5 +64,15 @@ mod tests {
         fill(&mut big).unwrap();
         assert!(big[big.len() - 64..].iter().any(|&x| x != 0));
         fill(&mut []).unwrap();
+    }
+
+    #[test]
+    fn sys_entropy_fills_the_whole_buffer() {
+        let mut a = [0u8; 100];
+        let mut b = [0u8; 100];
+        SysEntropy.fill(&mut a);
+        SysEntropy.fill(&mut b);
+        assert_ne!(a, b);
+        assert!(a[90..].iter().any(|&x| x != 0));
     }
 }

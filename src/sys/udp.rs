@@ -141,6 +141,24 @@ pub fn enable_gro(fd: &OwnedFd) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("cannot enable UDP GRO ({e})")))
 }
 
+/// Marks every packet the socket sends with `mark` (`SO_MARK`, WireGuard's `FwMark`), so that
+/// policy routing can keep the tunnel's own datagrams out of the tunnel. Needs CAP_NET_ADMIN.
+pub fn set_fwmark(fd: &OwnedFd, mark: u32) -> io::Result<()> {
+    // The kernel reads the option as a u32; an i32 of the same bits is what setsockopt passes.
+    setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_MARK, mark as i32).map_err(|e| {
+        let why = match e.raw_os_error() {
+            Some(libc::EPERM) => ": run as root or grant CAP_NET_ADMIN",
+            _ => "",
+        };
+        io::Error::new(e.kind(), format!("cannot set fwmark {mark:#x}{why} ({e})"))
+    })
+}
+
+/// The socket's `SO_MARK` (0: none).
+pub fn fwmark(fd: &OwnedFd) -> io::Result<u32> {
+    getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_MARK).map(|m| m as u32)
+}
+
 /// Whether the kernel takes `UDP_SEGMENT` on this socket (probed with a socket option of 0, the
 /// same check as a send's cmsg).
 pub fn gso_supported(fd: &OwnedFd) -> bool {
@@ -359,6 +377,20 @@ mod tests {
             connect(&fd, other.local_addr().unwrap()).unwrap();
             let sock = UdpSocket::from(fd);
             assert_eq!(sock.peer_addr().unwrap(), other.local_addr().unwrap());
+        });
+    }
+
+    #[test]
+    #[ignore = "needs root"]
+    fn fwmark_is_set_and_read_back() {
+        run_isolated(|| {
+            let fd = bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
+            assert_eq!(fwmark(&fd).unwrap(), 0);
+            set_fwmark(&fd, 0xca6c).unwrap();
+            assert_eq!(fwmark(&fd).unwrap(), 0xca6c);
+            // The whole u32 range: the top bit survives the C int of setsockopt.
+            set_fwmark(&fd, 0x8000_0001).unwrap();
+            assert_eq!(fwmark(&fd).unwrap(), 0x8000_0001);
         });
     }
 

@@ -209,7 +209,7 @@ impl TestNet {
         )
     }
 
-    /// Writes a fresh random key (64 hex digits, mode 0600) and returns its path.
+    /// Writes a fresh random key (WireGuard's base64 format, mode 0600) and returns its path.
     pub fn key(&self, name: &str) -> String {
         let path = self.dir.join(name);
         write_key(&path);
@@ -277,15 +277,38 @@ impl Drop for TestNet {
     }
 }
 
-/// Writes a random 32-byte key as 64 hex digits and a newline, mode 0600.
+/// Writes a random 32-byte key in WireGuard's format (base64 and a newline, as `wg genkey` and
+/// `ringtun genkey` write it), mode 0600.
 pub fn write_key(path: &Path) {
     let mut bytes = [0u8; 32];
     File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
         .expect("read /dev/urandom");
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    fs::write(path, format!("{hex}\n")).expect("write key");
+    fs::write(path, format!("{}\n", base64(&bytes))).expect("write key");
     fs::set_permissions(path, fs::Permissions::from_mode(0o600)).expect("chmod 0600 key");
+}
+
+/// Standard base64 with padding (RFC 4648), written here rather than taken from ringtun so the
+/// harness does not test ringtun with ringtun's own encoder.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// Runs `f` on a new thread that first enters namespace `ns`, and returns its result. Sockets

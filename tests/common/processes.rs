@@ -20,8 +20,10 @@ pub fn ringtun_bin() -> String {
 
 /// The port ringtun listens on in the tests (each test has its own namespaces, so no clash).
 pub const PORT: u16 = 51820;
-/// How long a handshake may take in a test (the client retries at 1, 2, 4, 8 s).
+/// How long a handshake may take in a test (WireGuard retries every 5 s).
 pub const SESSION_TIMEOUT: Duration = Duration::from_secs(20);
+/// What ringtun logs when a peer's first session comes up (`peer abcdefgh… up at ADDR:PORT`).
+pub const SESSION_UP: &str = "… up at ";
 
 /// Runs a command and returns its output (never panics on a non-zero exit).
 pub fn run(args: &[&str]) -> Output {

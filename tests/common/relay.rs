@@ -54,8 +54,8 @@ pub enum RelayMode {
 struct RelayShared {
     stop: AtomicBool,
     client: Mutex<Option<SocketAddr>>,
-    /// Client-to-server datagrams forwarded, all, and transport data with a payload (type 3, longer
-    /// than a keepalive's 32 bytes).
+    /// Client-to-server datagrams forwarded, all, and transport data with a payload (WireGuard
+    /// type 4, longer than a keepalive's 32 bytes).
     up_all: AtomicU64,
     up_data: AtomicU64,
     down_all: AtomicU64,
@@ -77,9 +77,21 @@ pub struct UdpRelay {
     threads: Vec<JoinHandle<()>>,
 }
 
+/// WireGuard's message types (the first byte; three reserved zero bytes follow).
+pub const TYPE_INITIATION: u8 = 1;
+pub const TYPE_RESPONSE: u8 = 2;
+pub const TYPE_COOKIE_REPLY: u8 = 3;
+pub const TYPE_DATA: u8 = 4;
+/// Their lengths: the handshake messages' are fixed; data is at least a keepalive (16-byte header
+/// and 16-byte tag, no payload).
+pub const INITIATION_LEN: usize = 148;
+pub const RESPONSE_LEN: usize = 92;
+pub const COOKIE_REPLY_LEN: usize = 64;
+pub const KEEPALIVE_LEN: usize = 32;
+
 /// Transport data with a payload (not a keepalive): what a replay test wants to capture.
 pub fn is_data_with_payload(d: &[u8]) -> bool {
-    d.len() > 32 && d[0] == 3
+    d.len() > KEEPALIVE_LEN && d[0] == TYPE_DATA
 }
 
 impl UdpRelay {
@@ -272,14 +284,15 @@ impl Drop for UdpRelay {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FloodReport {
     pub sent: u64,
-    /// Of those, datagrams shaped like a message type (1, 2 or 3 with that type's length or more).
+    /// Of those, datagrams shaped like a WireGuard message (type 1 to 4 with that type's length).
     pub shaped: u64,
 }
 
 /// Sends `count` junk datagrams from a socket inside `ns` to `target`: random lengths 0..1500 with
-/// random content, and about half shaped like ringtun messages (first byte 1, 2 or 3, reserved
-/// bytes zero, the exact handshake lengths or any data length), so they get past the length checks
-/// to the tag and index checks. Paced a little so most reach the socket rather than overflow it.
+/// random content, and about half shaped like WireGuard messages (first byte 1 to 4, reserved
+/// bytes zero, the exact handshake and cookie reply lengths or any data length), so they get past
+/// the length checks to the MAC, index and tag checks. Paced a little so most reach the socket
+/// rather than overflow it.
 pub fn flood(ns: &str, target: SocketAddr, count: u64, seed: u64) -> FloodReport {
     let sock = in_netns(ns, move || {
         let any = if target.is_ipv4() {
@@ -293,26 +306,28 @@ pub fn flood(ns: &str, target: SocketAddr, count: u64, seed: u64) -> FloodReport
     let mut report = FloodReport::default();
     let mut buf = vec![0u8; 1500];
     for i in 0..count {
-        let kind = rng.below(8);
+        let kind = rng.below(9);
         let len = match kind {
-            0 => 64,                                // initiation length
-            1 => 108,                               // response length
-            2 | 3 => 32 + rng.below(1468) as usize, // data (>= keepalive length)
-            4 => rng.below(32) as usize,            // truncated
-            _ => rng.below(1500) as usize,          // anything
+            0 => INITIATION_LEN,
+            1 => RESPONSE_LEN,
+            2 => COOKIE_REPLY_LEN,
+            3 | 4 => KEEPALIVE_LEN + rng.below(1468) as usize, // data
+            5 => rng.below(KEEPALIVE_LEN as u64) as usize,     // truncated
+            _ => rng.below(1500) as usize,                     // anything
         };
         let d = &mut buf[..len];
         rng.fill(d);
-        if kind <= 3 && len >= 4 {
+        if kind <= 4 {
             d[0] = match kind {
-                0 => 1,
-                1 => 2,
-                _ => 3,
+                0 => TYPE_INITIATION,
+                1 => TYPE_RESPONSE,
+                2 => TYPE_COOKIE_REPLY,
+                _ => TYPE_DATA,
             };
             d[1..4].fill(0);
             report.shaped += 1;
-        } else if kind == 4 && len > 0 {
-            d[0] = 1 + rng.below(3) as u8;
+        } else if kind == 5 && len > 0 {
+            d[0] = 1 + rng.below(4) as u8;
         }
         if sock.send_to(d, target).is_ok() {
             report.sent += 1;

@@ -23,12 +23,13 @@ use core::net::{IpAddr, SocketAddr};
 
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::consts::{COOKIE_LATENCY, COOKIE_REFRESH_TIME, HASH_LEN, MAC_LEN, XNONCE_LEN};
+use super::consts::{HASH_LEN, MAC_LEN, XNONCE_LEN};
 use super::crypto::{self, AuthError};
-use super::entropy::Entropy;
 use super::keys::{PeerKeys, StaticIdentity};
 use super::messages::{COOKIE_REPLY_LEN, CookieReply, HandshakeMessage, HandshakeMessageMut};
 use crate::core::Instant;
+use crate::core::consts::{COOKIE_LATENCY, COOKIE_REFRESH_TIME};
+use crate::core::entropy::Entropy;
 
 /// What the MACs of a received initiation or response prove.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,6 +235,16 @@ impl PeerCookie {
             Some(cookie) => crypto::mac(cookie, &[covered, mac1]),
             None => [0; MAC_LEN],
         };
+    }
+
+    /// When the cookie in use was received, if there is one (fresh or not).
+    pub fn received_at(&self) -> Option<Instant> {
+        self.cookie.as_ref().map(|(_, at)| *at)
+    }
+
+    /// A handshake message went out since the last cookie reply: a reply to it would be accepted.
+    pub fn awaits_reply(&self) -> bool {
+        self.last_mac1.is_some()
     }
 
     fn fresh_cookie(&self, now: Instant) -> Option<&[u8; MAC_LEN]> {

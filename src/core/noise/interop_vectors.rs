@@ -12,15 +12,15 @@ use super::testing::{FixedEntropy, hex};
 use super::{PeerCookie, transport};
 use crate::core::Instant;
 
-const WIREGUARD_GO: &str = include_str!("../../../tests/vectors/wireguard_go.txt");
-const BORINGTUN: &str = include_str!("../../../tests/vectors/boringtun.txt");
+pub(crate) const WIREGUARD_GO: &str = include_str!("../../../tests/vectors/wireguard_go.txt");
+pub(crate) const BORINGTUN: &str = include_str!("../../../tests/vectors/boringtun.txt");
 
-/// One recorded exchange.
+/// One recorded exchange (also replayed through the whole device by `core::device`'s tests).
 #[derive(Clone, Copy)]
-struct Vector(&'static str);
+pub(crate) struct Vector(pub(crate) &'static str);
 
 impl Vector {
-    fn field(&self, name: &str) -> Vec<u8> {
+    pub(crate) fn field(&self, name: &str) -> Vec<u8> {
         self.0
             .lines()
             .filter(|line| !line.starts_with('#'))
@@ -31,7 +31,7 @@ impl Vector {
             .unwrap_or_else(|| panic!("{name} missing from the vector"))
     }
 
-    fn array<const N: usize>(&self, name: &str) -> [u8; N] {
+    pub(crate) fn array<const N: usize>(&self, name: &str) -> [u8; N] {
         self.field(name).try_into().unwrap()
     }
 }

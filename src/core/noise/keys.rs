@@ -1,5 +1,6 @@
 //! Long-lived key material: our static identity, and per remote peer its public key, preshared key
-//! and everything precomputed from them.
+//! and everything precomputed from them. The key types themselves ([`PublicKey`], [`PrivateKey`],
+//! [`PresharedKey`]: text forms, redacted `Debug`, wiping) are [`crate::core::keys`]'s.
 //!
 //! What can be computed once is: the static-static DH (`DH(S_priv_local, S_pub_peer)`, used in
 //! every initiation), the mac1 and cookie keys (`HASH(label ‖ S_pub)`) and the handshake hash after
@@ -8,64 +9,12 @@
 use core::fmt;
 
 use x25519_dalek::StaticSecret;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::consts::{HASH_LEN, KEY_LEN, LABEL_COOKIE, LABEL_MAC1};
 use super::crypto::{self, LowOrderPoint, Secret};
 use super::handshake::INITIAL_HASH;
-
-/// An X25519 public key (not secret; printed in hex by `Debug`).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PublicKey([u8; KEY_LEN]);
-
-impl PublicKey {
-    pub const fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
-        PublicKey(bytes)
-    }
-    pub const fn as_bytes(&self) -> &[u8; KEY_LEN] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey(")?;
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        write!(f, ")")
-    }
-}
-
-/// The optional 32-byte preshared key of a peer (`Q` in the paper); all zero when none is set, as
-/// the protocol specifies.
-pub struct PresharedKey(Zeroizing<[u8; KEY_LEN]>);
-
-impl PresharedKey {
-    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
-        PresharedKey(Zeroizing::new(bytes))
-    }
-    /// No preshared key: 32 zero bytes.
-    pub fn none() -> Self {
-        PresharedKey(Zeroizing::new([0; KEY_LEN]))
-    }
-    pub(crate) fn as_bytes(&self) -> &[u8; KEY_LEN] {
-        &self.0
-    }
-}
-
-impl Zeroize for PresharedKey {
-    fn zeroize(&mut self) {
-        self.0.zeroize();
-    }
-}
-impl ZeroizeOnDrop for PresharedKey {}
-
-impl fmt::Debug for PresharedKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PresharedKey(<redacted>)")
-    }
-}
+pub use crate::core::keys::{PresharedKey, PrivateKey, PublicKey};
 
 /// `HASH(label ‖ public)`: the mac1 key or cookie key of messages to or from the owner of `public`.
 fn labelled_key(label: &[u8; 8], public: &PublicKey) -> [u8; HASH_LEN] {
@@ -85,10 +34,15 @@ pub struct StaticIdentity {
 }
 
 impl StaticIdentity {
+    /// The identity of an interface's private key.
+    pub fn new(private: &PrivateKey) -> Self {
+        Self::from_private_bytes(*private.as_bytes())
+    }
+
     /// The identity of a 32-byte X25519 private key (clamped by X25519 itself, as usual).
     pub fn from_private_bytes(private: [u8; KEY_LEN]) -> Self {
         let private = StaticSecret::from(private);
-        let public = PublicKey(crypto::public_key(&private));
+        let public = PublicKey::from_bytes(crypto::public_key(&private));
         StaticIdentity {
             private,
             public,
@@ -170,6 +124,16 @@ impl PeerKeys {
 
     pub fn remote_static(&self) -> &PublicKey {
         &self.remote_static
+    }
+
+    /// The same peer's keys for another local identity (the interface's private key changed).
+    pub fn for_identity(&self, local: &StaticIdentity) -> Result<Self, LowOrderPoint> {
+        PeerKeys::new(local, self.remote_static, self.preshared_key.clone())
+    }
+
+    /// The same peer with another preshared key (`None`: none, all zeros on the wire).
+    pub fn set_preshared_key(&mut self, preshared_key: Option<PresharedKey>) {
+        self.preshared_key = preshared_key.unwrap_or_else(PresharedKey::none);
     }
     /// An impostor's keys: initiations built with them carry `claimed` as the initiator's static
     /// key while every DH still uses the impostor's private key.

@@ -16,7 +16,7 @@
 //! - [`handshake`]: creating and consuming initiations and responses; session keys.
 //! - [`cookie`]: mac1/mac2 checking and writing, cookie replies.
 //! - [`transport`]: sealing and opening transport data messages.
-//! - [`entropy`]: the trait through which the caller supplies randomness.
+//! - randomness comes from the caller through [`crate::core::entropy::Entropy`].
 //!
 //! Receiving a handshake message, in order (each step is cheaper than the next, and none changes
 //! state before the message is authenticated):
@@ -29,22 +29,21 @@
 pub mod consts;
 pub mod cookie;
 pub mod crypto;
-pub mod entropy;
 pub mod handshake;
 #[cfg(test)]
-mod interop_vectors;
+pub(crate) mod interop_vectors;
 pub mod keys;
 pub mod messages;
 pub mod tai64n;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 pub mod transport;
 
+pub use crate::core::entropy::Entropy;
 pub use cookie::{CookieChecker, CookieError, MacCheck, PeerCookie};
-pub use entropy::Entropy;
 pub use handshake::{
     ConsumedInitiation, HandshakeError, IdentifiedInitiation, InitiatorState, SessionKeys,
     create_initiation, identify_initiation,
 };
-pub use keys::{PeerKeys, PresharedKey, PublicKey, StaticIdentity};
+pub use keys::{PeerKeys, PresharedKey, PrivateKey, PublicKey, StaticIdentity};
 pub use tai64n::Tai64N;

@@ -1,31 +1,9 @@
 //! Helpers shared by the noise unit tests: deterministic entropy and a configured pair of peers.
 
-use super::crypto;
-use super::entropy::Entropy;
 use super::keys::{PeerKeys, PresharedKey, StaticIdentity};
+use crate::core::entropy::Entropy;
 
-/// Distinct deterministic bytes: `HASH(seed ‖ counter)` blocks. Not a generator the core keeps:
-/// tests own it and pass it in, as the driver will pass getrandom(2).
-pub(crate) struct TestEntropy {
-    seed: u8,
-    counter: u64,
-}
-
-impl TestEntropy {
-    pub(crate) fn new(seed: u8) -> Self {
-        TestEntropy { seed, counter: 0 }
-    }
-}
-
-impl Entropy for TestEntropy {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(32) {
-            self.counter += 1;
-            let block = crypto::hash(&[&[self.seed], &self.counter.to_le_bytes()]);
-            chunk.copy_from_slice(&block[..chunk.len()]);
-        }
-    }
-}
+pub(crate) use crate::core::entropy::TestEntropy;
 
 /// Hands out exactly the given bytes, in order; panics if asked for more (a test bug).
 pub(crate) struct FixedEntropy<'a>(pub(crate) &'a [u8]);

@@ -36,9 +36,9 @@ pub fn seal(
 
 /// Opens a checked transport message in place and returns the plaintext packet (empty for a
 /// keepalive). On a bad tag the buffer is unchanged.
-pub fn open<'a>(
+pub fn open<'a, T: AsRef<[u8]> + AsMut<[u8]>>(
     key: &[u8; KEY_LEN],
-    message: &'a mut Transport<&mut [u8]>,
+    message: &'a mut Transport<T>,
 ) -> Result<&'a mut [u8], AuthError> {
     let counter = message.counter();
     let sealed = message.sealed_packet_mut();

@@ -1,0 +1,88 @@
+//! What a run is, decided before anything on the system is touched: the device's configuration
+//! (keys, port, peers), the interface's (addresses, MTU, routes) and the UDP socket's address,
+//! from either way of running ringtun. A configuration that cannot run is refused here, so a
+//! refusal leaves no interface behind.
+
+use std::net::SocketAddr;
+
+use super::{AppError, config_file, one_command};
+use crate::cli::{Mode, Options};
+use crate::core::device::DeviceConfig;
+use crate::core::one_command::SECRET_LEN;
+use crate::keyfile::{self, KeyError};
+
+use super::addressing::InterfacePlan;
+
+/// Everything [`super::setup::prepare`] needs.
+#[derive(Debug)]
+pub struct Plan {
+    pub device: DeviceConfig,
+    pub interface: InterfacePlan,
+    /// The UDP socket's address. An IPv6 wildcard falls back to IPv4 on a host without IPv6.
+    pub bind: SocketAddr,
+    /// What the start-up log line says.
+    pub start: Start,
+}
+
+/// How the run describes itself when it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// `-c FILE`, with its path as given.
+    ConfigFile { source: String },
+    /// The one-command server.
+    Listen,
+    /// The one-command client, and its server.
+    Connect(SocketAddr),
+}
+
+impl Start {
+    /// The start-up line, once the socket is bound to `local`.
+    pub fn line(
+        &self,
+        ifname: &str,
+        local: SocketAddr,
+        plan: &InterfacePlan,
+        peers: usize,
+    ) -> String {
+        match self {
+            Start::ConfigFile { source } => format!(
+                "{ifname}: running {source}: listening on {local}, {peers} peer{} ({})",
+                if peers == 1 { "" } else { "s" },
+                plan.describe()
+            ),
+            Start::Listen => format!("{ifname}: listening on {local} ({})", plan.describe()),
+            Start::Connect(server) => {
+                format!(
+                    "{ifname}: connecting to {server} from {local} ({})",
+                    plan.describe()
+                )
+            }
+        }
+    }
+}
+
+/// The plan for `opts`: reads the configuration file or the one-command secret.
+pub fn plan(opts: &Options) -> Result<Plan, AppError> {
+    match &opts.mode {
+        Mode::ConfigFile(path) => config_file::load_plan(path),
+        Mode::Listen(_) | Mode::Connect(_) => {
+            let secret = read_secret(&opts.one_command.key_path)?;
+            one_command::plan(opts, secret.as_bytes())
+        }
+    }
+}
+
+/// The one-command secret: a WireGuard key file (`ringtun genkey`, or `wg genkey` / `wg genpsk`),
+/// opened once without following links and refused if anyone but its owner may read it.
+fn read_secret(path: &std::path::Path) -> Result<crate::core::keys::PresharedKey, AppError> {
+    const _: () = assert!(SECRET_LEN == crate::core::key_encoding::KEY_LEN);
+    keyfile::read_wg_preshared_key(path).map_err(|e| match e {
+        KeyError::MissingWgKey(p) => AppError::new(format!(
+            "key file {} does not exist: create one with `ringtun genkey {}` and copy it to the \
+             other host",
+            p.display(),
+            p.display()
+        )),
+        e => AppError::new(e.to_string()),
+    })
+}
