@@ -19,11 +19,11 @@ use zeroize::Zeroizing;
 use crate::core::key_encoding::{BASE64_LEN, KeyTextError, encode_base64};
 use crate::core::keys::{PresharedKey, PrivateKey};
 
-pub const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 
 /// Why a key could not be read or written. Display is one line, with the fix when there is one.
 #[derive(Debug)]
-pub enum KeyError {
+pub(crate) enum KeyError {
     Unsafe {
         path: PathBuf,
         mode: u32,
@@ -260,13 +260,13 @@ pub fn read_wg_private_key(path: &Path) -> Result<PrivateKey, KeyError> {
 }
 
 /// Reads a pre-shared key file as `wg genpsk` writes it (`wg set wg0 peer KEY preshared-key FILE`).
-pub fn read_wg_preshared_key(path: &Path) -> Result<PresharedKey, KeyError> {
+pub(crate) fn read_wg_preshared_key(path: &Path) -> Result<PresharedKey, KeyError> {
     parse_wg_key(path, &read_wg_key_text(path)?, PresharedKey::from_base64)
 }
 
 /// Writes `key` as `wg genkey` does (base64 and a newline) to a new file: mode 0600, never over an
 /// existing file.
-pub fn write_new_wg_key(path: &Path, key: &[u8; KEY_LEN]) -> Result<(), KeyError> {
+pub(crate) fn write_new_wg_key(path: &Path, key: &[u8; KEY_LEN]) -> Result<(), KeyError> {
     let mut line = Zeroizing::new([0u8; BASE64_LEN + 1]);
     line[..BASE64_LEN].copy_from_slice(&*Zeroizing::new(encode_base64(key)));
     line[BASE64_LEN] = b'\n';
@@ -274,14 +274,14 @@ pub fn write_new_wg_key(path: &Path, key: &[u8; KEY_LEN]) -> Result<(), KeyError
 }
 
 /// A fresh private key (clamped, as `wg genkey`) written to a new file at `path`.
-pub fn generate_wg_private_key_to(path: &Path) -> Result<(), KeyError> {
+pub(crate) fn generate_wg_private_key_to(path: &Path) -> Result<(), KeyError> {
     let random = Zeroizing::new(crate::sys::random::bytes32().map_err(io_err(path))?);
     let key = PrivateKey::from_random(*random);
     write_new_wg_key(path, key.as_bytes())
 }
 
 /// A fresh pre-shared key (`wg genpsk`) written to a new file at `path`.
-pub fn generate_wg_preshared_key_to(path: &Path) -> Result<(), KeyError> {
+pub(crate) fn generate_wg_preshared_key_to(path: &Path) -> Result<(), KeyError> {
     let key = PresharedKey::from_bytes(crate::sys::random::bytes32().map_err(io_err(path))?);
     write_new_wg_key(path, key.as_bytes())
 }

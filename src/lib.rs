@@ -20,7 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod driver;
-pub mod keyfile;
+pub(crate) mod keyfile;
 pub mod log;
 pub mod net;
 pub mod sys;

@@ -7,21 +7,21 @@ use core::net::{IpAddr, Ipv6Addr, SocketAddr};
 use core::str::FromStr;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EndpointHost {
+pub(crate) enum EndpointHost {
     Ip(IpAddr),
     /// A host name, or an IPv6 address with a zone (`fe80::1%eth0`), for the resolver.
     Name(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoint {
-    pub host: EndpointHost,
-    pub port: u16,
+pub(crate) struct Endpoint {
+    pub(crate) host: EndpointHost,
+    pub(crate) port: u16,
 }
 
 impl Endpoint {
     /// The address, when the host is an address literal.
-    pub fn socket_addr(&self) -> Option<SocketAddr> {
+    pub(crate) fn socket_addr(&self) -> Option<SocketAddr> {
         match self.host {
             EndpointHost::Ip(ip) => Some(SocketAddr::new(ip, self.port)),
             EndpointHost::Name(_) => None,

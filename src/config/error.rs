@@ -10,7 +10,7 @@ use crate::core::keys::KeyTextError;
 
 /// A section of the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Section {
+pub(crate) enum Section {
     Interface,
     Peer,
 }
@@ -25,7 +25,7 @@ impl fmt::Display for Section {
 }
 
 #[derive(Debug)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     Io(io::Error),
     TooLarge {
         limit: usize,
@@ -97,13 +97,13 @@ pub enum ErrorKind {
 /// An error at a line of a file (line 0: the file as a whole).
 #[derive(Debug)]
 pub struct ConfigError {
-    pub source: String,
-    pub line: usize,
-    pub kind: ErrorKind,
+    pub(crate) source: String,
+    pub(crate) line: usize,
+    pub(crate) kind: ErrorKind,
 }
 
 impl ConfigError {
-    pub fn new(source: &str, line: usize, kind: ErrorKind) -> Self {
+    pub(crate) fn new(source: &str, line: usize, kind: ErrorKind) -> Self {
         ConfigError {
             source: source.to_string(),
             line,

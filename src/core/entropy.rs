@@ -24,14 +24,17 @@ impl<E: Entropy + ?Sized> Entropy for &mut E {
 }
 
 /// A uniformly distributed 32-bit number (a receiver index).
-pub fn random_u32(entropy: &mut (impl Entropy + ?Sized)) -> u32 {
+pub(crate) fn random_u32(entropy: &mut (impl Entropy + ?Sized)) -> u32 {
     let mut bytes = [0u8; 4];
     entropy.fill(&mut bytes);
     u32::from_le_bytes(bytes)
 }
 
 /// A uniformly distributed duration in `0..=max`, at nanosecond resolution.
-pub fn random_duration_up_to(entropy: &mut (impl Entropy + ?Sized), max: Duration) -> Duration {
+pub(crate) fn random_duration_up_to(
+    entropy: &mut (impl Entropy + ?Sized),
+    max: Duration,
+) -> Duration {
     let mut bytes = [0u8; 8];
     entropy.fill(&mut bytes);
     let span = u64::try_from(max.as_nanos())

@@ -117,13 +117,13 @@ impl<V: Copy> IndexTable<V> {
 
     /// Replaces the value of a present `index` (a handshake's index becoming its session's);
     /// returns the old value, or `None` (and changes nothing) if `index` is not present.
-    pub fn replace(&mut self, index: u32, value: V) -> Option<V> {
+    pub(crate) fn replace(&mut self, index: u32, value: V) -> Option<V> {
         let at = self.find(index)?;
         self.slots[at].value.replace(value)
     }
 
     /// Removes `index`; returns its value if it was present.
-    pub fn remove(&mut self, index: u32) -> Option<V> {
+    pub(crate) fn remove(&mut self, index: u32) -> Option<V> {
         let mut hole = self.find(index)?;
         let removed = self.slots[hole].value.take();
         self.len -= 1;
@@ -153,19 +153,19 @@ impl<V: Copy> IndexTable<V> {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// The most entries the table accepts.
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// Raises the capacity to at least `capacity` by moving every entry into a larger array, so
     /// that a table sized for the peers configured can follow peers added at run time (a
     /// configuration change, never a packet). Does nothing if the table is big enough already.
-    pub fn reserve(&mut self, capacity: usize) {
+    pub(crate) fn reserve(&mut self, capacity: usize) {
         if capacity <= self.capacity {
             return;
         }

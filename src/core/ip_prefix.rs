@@ -15,7 +15,7 @@ pub struct IpPrefix {
 }
 
 /// Bits in an address of this family.
-pub fn address_bits(addr: IpAddr) -> u8 {
+pub(crate) fn address_bits(addr: IpAddr) -> u8 {
     match addr {
         IpAddr::V4(_) => 32,
         IpAddr::V6(_) => 128,
@@ -52,7 +52,7 @@ impl IpPrefix {
         self.len
     }
 
-    pub fn is_ipv4(&self) -> bool {
+    pub(crate) fn is_ipv4(&self) -> bool {
         self.addr.is_ipv4()
     }
 
@@ -74,7 +74,7 @@ impl IpPrefix {
     }
 
     /// Whether the host bits are all zero already (`wg` warns about entries where they are not).
-    pub fn is_masked(&self) -> bool {
+    pub(crate) fn is_masked(&self) -> bool {
         self.masked() == *self
     }
 

@@ -53,7 +53,7 @@ fn array<const N: usize>(s: &[u8]) -> [u8; N] {
 }
 
 /// Folds a wide one's complement sum to 16 bits (end-around carry).
-pub fn fold(mut s: u64) -> u16 {
+pub(crate) fn fold(mut s: u64) -> u16 {
     s = (s & 0xffff_ffff) + (s >> 32);
     s = (s & 0xffff_ffff) + (s >> 32);
     s = (s & 0xffff) + (s >> 16);
@@ -63,12 +63,12 @@ pub fn fold(mut s: u64) -> u16 {
 }
 
 /// One's complement addition of two folded sums.
-pub fn add(a: u16, b: u16) -> u16 {
+pub(crate) fn add(a: u16, b: u16) -> u16 {
     fold(u64::from(a) + u64::from(b))
 }
 
 /// The checksum field value for `data` given a folded `initial` sum (e.g. a pseudo-header).
-pub fn checksum(initial: u16, data: &[u8]) -> u16 {
+pub(crate) fn checksum(initial: u16, data: &[u8]) -> u16 {
     !add(initial, sum(data))
 }
 
@@ -80,12 +80,12 @@ fn sum_words(bytes: &[u8]) -> u64 {
 }
 
 /// Folded sum of the IPv4 pseudo-header (RFC 793): addresses, protocol, L4 length.
-pub fn pseudo_header_v4(src: &[u8; 4], dst: &[u8; 4], proto: u8, l4_len: u16) -> u16 {
+pub(crate) fn pseudo_header_v4(src: &[u8; 4], dst: &[u8; 4], proto: u8, l4_len: u16) -> u16 {
     fold(sum_words(src) + sum_words(dst) + u64::from(proto) + u64::from(l4_len))
 }
 
 /// Folded sum of the IPv6 pseudo-header (RFC 8200 §8.1).
-pub fn pseudo_header_v6(src: &[u8; 16], dst: &[u8; 16], proto: u8, l4_len: u32) -> u16 {
+pub(crate) fn pseudo_header_v6(src: &[u8; 16], dst: &[u8; 16], proto: u8, l4_len: u32) -> u16 {
     fold(
         sum_words(src)
             + sum_words(dst)

@@ -15,15 +15,15 @@
 
 mod bytes;
 pub mod checksum;
-pub mod ip;
-pub mod ipv4;
-pub mod ipv6;
-pub mod tcp;
+pub(crate) mod ip;
+pub(crate) mod ipv4;
+pub(crate) mod ipv6;
+pub(crate) mod tcp;
 pub mod vnet;
 
 /// Why a header view refused a buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Error {
+pub(crate) enum Error {
     /// Shorter than the header (or than the header's own length field) says it must be.
     Truncated,
     /// A length field below the fixed header's size, or an unknown IP version.

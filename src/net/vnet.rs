@@ -9,14 +9,14 @@ pub const VNET_HDR_LEN: usize = 10;
 /// The L4 checksum is partial (pseudo-header sum only): complete it over `csum_start..`.
 pub const VIRTIO_NET_HDR_F_NEEDS_CSUM: u8 = 1;
 /// The checksum has been verified.
-pub const VIRTIO_NET_HDR_F_DATA_VALID: u8 = 2;
-pub const GSO_NONE: u8 = 0;
+pub(crate) const VIRTIO_NET_HDR_F_DATA_VALID: u8 = 2;
+pub(crate) const GSO_NONE: u8 = 0;
 pub const GSO_TCPV4: u8 = 1;
-pub const GSO_UDP: u8 = 3;
+pub(crate) const GSO_UDP: u8 = 3;
 pub const GSO_TCPV6: u8 = 4;
-pub const GSO_UDP_L4: u8 = 5;
+pub(crate) const GSO_UDP_L4: u8 = 5;
 /// Flag bit of `gso_type`: the super-packet's TCP header has CWR set (ECN).
-pub const GSO_ECN: u8 = 0x80;
+pub(crate) const GSO_ECN: u8 = 0x80;
 
 /// `struct virtio_net_hdr`; fields are little-endian on the wire (the TUN's default on x86).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -44,7 +44,7 @@ impl VnetHdr {
         })
     }
 
-    pub fn encode(&self) -> [u8; VNET_HDR_LEN] {
+    pub(crate) fn encode(&self) -> [u8; VNET_HDR_LEN] {
         let mut b = [0u8; VNET_HDR_LEN];
         b[0] = self.flags;
         b[1] = self.gso_type;

@@ -15,14 +15,14 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU16, Ordering};
 
 /// Size of one `io_uring_buf` ring entry.
-pub const RING_ENTRY_LEN: usize = 16;
+pub(crate) const RING_ENTRY_LEN: usize = 16;
 
 /// Rounds `n` up to a multiple of `align` (a power of two).
-pub const fn round_up(n: usize, align: usize) -> usize {
+pub(crate) const fn round_up(n: usize, align: usize) -> usize {
     (n + align - 1) & !(align - 1)
 }
 
-pub fn page_size() -> usize {
+pub(crate) fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     if p > 0 { p as usize } else { 4096 }
@@ -31,13 +31,13 @@ pub fn page_size() -> usize {
 /// One anonymous, private, pre-faulted (`MAP_POPULATE`), page-aligned mapping, zero-filled.
 /// Unmapped on drop. Only raw pointers into it are handed out; references to parts of it are created
 /// by `sys::uring` for parts the kernel does not own at that moment.
-pub struct Region {
+pub(crate) struct Region {
     ptr: NonNull<u8>,
     len: usize,
 }
 
 impl Region {
-    pub fn new(len: usize) -> io::Result<Region> {
+    pub(crate) fn new(len: usize) -> io::Result<Region> {
         let len = round_up(len.max(1), page_size());
         // SAFETY: an anonymous private mapping at an address of the kernel's choosing aliases no
         // existing memory; the result is checked against MAP_FAILED.
@@ -59,16 +59,16 @@ impl Region {
         Ok(Region { ptr, len })
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Raw pointer to byte `offset`. Panics if `offset + len` does not lie inside the region.
-    pub fn ptr_at(&self, offset: usize, len: usize) -> *mut u8 {
+    pub(crate) fn ptr_at(&self, offset: usize, len: usize) -> *mut u8 {
         assert!(
             offset.checked_add(len).is_some_and(|end| end <= self.len),
             "region access {offset}+{len} out of {}",
@@ -94,42 +94,42 @@ unsafe impl Send for Region {}
 
 /// Geometry of one buffer group inside a [`Region`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GroupLayout {
+pub(crate) struct GroupLayout {
     /// Buffer group id (`bgid`).
-    pub bgid: u16,
+    pub(crate) bgid: u16,
     /// Number of buffers = ring entries; a power of two, at most 32768.
-    pub entries: u16,
+    pub(crate) entries: u16,
     /// Offset of the ring entries in the region (page aligned).
-    pub ring_offset: usize,
+    pub(crate) ring_offset: usize,
     /// Offset of buffer 0 in the region (cache-line aligned).
-    pub slots_offset: usize,
+    pub(crate) slots_offset: usize,
     /// Distance between two buffers (multiple of 64).
-    pub slot_len: usize,
+    pub(crate) slot_len: usize,
     /// Bytes at the start of each slot that the kernel does not write (the ring entry's address
     /// points this far into the slot).
-    pub headroom: usize,
+    pub(crate) headroom: usize,
     /// Bytes at the end of each slot that the kernel does not write.
-    pub tailroom: usize,
+    pub(crate) tailroom: usize,
 }
 
 impl GroupLayout {
     /// Length the kernel may fill: the slot minus headroom and tailroom.
-    pub fn kernel_len(&self) -> usize {
+    pub(crate) fn kernel_len(&self) -> usize {
         self.slot_len - self.headroom - self.tailroom
     }
 
-    pub fn ring_bytes(&self) -> usize {
+    pub(crate) fn ring_bytes(&self) -> usize {
         usize::from(self.entries) * RING_ENTRY_LEN
     }
 
-    pub fn slots_bytes(&self) -> usize {
+    pub(crate) fn slots_bytes(&self) -> usize {
         usize::from(self.entries) * self.slot_len
     }
 }
 
 /// The application side of one provided-buffer ring: a local tail and the count of buffers the
 /// kernel may still take. `push` writes an entry, `publish` makes all pushed entries visible.
-pub struct BufRing {
+pub(crate) struct BufRing {
     layout: GroupLayout,
     ring: *mut u8,
     slots: *mut u8,
@@ -147,7 +147,7 @@ unsafe impl Send for BufRing {}
 
 impl BufRing {
     /// A ring over `layout` in `region`, empty. The caller registers it with the kernel.
-    pub fn new(region: &Region, layout: GroupLayout) -> BufRing {
+    pub(crate) fn new(region: &Region, layout: GroupLayout) -> BufRing {
         assert!(layout.entries.is_power_of_two() && layout.entries <= 32768);
         assert!(layout.ring_offset % page_size() == 0);
         assert!(layout.slot_len % 64 == 0 && layout.headroom + layout.tailroom < layout.slot_len);
@@ -163,17 +163,17 @@ impl BufRing {
         }
     }
 
-    pub fn layout(&self) -> &GroupLayout {
+    pub(crate) fn layout(&self) -> &GroupLayout {
         &self.layout
     }
 
     /// Address of the ring entries, for IORING_REGISTER_PBUF_RING.
-    pub fn ring_addr(&self) -> u64 {
+    pub(crate) fn ring_addr(&self) -> u64 {
         self.ring as u64
     }
 
     /// Start of buffer `bid`'s slot (before the headroom).
-    pub fn slot_ptr(&self, bid: u16) -> *mut u8 {
+    pub(crate) fn slot_ptr(&self, bid: u16) -> *mut u8 {
         assert!(bid < self.layout.entries, "buffer id {bid} out of range");
         // SAFETY: bid < entries, so the slot lies inside the slots area of the region.
         unsafe { self.slots.add(usize::from(bid) * self.layout.slot_len) }
@@ -181,7 +181,7 @@ impl BufRing {
 
     /// Puts buffer `bid` back at the tail (not yet visible to the kernel: see `publish`). The caller
     /// guarantees `bid` is not in the ring already (it came out of a completion).
-    pub fn push(&mut self, bid: u16) {
+    pub(crate) fn push(&mut self, bid: u16) {
         let addr = self.slot_ptr(bid) as u64 + self.layout.headroom as u64;
         let idx = usize::from(self.tail & (self.layout.entries - 1));
         let entry = types_entry(addr, self.layout.kernel_len() as u32, bid);
@@ -198,7 +198,7 @@ impl BufRing {
     }
 
     /// Makes every pushed entry visible to the kernel (one release store of the tail).
-    pub fn publish(&mut self) {
+    pub(crate) fn publish(&mut self) {
         if self.tail == self.published {
             return;
         }
@@ -211,16 +211,16 @@ impl BufRing {
     }
 
     /// The kernel reported taking one buffer (a completion carried IORING_CQE_F_BUFFER).
-    pub fn taken(&mut self) {
+    pub(crate) fn taken(&mut self) {
         self.available = self.available.saturating_sub(1);
     }
 
     /// Buffers the kernel can still take (after the next publish).
-    pub fn available(&self) -> u32 {
+    pub(crate) fn available(&self) -> u32 {
         self.available
     }
 
-    pub fn entries(&self) -> u16 {
+    pub(crate) fn entries(&self) -> u16 {
         self.layout.entries
     }
 }

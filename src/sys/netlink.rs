@@ -160,7 +160,7 @@ fn new_route_msg(ifindex: u32, dst: &IpAddr, prefix: u8, seq: u32) -> Vec<u8> {
 
 /// Finds the acknowledgement for `seq` in a reply: `Some(Ok(()))` for success, `Some(Err(errno))`
 /// for a kernel error, `None` if the bytes hold no (well-formed) ack for `seq`.
-pub fn parse_ack(reply: &[u8], seq: u32) -> Option<Result<(), i32>> {
+pub(crate) fn parse_ack(reply: &[u8], seq: u32) -> Option<Result<(), i32>> {
     let mut off = 0usize;
     while let Some(hdr) = reply.get(off..off.checked_add(NLMSG_HDRLEN)?) {
         let len = u32::from_ne_bytes(hdr[0..4].try_into().ok()?) as usize;
@@ -254,7 +254,7 @@ fn hint(e: &io::Error) -> &'static str {
 
 /// Adds `addr/prefix` to interface `ifindex` (IPv4 or IPv6). For IPv6 call
 /// [`ensure_ipv6_enabled`] first: a disabled interface answers EACCES.
-pub fn add_address(ifindex: u32, addr: IpAddr, prefix: u8) -> io::Result<()> {
+pub(crate) fn add_address(ifindex: u32, addr: IpAddr, prefix: u8) -> io::Result<()> {
     check_prefix(&addr, prefix)?;
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
     request(&new_addr_msg(ifindex, &addr, prefix, seq), seq).map_err(|e| {
@@ -276,7 +276,7 @@ pub fn add_address(ifindex: u32, addr: IpAddr, prefix: u8) -> io::Result<()> {
 }
 
 /// Adds a route to `dst/prefix` out of interface `ifindex`, in the main table.
-pub fn add_route(ifindex: u32, dst: IpAddr, prefix: u8) -> io::Result<()> {
+pub(crate) fn add_route(ifindex: u32, dst: IpAddr, prefix: u8) -> io::Result<()> {
     check_prefix(&dst, prefix)?;
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
     request(&new_route_msg(ifindex, &dst, prefix, seq), seq).map_err(|e| {
@@ -300,7 +300,7 @@ pub fn add_route(ifindex: u32, dst: IpAddr, prefix: u8) -> io::Result<()> {
 /// Makes sure IPv6 is enabled on `ifname` (`net.ipv6.conf.IFNAME.disable_ipv6 = 0`), turning it on
 /// if it is off; a clear error when IPv6 is off in the whole kernel or the sysctl is not writable.
 /// The interface MTU must be at least 1280 first, or the kernel drops IPv6 from it.
-pub fn ensure_ipv6_enabled(ifname: &str) -> io::Result<()> {
+pub(crate) fn ensure_ipv6_enabled(ifname: &str) -> io::Result<()> {
     super::tun::check_name(ifname)?;
     if !std::path::Path::new("/proc/sys/net/ipv6").exists() {
         return Err(io::Error::new(

@@ -7,13 +7,13 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// A socket address in the kernel's layout, ready to pass as `(ptr, len)`.
 #[derive(Clone, Copy)]
-pub struct RawSockAddr {
-    pub storage: libc::sockaddr_storage,
-    pub len: libc::socklen_t,
+pub(crate) struct RawSockAddr {
+    pub(crate) storage: libc::sockaddr_storage,
+    pub(crate) len: libc::socklen_t,
 }
 
 impl RawSockAddr {
-    pub fn as_ptr(&self) -> *const libc::sockaddr {
+    pub(crate) fn as_ptr(&self) -> *const libc::sockaddr {
         (&self.storage as *const libc::sockaddr_storage).cast()
     }
 }
@@ -22,7 +22,7 @@ const V4_LEN: usize = std::mem::size_of::<libc::sockaddr_in>();
 const V6_LEN: usize = std::mem::size_of::<libc::sockaddr_in6>();
 
 /// The length of `addr` in the kernel's layout (`sockaddr_in` or `sockaddr_in6`).
-pub fn raw_len(addr: &SocketAddr) -> libc::socklen_t {
+pub(crate) fn raw_len(addr: &SocketAddr) -> libc::socklen_t {
     let len = match addr {
         SocketAddr::V4(_) => V4_LEN,
         SocketAddr::V6(_) => V6_LEN,
@@ -30,7 +30,7 @@ pub fn raw_len(addr: &SocketAddr) -> libc::socklen_t {
     len as libc::socklen_t
 }
 
-pub fn to_raw(addr: &SocketAddr) -> RawSockAddr {
+pub(crate) fn to_raw(addr: &SocketAddr) -> RawSockAddr {
     // Field-by-field through the storage's bytes keeps this free of `unsafe` casts.
     let mut bytes = [0u8; std::mem::size_of::<libc::sockaddr_storage>()];
     match addr {
@@ -63,7 +63,7 @@ fn storage_from_bytes(
 
 /// Parses a sockaddr the kernel wrote into `bytes`; `None` for a family other than IPv4/IPv6 or too
 /// few bytes. IPv4-mapped IPv6 addresses (from a dual-stack socket) come back as IPv4.
-pub fn from_bytes(bytes: &[u8]) -> Option<SocketAddr> {
+pub(crate) fn from_bytes(bytes: &[u8]) -> Option<SocketAddr> {
     let family = u16::from_ne_bytes(bytes.get(0..2)?.try_into().ok()?);
     let port = u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?);
     match i32::from(family) {
@@ -89,7 +89,7 @@ pub fn from_bytes(bytes: &[u8]) -> Option<SocketAddr> {
 
 /// The form of `addr` a socket of family `ipv6_socket` can send to: a dual-stack IPv6 socket needs
 /// IPv4 peers as IPv4-mapped IPv6 addresses.
-pub fn for_socket(addr: &SocketAddr, ipv6_socket: bool) -> SocketAddr {
+pub(crate) fn for_socket(addr: &SocketAddr, ipv6_socket: bool) -> SocketAddr {
     match addr {
         SocketAddr::V4(a) if ipv6_socket => {
             SocketAddr::V6(SocketAddrV6::new(a.ip().to_ipv6_mapped(), a.port(), 0, 0))

@@ -11,14 +11,14 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
 /// `IFNAMSIZ`: the name field of `ifreq`, NUL included.
-pub const IFNAMSIZ: usize = 16;
+pub(crate) const IFNAMSIZ: usize = 16;
 
 // TUNSETIFF flags (linux/if_tun.h).
-pub const IFF_TUN: u16 = 0x0001;
-pub const IFF_NO_PI: u16 = 0x1000;
+pub(crate) const IFF_TUN: u16 = 0x0001;
+pub(crate) const IFF_NO_PI: u16 = 0x1000;
 /// Packets carry a `virtio_net_hdr` (for later GSO/GRO offload via `TUNSETOFFLOAD`).
-pub const IFF_VNET_HDR: u16 = 0x4000;
-pub const IFF_MULTI_QUEUE: u16 = 0x0100;
+pub(crate) const IFF_VNET_HDR: u16 = 0x4000;
+pub(crate) const IFF_MULTI_QUEUE: u16 = 0x0100;
 
 /// `_IOW(type, nr, size)` as in asm-generic/ioctl.h.
 const fn iow(ty: u8, nr: u8, size: usize) -> u64 {
@@ -26,16 +26,16 @@ const fn iow(ty: u8, nr: u8, size: usize) -> u64 {
 }
 
 /// `_IOW('T', 202, int)`.
-pub const TUNSETIFF: u64 = iow(b'T', 202, 4);
+pub(crate) const TUNSETIFF: u64 = iow(b'T', 202, 4);
 /// `_IOW('T', 208, unsigned int)`: offload flags, for use with `IFF_VNET_HDR`.
-pub const TUNSETOFFLOAD: u64 = iow(b'T', 208, 4);
+pub(crate) const TUNSETOFFLOAD: u64 = iow(b'T', 208, 4);
 /// `_IOW('T', 216, int)`: size of the vnet header (default sizeof(struct virtio_net_hdr) = 10).
-pub const TUNSETVNETHDRSZ: u64 = iow(b'T', 216, 4);
+pub(crate) const TUNSETVNETHDRSZ: u64 = iow(b'T', 216, 4);
 
 // TUNSETOFFLOAD flags.
-pub const TUN_F_CSUM: u32 = 0x01;
-pub const TUN_F_TSO4: u32 = 0x02;
-pub const TUN_F_TSO6: u32 = 0x04;
+pub(crate) const TUN_F_CSUM: u32 = 0x01;
+pub(crate) const TUN_F_TSO4: u32 = 0x02;
+pub(crate) const TUN_F_TSO6: u32 = 0x04;
 
 // Size of the `virtio_net_hdr` every read and write carries in offload mode (the layout itself
 // is parsed in `core::offload`).
@@ -56,7 +56,7 @@ const IFF_UP: u16 = 0x1;
 
 /// A default transmit queue for the TUN device: bursts from the host's stack wait here while the
 /// loop catches up, rather than being dropped (the kernel default for TUN is 500).
-pub const DEFAULT_TXQUEUELEN: u32 = 4096;
+pub(crate) const DEFAULT_TXQUEUELEN: u32 = 4096;
 
 /// `sizeof(struct ifreq)`: the name, then a 24-byte union (`ifr_data`).
 const IFREQ_LEN: usize = IFNAMSIZ + 24;
@@ -127,7 +127,7 @@ impl IfReq {
 
 /// The kernel's rules for a device name (`dev_valid_name`), so a bad name is an error here rather
 /// than a truncated or rejected name later.
-pub fn check_name(name: &str) -> io::Result<()> {
+pub(crate) fn check_name(name: &str) -> io::Result<()> {
     let ok = !name.is_empty()
         && name.len() < IFNAMSIZ
         && name != "."
@@ -161,20 +161,20 @@ fn permission_hint(err: &io::Error) -> Option<&'static str> {
 
 /// An open TUN device: the queue fd and the interface's actual name.
 #[derive(Debug)]
-pub struct Tun {
-    pub fd: OwnedFd,
-    pub name: String,
+pub(crate) struct Tun {
+    pub(crate) fd: OwnedFd,
+    pub(crate) name: String,
 }
 
 /// Opens a TUN device named `name` (`IFF_TUN | IFF_NO_PI`, non-blocking, close-on-exec). The
 /// interface is not persistent: it disappears when the fd is closed.
-pub fn open(name: &str) -> io::Result<Tun> {
+pub(crate) fn open(name: &str) -> io::Result<Tun> {
     open_with_flags(name, 0)
 }
 
 /// As [`open`], with extra `TUNSETIFF` flags (e.g. [`IFF_VNET_HDR`]) or'ed into
 /// `IFF_TUN | IFF_NO_PI`.
-pub fn open_with_flags(name: &str, extra_flags: u16) -> io::Result<Tun> {
+pub(crate) fn open_with_flags(name: &str, extra_flags: u16) -> io::Result<Tun> {
     let mut req = IfReq::new(name)?;
     let file = OpenOptions::new()
         .read(true)
@@ -223,7 +223,7 @@ pub fn open_with_flags(name: &str, extra_flags: u16) -> io::Result<Tun> {
 }
 
 /// Sets `TUNSETOFFLOAD` flags on a TUN fd opened with [`IFF_VNET_HDR`].
-pub fn set_offload(tun: &OwnedFd, flags: u32) -> io::Result<()> {
+pub(crate) fn set_offload(tun: &OwnedFd, flags: u32) -> io::Result<()> {
     // SAFETY: TUNSETOFFLOAD takes its argument by value (an unsigned int), not a pointer.
     let rc = unsafe {
         libc::ioctl(
@@ -242,7 +242,7 @@ pub fn set_offload(tun: &OwnedFd, flags: u32) -> io::Result<()> {
 }
 
 /// Sets the vnet header size (`TUNSETVNETHDRSZ`).
-pub fn set_vnet_hdr_size(tun: &OwnedFd, size: i32) -> io::Result<()> {
+pub(crate) fn set_vnet_hdr_size(tun: &OwnedFd, size: i32) -> io::Result<()> {
     // SAFETY: TUNSETVNETHDRSZ reads one int through the pointer, which is live for the call.
     let rc = unsafe {
         libc::ioctl(
@@ -263,7 +263,7 @@ pub fn set_vnet_hdr_size(tun: &OwnedFd, size: i32) -> io::Result<()> {
 /// Opens a TUN device in offload mode: `IFF_VNET_HDR` with a 10-byte `virtio_net_hdr` on every
 /// read and write, checksum offload and TSO for IPv4 and IPv6 (the kernel hands us TCP
 /// super-packets of up to 64 KiB and accepts them). The device is closed again on failure.
-pub fn open_offload(name: &str) -> io::Result<Tun> {
+pub(crate) fn open_offload(name: &str) -> io::Result<Tun> {
     let t = open_with_flags(name, IFF_VNET_HDR)?;
     set_vnet_hdr_size(&t.fd, VNET_HDR_LEN as i32)?;
     set_offload(&t.fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)?;
@@ -273,7 +273,7 @@ pub fn open_offload(name: &str) -> io::Result<Tun> {
 /// Writes one packet to the TUN device now, with one `write` (the descriptor is non-blocking): the
 /// data plane's direct path for a packet that came alone (when: `driver::event_loop`'s module
 /// docs). A TUN write is all or nothing; anything shorter is an error.
-pub fn write_now(fd: RawFd, packet: &[u8]) -> io::Result<()> {
+pub(crate) fn write_now(fd: RawFd, packet: &[u8]) -> io::Result<()> {
     // SAFETY: `packet` is a live slice of `packet.len()` bytes for the whole call; write only
     // reads it and does not keep the pointer.
     let n = unsafe { libc::write(fd, packet.as_ptr().cast(), packet.len()) };
@@ -316,7 +316,7 @@ fn if_ioctl(
 }
 
 /// Sets the interface MTU.
-pub fn set_mtu(name: &str, mtu: u16) -> io::Result<()> {
+pub(crate) fn set_mtu(name: &str, mtu: u16) -> io::Result<()> {
     if_ioctl(name, SIOCSIFMTU, &format!("set MTU {mtu}"), |r| {
         r.set_i32(i32::from(mtu))
     })
@@ -324,27 +324,27 @@ pub fn set_mtu(name: &str, mtu: u16) -> io::Result<()> {
 }
 
 /// The interface MTU.
-pub fn mtu(name: &str) -> io::Result<u32> {
+pub(crate) fn mtu(name: &str) -> io::Result<u32> {
     let r = if_ioctl(name, SIOCGIFMTU, "read the MTU", |_| {})?;
     u32::try_from(r.get_i32())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "negative MTU"))
 }
 
 /// The transmit queue length.
-pub fn txqueuelen(name: &str) -> io::Result<u32> {
+pub(crate) fn txqueuelen(name: &str) -> io::Result<u32> {
     let r = if_ioctl(name, SIOCGIFTXQLEN, "read txqueuelen", |_| {})?;
     u32::try_from(r.get_i32())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "negative txqueuelen"))
 }
 
 /// Sets the transmit queue length (packets the kernel queues towards the TUN reader).
-pub fn set_txqueuelen(name: &str, qlen: u32) -> io::Result<()> {
+pub(crate) fn set_txqueuelen(name: &str, qlen: u32) -> io::Result<()> {
     let v = i32::try_from(qlen).unwrap_or(i32::MAX);
     if_ioctl(name, SIOCSIFTXQLEN, "set txqueuelen", |r| r.set_i32(v)).map(drop)
 }
 
 /// Sets the interface's IPv4 address and netmask (`prefix` bits, at most 32).
-pub fn set_ipv4(name: &str, addr: Ipv4Addr, prefix: u8) -> io::Result<()> {
+pub(crate) fn set_ipv4(name: &str, addr: Ipv4Addr, prefix: u8) -> io::Result<()> {
     if prefix > 32 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -368,7 +368,7 @@ pub fn set_ipv4(name: &str, addr: Ipv4Addr, prefix: u8) -> io::Result<()> {
 }
 
 /// Brings the link up (sets IFF_UP, keeping the other flags).
-pub fn set_up(name: &str) -> io::Result<()> {
+pub(crate) fn set_up(name: &str) -> io::Result<()> {
     let flags = if_ioctl(name, SIOCGIFFLAGS, "read flags", |_| {})?.get_u16();
     if_ioctl(name, SIOCSIFFLAGS, "bring the link up", |r| {
         r.set_u16(flags | IFF_UP)
@@ -377,12 +377,12 @@ pub fn set_up(name: &str) -> io::Result<()> {
 }
 
 /// Whether the link is administratively up.
-pub fn is_up(name: &str) -> io::Result<bool> {
+pub(crate) fn is_up(name: &str) -> io::Result<bool> {
     Ok(if_ioctl(name, SIOCGIFFLAGS, "read flags", |_| {})?.get_u16() & IFF_UP != 0)
 }
 
 /// The interface index (for rtnetlink).
-pub fn if_index(name: &str) -> io::Result<u32> {
+pub(crate) fn if_index(name: &str) -> io::Result<u32> {
     let r = if_ioctl(name, SIOCGIFINDEX, "look up the index", |_| {})?;
     u32::try_from(r.get_i32())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "negative interface index"))

@@ -10,18 +10,18 @@ use core::ops::Range;
 
 mod ipv4 {
     use core::ops::Range;
-    pub const LENGTH: Range<usize> = 2..4;
-    pub const SRC_ADDR: Range<usize> = 12..16;
-    pub const DST_ADDR: Range<usize> = 16..20;
-    pub const HEADER_LEN: usize = 20;
+    pub(crate) const LENGTH: Range<usize> = 2..4;
+    pub(crate) const SRC_ADDR: Range<usize> = 12..16;
+    pub(crate) const DST_ADDR: Range<usize> = 16..20;
+    pub(crate) const HEADER_LEN: usize = 20;
 }
 
 mod ipv6 {
     use core::ops::Range;
-    pub const PAYLOAD_LEN: Range<usize> = 4..6;
-    pub const SRC_ADDR: Range<usize> = 8..24;
-    pub const DST_ADDR: Range<usize> = 24..40;
-    pub const HEADER_LEN: usize = 40;
+    pub(crate) const PAYLOAD_LEN: Range<usize> = 4..6;
+    pub(crate) const SRC_ADDR: Range<usize> = 8..24;
+    pub(crate) const DST_ADDR: Range<usize> = 24..40;
+    pub(crate) const HEADER_LEN: usize = 40;
 }
 
 fn version(p: &[u8]) -> Option<u8> {
@@ -49,7 +49,7 @@ fn address(p: &[u8], v4: Range<usize>, v6: Range<usize>) -> Option<IpAddr> {
 
 /// Length of the IPv4 or IPv6 packet at the start of `p`, from its own header; `None` if `p` is not
 /// one or is shorter than its header says.
-pub fn packet_len(p: &[u8]) -> Option<usize> {
+pub(crate) fn packet_len(p: &[u8]) -> Option<usize> {
     match version(p)? {
         4 => {
             let total = usize::from(u16_at(p, ipv4::LENGTH)?);
@@ -65,11 +65,11 @@ pub fn packet_len(p: &[u8]) -> Option<usize> {
     }
 }
 
-pub fn source(p: &[u8]) -> Option<IpAddr> {
+pub(crate) fn source(p: &[u8]) -> Option<IpAddr> {
     address(p, ipv4::SRC_ADDR, ipv6::SRC_ADDR)
 }
 
-pub fn destination(p: &[u8]) -> Option<IpAddr> {
+pub(crate) fn destination(p: &[u8]) -> Option<IpAddr> {
     address(p, ipv4::DST_ADDR, ipv6::DST_ADDR)
 }
 

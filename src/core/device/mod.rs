@@ -77,14 +77,14 @@ use crate::core::stats::{DropReason, Stats};
 use crate::core::time::Instant;
 use crate::core::timers::PeerTimers;
 
-pub mod config;
+pub(crate) mod config;
 mod control;
-pub mod events;
+pub(crate) mod events;
 mod handshake;
 mod inner_packet;
 pub mod load;
 mod outbox;
-pub mod ratelimiter;
+pub(crate) mod ratelimiter;
 mod receive;
 mod send;
 mod snapshot;
@@ -95,9 +95,10 @@ mod interop_vectors;
 #[cfg(test)]
 mod sim;
 
-pub use config::{ConfigError, DeviceConfig, Limits, PeerConfig, PeerUpdate};
-pub use events::Event;
-pub use snapshot::PeerSnapshot;
+pub(crate) use config::{ConfigError, PeerUpdate};
+pub use config::{DeviceConfig, Limits, PeerConfig};
+pub(crate) use events::Event;
+pub(crate) use snapshot::PeerSnapshot;
 
 /// The longest datagram `poll_transmit` writes: a handshake initiation.
 pub const MAX_CONTROL_LEN: usize = INITIATION_LEN;
@@ -109,7 +110,7 @@ const INDICES_PER_PEER: usize = 5;
 /// Bytes of the per-peer state kept inline (sessions are boxed and allocated only while they
 /// exist: about 1.2 KiB each, up to three per peer). Table entries come on top: see the module
 /// documentation.
-pub const PEER_STATE_BYTES: usize = core::mem::size_of::<Option<PeerState>>();
+pub(crate) const PEER_STATE_BYTES: usize = core::mem::size_of::<Option<PeerState>>();
 // An idle peer costs this besides its table entries: keep it within budget (688 bytes when
 // written), and the session slots empty-cheap (boxed).
 const _: () = assert!(PEER_STATE_BYTES <= 768);
@@ -243,53 +244,53 @@ impl<E: Entropy> Device<E> {
         self.identity.public_key()
     }
 
-    pub fn listen_port(&self) -> Option<u16> {
+    pub(crate) fn listen_port(&self) -> Option<u16> {
         self.listen_port
     }
 
     /// The driver binds the socket; the device only remembers the port for `wg show`.
-    pub fn set_listen_port(&mut self, port: Option<u16>) {
+    pub(crate) fn set_listen_port(&mut self, port: Option<u16>) {
         self.listen_port = port;
     }
 
-    pub fn fwmark(&self) -> Option<u32> {
+    pub(crate) fn fwmark(&self) -> Option<u32> {
         self.fwmark
     }
 
-    pub fn set_fwmark(&mut self, fwmark: Option<u32>) {
+    pub(crate) fn set_fwmark(&mut self, fwmark: Option<u32>) {
         self.fwmark = fwmark.filter(|&m| m != 0);
     }
 
-    pub fn limits(&self) -> Limits {
+    pub(crate) fn limits(&self) -> Limits {
         self.limits
     }
 
     /// The peer with this public key.
-    pub fn peer_id(&self, key: &PublicKey) -> Option<PeerId> {
+    pub(crate) fn peer_id(&self, key: &PublicKey) -> Option<PeerId> {
         self.peer_table.get(key)
     }
 
     /// The public key of peer `id` (events name peers by id).
-    pub fn peer_public_key(&self, id: PeerId) -> Option<&PublicKey> {
+    pub(crate) fn peer_public_key(&self, id: PeerId) -> Option<&PublicKey> {
         self.peer_table.public_key(id)
     }
 
     /// Every peer, lowest id first.
-    pub fn peer_ids(&self) -> impl Iterator<Item = PeerId> + '_ {
+    pub(crate) fn peer_ids(&self) -> impl Iterator<Item = PeerId> + '_ {
         self.peer_table.iter().map(|(id, _)| id)
     }
 
-    pub fn peer_count(&self) -> usize {
+    pub(crate) fn peer_count(&self) -> usize {
         self.peer_table.len()
     }
 
     /// Where datagrams to peer `id` go now.
-    pub fn peer_endpoint(&self, id: PeerId) -> Option<SocketAddr> {
+    pub(crate) fn peer_endpoint(&self, id: PeerId) -> Option<SocketAddr> {
         self.state(id)?.peer.endpoint()
     }
 
     /// Whether peer `id` has a session it can send with now.
-    pub fn has_session(&self, id: PeerId, now: Instant) -> bool {
+    pub(crate) fn has_session(&self, id: PeerId, now: Instant) -> bool {
         self.state(id)
             .and_then(|s| s.peer.sessions().current())
             .is_some_and(|k| k.can_send(now))

@@ -20,9 +20,9 @@ use crate::core::keyed_hash::HashKey;
 use crate::core::time::Instant;
 
 /// Messages per second each source may send in the long run.
-pub const PACKETS_PER_SECOND: u64 = 20;
+pub(crate) const PACKETS_PER_SECOND: u64 = 20;
 /// Messages a source may send at once after being quiet.
-pub const PACKETS_BURSTABLE: u64 = 5;
+pub(crate) const PACKETS_BURSTABLE: u64 = 5;
 /// Tokens (nanoseconds) one message costs.
 const COST: u64 = 1_000_000_000 / PACKETS_PER_SECOND;
 const TOKEN_MAX: u64 = COST * PACKETS_BURSTABLE;
@@ -32,7 +32,7 @@ const IDLE: u64 = TOKEN_MAX;
 const WAYS: usize = 4;
 const SETS: usize = 2048;
 /// Sources tracked at once.
-pub const ENTRIES: usize = SETS * WAYS;
+pub(crate) const ENTRIES: usize = SETS * WAYS;
 
 /// A source, as the limit groups them. `lo`'s top byte is the family (never 0 for a used entry).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -71,14 +71,14 @@ struct Entry {
     tokens: u64,
 }
 
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     entries: Box<[Entry]>,
     hash_key: HashKey,
 }
 
 impl RateLimiter {
     /// An empty table (`ENTRIES` entries of 32 bytes, allocated now).
-    pub fn new(hash_key: HashKey) -> Self {
+    pub(crate) fn new(hash_key: HashKey) -> Self {
         RateLimiter {
             entries: vec![Entry::default(); ENTRIES].into_boxed_slice(),
             hash_key,
@@ -87,7 +87,7 @@ impl RateLimiter {
 
     /// Whether a message from `ip` at `now` is within its source's limit; takes its tokens if so.
     /// Allocates nothing; looks at one set of four entries.
-    pub fn allow(&mut self, now: Instant, ip: IpAddr) -> bool {
+    pub(crate) fn allow(&mut self, now: Instant, ip: IpAddr) -> bool {
         let source = Source::of(ip);
         let now = now.as_nanos();
         let set = (self.hash_key.hash_one(source) as usize) % SETS;

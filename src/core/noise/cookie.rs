@@ -33,7 +33,7 @@ use crate::core::entropy::Entropy;
 
 /// What the MACs of a received initiation or response prove.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MacCheck {
+pub(crate) enum MacCheck {
     /// mac1 is wrong: not meant for us, or corrupted. Drop without any further work.
     Mac1Bad,
     /// mac1 is right, mac2 absent or not valid for the source address. Process when not under
@@ -102,7 +102,7 @@ impl CookieChecker {
 
     /// Checks mac1, then mac2 against the cookie `source` would hold now. Does not change state:
     /// with no secret yet, or one older than `COOKIE_REFRESH_TIME`, no mac2 can be valid.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         local: &StaticIdentity,
         now: Instant,
@@ -238,12 +238,12 @@ impl PeerCookie {
     }
 
     /// When the cookie in use was received, if there is one (fresh or not).
-    pub fn received_at(&self) -> Option<Instant> {
+    pub(crate) fn received_at(&self) -> Option<Instant> {
         self.cookie.as_ref().map(|(_, at)| *at)
     }
 
     /// A handshake message went out since the last cookie reply: a reply to it would be accepted.
-    pub fn awaits_reply(&self) -> bool {
+    pub(crate) fn awaits_reply(&self) -> bool {
         self.last_mac1.is_some()
     }
 

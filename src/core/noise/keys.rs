@@ -14,7 +14,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use super::consts::{HASH_LEN, KEY_LEN, LABEL_COOKIE, LABEL_MAC1};
 use super::crypto::{self, LowOrderPoint, Secret};
 use super::handshake::INITIAL_HASH;
-pub use crate::core::keys::{PresharedKey, PrivateKey, PublicKey};
+pub use crate::core::keys::PresharedKey;
+pub(crate) use crate::core::keys::{PrivateKey, PublicKey};
 
 /// `HASH(label ‖ public)`: the mac1 key or cookie key of messages to or from the owner of `public`.
 fn labelled_key(label: &[u8; 8], public: &PublicKey) -> [u8; HASH_LEN] {
@@ -122,17 +123,17 @@ impl PeerKeys {
         })
     }
 
-    pub fn remote_static(&self) -> &PublicKey {
+    pub(crate) fn remote_static(&self) -> &PublicKey {
         &self.remote_static
     }
 
     /// The same peer's keys for another local identity (the interface's private key changed).
-    pub fn for_identity(&self, local: &StaticIdentity) -> Result<Self, LowOrderPoint> {
+    pub(crate) fn for_identity(&self, local: &StaticIdentity) -> Result<Self, LowOrderPoint> {
         PeerKeys::new(local, self.remote_static, self.preshared_key.clone())
     }
 
     /// The same peer with another preshared key (`None`: none, all zeros on the wire).
-    pub fn set_preshared_key(&mut self, preshared_key: Option<PresharedKey>) {
+    pub(crate) fn set_preshared_key(&mut self, preshared_key: Option<PresharedKey>) {
         self.preshared_key = preshared_key.unwrap_or_else(PresharedKey::none);
     }
     /// An impostor's keys: initiations built with them carry `claimed` as the initiator's static

@@ -29,21 +29,21 @@
 pub mod consts;
 pub mod cookie;
 pub mod crypto;
-pub mod handshake;
+pub(crate) mod handshake;
 #[cfg(test)]
 pub(crate) mod interop_vectors;
-pub mod keys;
+pub(crate) mod keys;
 pub mod messages;
-pub mod tai64n;
+pub(crate) mod tai64n;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod transport;
 
 pub use crate::core::entropy::Entropy;
-pub use cookie::{CookieChecker, CookieError, MacCheck, PeerCookie};
-pub use handshake::{
-    ConsumedInitiation, HandshakeError, IdentifiedInitiation, InitiatorState, SessionKeys,
-    create_initiation, identify_initiation,
-};
-pub use keys::{PeerKeys, PresharedKey, PrivateKey, PublicKey, StaticIdentity};
+pub use cookie::PeerCookie;
+pub(crate) use cookie::{CookieChecker, CookieError, MacCheck};
+pub(crate) use handshake::{ConsumedInitiation, HandshakeError, IdentifiedInitiation};
+pub use handshake::{InitiatorState, SessionKeys, create_initiation, identify_initiation};
+pub use keys::{PeerKeys, PresharedKey, StaticIdentity};
+pub(crate) use keys::{PrivateKey, PublicKey};
 pub use tai64n::Tai64N;

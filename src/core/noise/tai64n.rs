@@ -18,7 +18,7 @@ use super::consts::TIMESTAMP_LEN;
 /// since 2017; WireGuard fixed 10, and only the ordering matters.)
 const UNIX_EPOCH_LABEL: u64 = (1 << 62) + 10;
 /// Nanoseconds are rounded down to a multiple of this.
-pub const WHITENING_GRANULARITY_NS: u32 = 1 << 24;
+pub(crate) const WHITENING_GRANULARITY_NS: u32 = 1 << 24;
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 /// A TAI64N timestamp as it travels.
@@ -41,11 +41,11 @@ impl Tai64N {
         Tai64N(bytes)
     }
 
-    pub const fn from_bytes(bytes: [u8; TIMESTAMP_LEN]) -> Self {
+    pub(crate) const fn from_bytes(bytes: [u8; TIMESTAMP_LEN]) -> Self {
         Tai64N(bytes)
     }
 
-    pub const fn to_bytes(self) -> [u8; TIMESTAMP_LEN] {
+    pub(crate) const fn to_bytes(self) -> [u8; TIMESTAMP_LEN] {
         self.0
     }
 

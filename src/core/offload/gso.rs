@@ -71,7 +71,7 @@ impl Segments {
     }
 
     /// Sum of the IP lengths of all segments.
-    pub fn ip_bytes(&self) -> usize {
+    pub(crate) fn ip_bytes(&self) -> usize {
         if self.count == 0 {
             return 0;
         }
@@ -83,7 +83,7 @@ impl Segments {
     /// Byte range of `out` holding the sealed segments `first..first + n` (clamped to the count):
     /// for a caller that must split the send, e.g. at the kernel's limit of 64 segments per UDP GSO
     /// send or of 64 KiB per datagram.
-    pub fn span(&self, first: usize, n: usize) -> Range<usize> {
+    pub(crate) fn span(&self, first: usize, n: usize) -> Range<usize> {
         let first = first.min(self.count);
         let end = first.saturating_add(n).min(self.count);
         let at = |i: usize| i.saturating_mul(self.stride);
