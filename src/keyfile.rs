@@ -255,6 +255,7 @@ fn parse_wg_key<K>(
 }
 
 /// Reads a private key file as `wg genkey` writes it (`wg set wg0 private-key FILE`).
+#[cfg(test)]
 pub fn read_wg_private_key(path: &Path) -> Result<PrivateKey, KeyError> {
     parse_wg_key(path, &read_wg_key_text(path)?, PrivateKey::from_base64)
 }
@@ -281,6 +282,7 @@ pub(crate) fn generate_wg_private_key_to(path: &Path) -> Result<(), KeyError> {
 }
 
 /// A fresh pre-shared key (`wg genpsk`) written to a new file at `path`.
+#[cfg(test)]
 pub(crate) fn generate_wg_preshared_key_to(path: &Path) -> Result<(), KeyError> {
     let key = PresharedKey::from_bytes(crate::sys::random::bytes32().map_err(io_err(path))?);
     write_new_wg_key(path, key.as_bytes())

@@ -3,7 +3,7 @@
 //! them is the caller's job, not the parser's.
 
 use core::fmt;
-use core::net::{IpAddr, Ipv6Addr, SocketAddr};
+use core::net::{IpAddr, Ipv6Addr};
 use core::str::FromStr;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,9 +21,10 @@ pub(crate) struct Endpoint {
 
 impl Endpoint {
     /// The address, when the host is an address literal.
-    pub(crate) fn socket_addr(&self) -> Option<SocketAddr> {
+    #[cfg(test)]
+    pub(crate) fn socket_addr(&self) -> Option<core::net::SocketAddr> {
         match self.host {
-            EndpointHost::Ip(ip) => Some(SocketAddr::new(ip, self.port)),
+            EndpointHost::Ip(ip) => Some(core::net::SocketAddr::new(ip, self.port)),
             EndpointHost::Name(_) => None,
         }
     }

@@ -24,10 +24,10 @@ pub(crate) mod wg_quick;
 pub(crate) mod write;
 
 pub(crate) use endpoint::{Endpoint, EndpointHost};
-pub(crate) use error::{ConfigError, ErrorKind};
+pub(crate) use error::ErrorKind;
 pub(crate) use load::load;
 pub use parse::parse;
-pub(crate) use wg_quick::{WgQuickKey, WgQuickSetting};
+pub(crate) use wg_quick::WgQuickSetting;
 pub use write::to_text;
 
 use crate::core::ip_prefix::IpPrefix;
@@ -90,6 +90,7 @@ pub struct PeerConfig {
 
 impl PeerConfig {
     /// A peer with only its public key set.
+    #[cfg(test)]
     pub(crate) fn new(public_key: PublicKey) -> Self {
         PeerConfig {
             public_key,

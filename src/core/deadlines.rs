@@ -52,6 +52,7 @@ pub struct DeadlineQueue {
 }
 
 impl DeadlineQueue {
+    #[cfg(test)]
     pub(crate) fn new() -> Self {
         Self::default()
     }
@@ -140,15 +141,18 @@ impl DeadlineQueue {
     }
 
     /// Peers that have a deadline.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.scheduled
     }
 
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.scheduled == 0
     }
 
     /// Heap entries held, stale ones included (never more than `2 × len() + 64` after a call).
+    #[cfg(test)]
     pub(crate) fn heap_len(&self) -> usize {
         self.heap.len()
     }

@@ -153,7 +153,7 @@ impl<V: Copy> IndexTable<V> {
         self.len
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 

@@ -9,10 +9,10 @@
 use core::fmt;
 use core::hint::black_box;
 
-pub(crate) const KEY_LEN: usize = 32;
+pub const KEY_LEN: usize = 32;
 /// 43 base64 characters for 256 bits, and one `=` of padding.
-pub(crate) const BASE64_LEN: usize = 44;
-pub(crate) const HEX_LEN: usize = 64;
+pub const BASE64_LEN: usize = 44;
+pub const HEX_LEN: usize = 64;
 
 /// Why text is not a key. Lengths are public; which character is wrong is not reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +82,7 @@ fn base64_value(c: u8) -> i32 {
 }
 
 /// `key` in base64: ten groups of 3 bytes make 40 characters, the last 2 bytes make 3 more, then `=`.
-pub(crate) fn encode_base64(key: &[u8; KEY_LEN]) -> [u8; BASE64_LEN] {
+pub fn encode_base64(key: &[u8; KEY_LEN]) -> [u8; BASE64_LEN] {
     let mut out = [0u8; BASE64_LEN];
     for (group, chars) in key.chunks(3).zip(out.chunks_mut(4)) {
         let b = [
@@ -101,7 +101,7 @@ pub(crate) fn encode_base64(key: &[u8; KEY_LEN]) -> [u8; BASE64_LEN] {
 
 /// Decodes `wg`'s base64 of a key into `out`; on error `out` is all zero. Accepts exactly the text
 /// [`encode_base64`] produces: 44 bytes, `=` last, and the unused low 2 bits of character 43 zero.
-pub(crate) fn decode_base64(text: &[u8], out: &mut [u8; KEY_LEN]) -> Result<(), KeyTextError> {
+pub fn decode_base64(text: &[u8], out: &mut [u8; KEY_LEN]) -> Result<(), KeyTextError> {
     out.fill(0);
     if text.len() != BASE64_LEN {
         return Err(KeyTextError::Base64Length(text.len()));
@@ -135,7 +135,7 @@ pub(crate) fn decode_base64(text: &[u8], out: &mut [u8; KEY_LEN]) -> Result<(), 
 }
 
 /// `key` in lowercase hex.
-pub(crate) fn encode_hex(key: &[u8; KEY_LEN]) -> [u8; HEX_LEN] {
+pub fn encode_hex(key: &[u8; KEY_LEN]) -> [u8; HEX_LEN] {
     let digit = |n: u8| {
         let n = i32::from(n);
         (n + i32::from(b'0') + (at_least(n, 10) & 39)) as u8
@@ -157,7 +157,7 @@ fn hex_value(c: u8) -> i32 {
 }
 
 /// Decodes 64 hex digits (either case) into `out`; on error `out` is all zero.
-pub(crate) fn decode_hex(text: &[u8], out: &mut [u8; KEY_LEN]) -> Result<(), KeyTextError> {
+pub fn decode_hex(text: &[u8], out: &mut [u8; KEY_LEN]) -> Result<(), KeyTextError> {
     out.fill(0);
     if text.len() != HEX_LEN {
         return Err(KeyTextError::HexLength(text.len()));

@@ -19,6 +19,7 @@ use super::stats::DropReason;
 use super::time::Instant;
 
 /// Plaintext lengths are padded to a multiple of this (WireGuard's `MESSAGE_PADDING_MULTIPLE`).
+#[cfg(test)]
 pub(crate) const PADDING_MULTIPLE: usize = 16;
 
 /// Whether `seal` pads the plaintext with zeros before encrypting it.
@@ -32,6 +33,7 @@ pub(crate) const PADDING_MULTIPLE: usize = 16;
 pub(crate) enum Padding {
     None,
     /// Pad to a multiple of 16, but never past `mtu` (0: no cap).
+    #[cfg(test)]
     ToMultipleOf16 {
         mtu: usize,
     },
@@ -39,6 +41,7 @@ pub(crate) enum Padding {
 
 /// Padding bytes WireGuard adds to a `len`-byte packet under a tunnel MTU of `mtu` (0: no cap).
 /// A packet longer than the MTU (a segmentation-offload batch) is padded as its last segment would be.
+#[cfg(test)]
 pub(crate) fn padding_len(len: usize, mtu: usize) -> usize {
     // Written so that no length, however large, overflows.
     let to_next_multiple = |n: usize| (PADDING_MULTIPLE - n % PADDING_MULTIPLE) % PADDING_MULTIPLE;
@@ -137,6 +140,7 @@ impl Keypair {
         }
         let padded_len = match padding {
             Padding::None => Some(payload_len),
+            #[cfg(test)]
             Padding::ToMultipleOf16 { mtu } => {
                 payload_len.checked_add(padding_len(payload_len, mtu))
             }

@@ -12,7 +12,7 @@ use core::hint::black_box;
 
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-pub(crate) use super::key_encoding::{BASE64_LEN, HEX_LEN, KEY_LEN, KeyTextError};
+pub use super::key_encoding::{BASE64_LEN, HEX_LEN, KEY_LEN, KeyTextError};
 use super::key_encoding::{decode_base64, decode_hex, encode_base64, encode_hex};
 
 /// A peer's static public key: how the configuration names a peer and how the handshake finds it.
@@ -29,24 +29,24 @@ impl PublicKey {
     }
 
     /// From `wg`'s base64 (44 characters ending in `=`).
-    pub(crate) fn from_base64(text: &str) -> Result<Self, KeyTextError> {
+    pub fn from_base64(text: &str) -> Result<Self, KeyTextError> {
         let mut bytes = [0u8; KEY_LEN];
         decode_base64(text.as_bytes(), &mut bytes)?;
         Ok(PublicKey(bytes))
     }
 
-    pub(crate) fn to_base64(&self) -> String {
+    pub fn to_base64(&self) -> String {
         ascii_string(&encode_base64(&self.0))
     }
 
     /// From the UAPI's 64 hex digits.
-    pub(crate) fn from_hex(text: &str) -> Result<Self, KeyTextError> {
+    pub fn from_hex(text: &str) -> Result<Self, KeyTextError> {
         let mut bytes = [0u8; KEY_LEN];
         decode_hex(text.as_bytes(), &mut bytes)?;
         Ok(PublicKey(bytes))
     }
 
-    pub(crate) fn to_hex(&self) -> String {
+    pub fn to_hex(&self) -> String {
         ascii_string(&encode_hex(&self.0))
     }
 }
@@ -118,19 +118,19 @@ macro_rules! secret_key {
             }
 
             /// Base64 for a config file or `wg showconf`; wiped when dropped.
-            pub(crate) fn to_base64(&self) -> Zeroizing<String> {
+            pub fn to_base64(&self) -> Zeroizing<String> {
                 secret_string(encode_base64(&self.0))
             }
 
             /// From the UAPI's 64 hex digits, decoded in constant time.
-            pub(crate) fn from_hex(text: &str) -> Result<Self, KeyTextError> {
+            pub fn from_hex(text: &str) -> Result<Self, KeyTextError> {
                 let mut key = $name([0u8; KEY_LEN]);
                 decode_hex(text.as_bytes(), &mut key.0)?;
                 Ok(key)
             }
 
             /// Hex for the UAPI; wiped when dropped.
-            pub(crate) fn to_hex(&self) -> Zeroizing<String> {
+            pub fn to_hex(&self) -> Zeroizing<String> {
                 secret_string(encode_hex(&self.0))
             }
         }

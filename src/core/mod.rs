@@ -32,7 +32,7 @@ pub mod device;
 pub mod entropy;
 pub mod index_table;
 pub mod ip_prefix;
-pub(crate) mod key_encoding;
+pub mod key_encoding;
 pub mod keyed_hash;
 pub(crate) mod keypair;
 pub mod keys;
@@ -50,7 +50,6 @@ pub(crate) mod time;
 pub(crate) mod timers;
 pub(crate) mod transmit;
 
-pub(crate) use device::Device;
 pub use stats::DropReason;
 pub(crate) use stats::Stats;
 pub use time::{Instant, WallTime};

@@ -53,10 +53,12 @@ impl OneCommandKeys {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn server_public(&self) -> PublicKey {
         public_key(&self.server_private)
     }
 
+    #[cfg(test)]
     pub(crate) fn client_public(&self) -> PublicKey {
         public_key(&self.client_private)
     }

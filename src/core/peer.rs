@@ -120,6 +120,7 @@ impl<H> Peer<H> {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn id(&self) -> PeerId {
         self.id
     }
@@ -127,10 +128,6 @@ impl<H> Peer<H> {
     /// Where datagrams to the peer go now.
     pub(crate) fn endpoint(&self) -> Option<SocketAddr> {
         self.endpoint.current()
-    }
-
-    pub(crate) fn configured_endpoint(&self) -> Option<SocketAddr> {
-        self.endpoint.configured()
     }
 
     pub(crate) fn set_configured_endpoint(
@@ -274,6 +271,7 @@ impl<H> Peer<H> {
     /// Something outside the data path wants a handshake (a new peer with an endpoint, a manual
     /// trigger). True: build and send an initiation now (to [`Peer::endpoint`]), then call
     /// [`Peer::initiation_sent`]; false: one went out less than `REKEY_TIMEOUT` ago.
+    #[cfg(test)]
     pub(crate) fn want_handshake(&mut self, now: Instant) -> bool {
         self.timers.want_handshake(now)
     }

@@ -103,12 +103,8 @@ impl PeerTable {
         self.by_key.len()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
-    }
-
-    pub(crate) fn max_peers(&self) -> u32 {
-        self.max_peers
     }
 }
 

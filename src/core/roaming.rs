@@ -44,6 +44,7 @@ impl PeerEndpoint {
         self.learned.or(self.configured)
     }
 
+    #[cfg(test)]
     pub(crate) fn configured(&self) -> Option<SocketAddr> {
         self.configured
     }

@@ -150,11 +150,13 @@ impl Sessions {
         evicted
     }
 
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.current.is_none() && self.previous.is_none() && self.next.is_none()
     }
 
     /// Local indices of every held session (to register or audit the index table).
+    #[cfg(test)]
     pub(crate) fn local_indices(&self) -> LocalIndices {
         let mut all = LocalIndices::default();
         for keypair in [&self.current, &self.previous, &self.next]

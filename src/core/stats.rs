@@ -138,6 +138,7 @@ impl Stats {
         self.drops[reason as usize]
     }
 
+    #[cfg(test)]
     pub(crate) fn total_drops(&self) -> u64 {
         self.drops.iter().sum()
     }

@@ -7,7 +7,6 @@ use super::{Error, ipv4, ipv6};
 /// IPv4 protocol / IPv6 next header numbers (IANA).
 pub(crate) mod protocol {
     pub(crate) const TCP: u8 = 6;
-    pub(crate) const UDP: u8 = 17;
 }
 
 /// The version nibble of the packet at the start of `p`.

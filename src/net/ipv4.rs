@@ -80,6 +80,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn version(&self) -> u8 {
         u8_at(self.bytes(), field::VER_IHL) >> 4
     }
@@ -91,6 +92,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn dscp_ecn(&self) -> u8 {
         u8_at(self.bytes(), field::DSCP_ECN)
     }
@@ -119,6 +121,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn ttl(&self) -> u8 {
         u8_at(self.bytes(), field::TTL)
     }
@@ -126,11 +129,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
     #[inline(always)]
     pub(crate) fn protocol(&self) -> u8 {
         u8_at(self.bytes(), field::PROTOCOL)
-    }
-
-    #[inline(always)]
-    pub(crate) fn checksum(&self) -> u16 {
-        u16_at(self.bytes(), field::CHECKSUM)
     }
 
     #[inline(always)]
@@ -151,6 +149,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Whether the header checksum verifies.
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn verify_checksum(&self) -> bool {
         checksum::sum(self.header()) == 0xffff
     }

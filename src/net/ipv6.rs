@@ -6,7 +6,9 @@
 //! [`ip::packet_len`](super::ip::packet_len)'s question.
 
 use super::Error;
-use super::bytes::{Field, array_at, set_u16, u8_at, u16_at, u32_at};
+#[cfg(test)]
+use super::bytes::u32_at;
+use super::bytes::{Field, array_at, set_u16, u8_at, u16_at};
 use super::checksum;
 
 /// Byte offsets of the fixed header.
@@ -17,6 +19,7 @@ pub(crate) mod field {
     pub(crate) const VER_TC_FLOW: Field = 0..4;
     pub(crate) const PAYLOAD_LEN: Field = 4..6;
     pub(crate) const NEXT_HEADER: usize = 6;
+    #[cfg(test)]
     pub(crate) const HOP_LIMIT: usize = 7;
     pub(crate) const SRC_ADDR: Field = 8..24;
     pub(crate) const DST_ADDR: Field = 24..40;
@@ -61,21 +64,25 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     #[inline(always)]
+    #[cfg(test)]
     fn ver_tc_flow(&self) -> u32 {
         u32_at(self.bytes(), field::VER_TC_FLOW)
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn version(&self) -> u8 {
         (self.ver_tc_flow() >> 28) as u8
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn traffic_class(&self) -> u8 {
         (self.ver_tc_flow() >> 20) as u8
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn flow_label(&self) -> u32 {
         self.ver_tc_flow() & 0x000f_ffff
     }
@@ -98,6 +105,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn hop_limit(&self) -> u8 {
         u8_at(self.bytes(), field::HOP_LIMIT)
     }

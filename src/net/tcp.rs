@@ -4,7 +4,9 @@
 //! after that no accessor can panic. The buffer is the TCP segment: header and payload.
 
 use super::Error;
-use super::bytes::{Field, set_u8, set_u16, set_u32, u8_at, u16_at, u32_at};
+#[cfg(test)]
+use super::bytes::u16_at;
+use super::bytes::{Field, set_u8, set_u16, set_u32, u8_at, u32_at};
 use super::checksum;
 
 /// Byte offsets of the fixed header.
@@ -26,17 +28,20 @@ pub(crate) mod field {
 /// Length of the header without options.
 pub(crate) const HEADER_LEN: usize = field::URGENT.end;
 /// Length of the header with the most options the data offset can express.
+#[cfg(test)]
 pub(crate) const MAX_HEADER_LEN: usize = 60;
 
 /// Bits of [`Packet::flags`].
 pub(crate) mod flags {
     pub(crate) const FIN: u8 = 0x01;
+    #[cfg(test)]
     pub(crate) const SYN: u8 = 0x02;
+    #[cfg(test)]
     pub(crate) const RST: u8 = 0x04;
     pub(crate) const PSH: u8 = 0x08;
     pub(crate) const ACK: u8 = 0x10;
+    #[cfg(test)]
     pub(crate) const URG: u8 = 0x20;
-    pub(crate) const ECE: u8 = 0x40;
     pub(crate) const CWR: u8 = 0x80;
 }
 
@@ -72,21 +77,18 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     #[inline(always)]
-    pub(crate) fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    #[inline(always)]
     fn bytes(&self) -> &[u8] {
         self.buffer.as_ref()
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn src_port(&self) -> u16 {
         u16_at(self.bytes(), field::SRC_PORT)
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn dst_port(&self) -> u16 {
         u16_at(self.bytes(), field::DST_PORT)
     }
@@ -97,6 +99,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn ack_number(&self) -> u32 {
         u32_at(self.bytes(), field::ACK_NUM)
     }
@@ -114,22 +117,26 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn window(&self) -> u16 {
         u16_at(self.bytes(), field::WINDOW)
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn checksum(&self) -> u16 {
         u16_at(self.bytes(), field::CHECKSUM)
     }
 
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn urgent(&self) -> u16 {
         u16_at(self.bytes(), field::URGENT)
     }
 
     /// The option bytes (between the fixed header and the data offset).
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn options(&self) -> &[u8] {
         self.bytes()
             .get(HEADER_LEN..self.header_len())
@@ -138,12 +145,14 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The bytes after the header.
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn payload(&self) -> &[u8] {
         self.bytes().get(self.header_len()..).unwrap_or_default()
     }
 
     /// The whole segment, header and payload: what the checksum covers.
     #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn segment(&self) -> &[u8] {
         self.bytes()
     }

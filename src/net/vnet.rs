@@ -9,11 +9,14 @@ pub const VNET_HDR_LEN: usize = 10;
 /// The L4 checksum is partial (pseudo-header sum only): complete it over `csum_start..`.
 pub const VIRTIO_NET_HDR_F_NEEDS_CSUM: u8 = 1;
 /// The checksum has been verified.
+#[cfg(test)]
 pub(crate) const VIRTIO_NET_HDR_F_DATA_VALID: u8 = 2;
 pub(crate) const GSO_NONE: u8 = 0;
 pub const GSO_TCPV4: u8 = 1;
+#[cfg(test)]
 pub(crate) const GSO_UDP: u8 = 3;
 pub const GSO_TCPV6: u8 = 4;
+#[cfg(test)]
 pub(crate) const GSO_UDP_L4: u8 = 5;
 /// Flag bit of `gso_type`: the super-packet's TCP header has CWR set (ECN).
 pub(crate) const GSO_ECN: u8 = 0x80;

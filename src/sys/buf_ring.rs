@@ -59,12 +59,9 @@ impl Region {
         Ok(Region { ptr, len })
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Raw pointer to byte `offset`. Panics if `offset + len` does not lie inside the region.

@@ -21,17 +21,17 @@ use std::path::{Path, PathBuf};
 use super::tun;
 
 /// Where `wg` looks for the sockets of userspace implementations.
-pub(crate) const SOCKET_DIR: &str = "/var/run/wireguard";
+pub const SOCKET_DIR: &str = "/var/run/wireguard";
 /// The socket: read and write (connect) for its owner only.
-pub(crate) const SOCKET_MODE: u32 = 0o600;
+pub const SOCKET_MODE: u32 = 0o600;
 /// The directory, when we create it (as wireguard-go does).
-pub(crate) const DIR_MODE: u32 = 0o755;
+pub const DIR_MODE: u32 = 0o755;
 /// Connections the kernel queues for `accept`; the loop takes them as they come.
 const BACKLOG: libc::c_int = 32;
 
 /// Why the control socket could not be created; `Display` is one line.
 #[derive(Debug)]
-pub(crate) enum ControlSocketError {
+pub enum ControlSocketError {
     /// Not a valid interface name (which is also the socket's file name).
     InvalidName(String),
     /// A live process answers on the socket: it serves this interface already.
@@ -83,12 +83,12 @@ pub struct ControlSocket {
 
 impl ControlSocket {
     /// Creates `/var/run/wireguard/IFNAME.sock` (see the module documentation).
-    pub(crate) fn bind(ifname: &str) -> Result<ControlSocket, ControlSocketError> {
+    pub fn bind(ifname: &str) -> Result<ControlSocket, ControlSocketError> {
         ControlSocket::bind_in(Path::new(SOCKET_DIR), ifname)
     }
 
     /// As [`ControlSocket::bind`], in `dir` instead of [`SOCKET_DIR`].
-    pub(crate) fn bind_in(dir: &Path, ifname: &str) -> Result<ControlSocket, ControlSocketError> {
+    pub fn bind_in(dir: &Path, ifname: &str) -> Result<ControlSocket, ControlSocketError> {
         if tun::check_name(ifname).is_err() {
             return Err(ControlSocketError::InvalidName(ifname.to_owned()));
         }
@@ -127,7 +127,7 @@ impl ControlSocket {
         Ok(socket)
     }
 
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 }
@@ -277,7 +277,7 @@ impl UnixAddr {
 }
 
 /// Where the socket of `ifname` lives in `dir`.
-pub(crate) fn socket_path(dir: &Path, ifname: &str) -> PathBuf {
+pub fn socket_path(dir: &Path, ifname: &str) -> PathBuf {
     dir.join(format!("{ifname}.sock"))
 }
 

@@ -3,7 +3,7 @@
 
 pub(crate) mod buf_ring;
 pub(crate) mod cmsg;
-pub(crate) mod control_socket;
+pub mod control_socket;
 pub mod cpu;
 #[cfg(any(test, feature = "test-util"))]
 pub mod deny_syscall;

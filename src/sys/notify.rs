@@ -91,11 +91,6 @@ pub(crate) fn stopping(status: &str) -> io::Result<bool> {
     notify(&stopping_message(status))
 }
 
-/// A `STATUS=` line alone (what `systemctl status` shows under the unit).
-pub(crate) fn status(status: &str) -> io::Result<bool> {
-    notify(&status_assignment(status))
-}
-
 pub(crate) fn ready_message(status: &str) -> String {
     format!("READY=1\n{}", status_assignment(status))
 }

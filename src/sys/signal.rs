@@ -47,6 +47,7 @@ pub(crate) fn block_and_signalfd() -> io::Result<OwnedFd> {
 
 /// The signal number (`ssi_signo`) of a `signalfd_siginfo` record read from the fd; `None` when
 /// fewer than a whole record's bytes are given.
+#[cfg(test)]
 pub(crate) fn signal_number(bytes: &[u8]) -> Option<i32> {
     if bytes.len() < SIGINFO_LEN {
         return None;

@@ -6,6 +6,7 @@
 
 use std::fs::OpenOptions;
 use std::io;
+#[cfg(test)]
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
@@ -18,7 +19,6 @@ pub(crate) const IFF_TUN: u16 = 0x0001;
 pub(crate) const IFF_NO_PI: u16 = 0x1000;
 /// Packets carry a `virtio_net_hdr` (for later GSO/GRO offload via `TUNSETOFFLOAD`).
 pub(crate) const IFF_VNET_HDR: u16 = 0x4000;
-pub(crate) const IFF_MULTI_QUEUE: u16 = 0x0100;
 
 /// `_IOW(type, nr, size)` as in asm-generic/ioctl.h.
 const fn iow(ty: u8, nr: u8, size: usize) -> u64 {
@@ -44,11 +44,15 @@ use crate::net::vnet::VNET_HDR_LEN;
 // Socket ioctls (linux/sockios.h).
 const SIOCGIFFLAGS: u64 = 0x8913;
 const SIOCSIFFLAGS: u64 = 0x8914;
+#[cfg(test)]
 const SIOCSIFADDR: u64 = 0x8916;
+#[cfg(test)]
 const SIOCSIFNETMASK: u64 = 0x891c;
+#[cfg(test)]
 const SIOCGIFMTU: u64 = 0x8921;
 const SIOCSIFMTU: u64 = 0x8922;
 const SIOCGIFINDEX: u64 = 0x8933;
+#[cfg(test)]
 const SIOCGIFTXQLEN: u64 = 0x8942;
 const SIOCSIFTXQLEN: u64 = 0x8943;
 
@@ -105,6 +109,7 @@ impl IfReq {
     }
 
     /// A `sockaddr_in` with port 0 in the union.
+    #[cfg(test)]
     fn set_ipv4(&mut self, a: Ipv4Addr) {
         let d = &mut self.bytes[IFR_DATA..IFR_DATA + std::mem::size_of::<libc::sockaddr_in>()];
         d.fill(0);
@@ -324,6 +329,7 @@ pub(crate) fn set_mtu(name: &str, mtu: u16) -> io::Result<()> {
 }
 
 /// The interface MTU.
+#[cfg(test)]
 pub(crate) fn mtu(name: &str) -> io::Result<u32> {
     let r = if_ioctl(name, SIOCGIFMTU, "read the MTU", |_| {})?;
     u32::try_from(r.get_i32())
@@ -331,6 +337,7 @@ pub(crate) fn mtu(name: &str) -> io::Result<u32> {
 }
 
 /// The transmit queue length.
+#[cfg(test)]
 pub(crate) fn txqueuelen(name: &str) -> io::Result<u32> {
     let r = if_ioctl(name, SIOCGIFTXQLEN, "read txqueuelen", |_| {})?;
     u32::try_from(r.get_i32())
@@ -344,6 +351,7 @@ pub(crate) fn set_txqueuelen(name: &str, qlen: u32) -> io::Result<()> {
 }
 
 /// Sets the interface's IPv4 address and netmask (`prefix` bits, at most 32).
+#[cfg(test)]
 pub(crate) fn set_ipv4(name: &str, addr: Ipv4Addr, prefix: u8) -> io::Result<()> {
     if prefix > 32 {
         return Err(io::Error::new(
@@ -377,6 +385,7 @@ pub(crate) fn set_up(name: &str) -> io::Result<()> {
 }
 
 /// Whether the link is administratively up.
+#[cfg(test)]
 pub(crate) fn is_up(name: &str) -> io::Result<bool> {
     Ok(if_ioctl(name, SIOCGIFFLAGS, "read flags", |_| {})?.get_u16() & IFF_UP != 0)
 }

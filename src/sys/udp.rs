@@ -42,6 +42,7 @@ fn setsockopt_int(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result
     .map(drop)
 }
 
+#[cfg(test)]
 fn getsockopt_int(fd: &OwnedFd, level: i32, name: i32) -> io::Result<i32> {
     let mut value: i32 = 0;
     let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
@@ -155,18 +156,14 @@ pub(crate) fn set_fwmark(fd: &OwnedFd, mark: u32) -> io::Result<()> {
 }
 
 /// The socket's `SO_MARK` (0: none).
+#[cfg(test)]
 pub(crate) fn fwmark(fd: &OwnedFd) -> io::Result<u32> {
     getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_MARK).map(|m| m as u32)
 }
 
-/// Whether the kernel takes `UDP_SEGMENT` on this socket (probed with a socket option of 0, the
-/// same check as a send's cmsg).
-pub(crate) fn gso_supported(fd: &OwnedFd) -> bool {
-    setsockopt_int(fd, SOL_UDP, UDP_SEGMENT, 0).is_ok()
-}
-
 /// The receive and send buffer sizes in effect (as the kernel reports them: twice what was set,
 /// for its bookkeeping overhead).
+#[cfg(test)]
 pub(crate) fn buffer_sizes(fd: &OwnedFd) -> io::Result<(usize, usize)> {
     let r = getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF)?;
     let s = getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF)?;
@@ -175,6 +172,7 @@ pub(crate) fn buffer_sizes(fd: &OwnedFd) -> io::Result<(usize, usize)> {
 
 /// Connects the socket to `peer`: only its datagrams are received. For an IPv6 socket an IPv4 peer
 /// is given as IPv4-mapped.
+#[cfg(test)]
 pub(crate) fn connect(fd: &OwnedFd, peer: SocketAddr) -> io::Result<()> {
     let v6 = local_addr_raw_family(fd)? == libc::AF_INET6;
     let raw = sockaddr::to_raw(&sockaddr::for_socket(&peer, v6));
@@ -204,6 +202,7 @@ fn getsockname_bytes(fd: &OwnedFd) -> io::Result<Vec<u8>> {
     Ok(bytes.to_vec())
 }
 
+#[cfg(test)]
 fn local_addr_raw_family(fd: &OwnedFd) -> io::Result<i32> {
     let b = getsockname_bytes(fd)?;
     let fam = b
@@ -214,6 +213,7 @@ fn local_addr_raw_family(fd: &OwnedFd) -> io::Result<i32> {
 }
 
 /// Whether the socket is an IPv6 (possibly dual-stack) one: its peers must be given IPv4-mapped.
+#[cfg(test)]
 pub(crate) fn is_ipv6(fd: &OwnedFd) -> io::Result<bool> {
     Ok(local_addr_raw_family(fd)? == libc::AF_INET6)
 }

@@ -12,22 +12,22 @@ pub struct AllowedIp {
 }
 
 impl AllowedIp {
-    pub(crate) fn new(addr: IpAddr, cidr: u8) -> Option<AllowedIp> {
+    pub fn new(addr: IpAddr, cidr: u8) -> Option<AllowedIp> {
         let max = if addr.is_ipv4() { 32 } else { 128 };
         (cidr <= max).then_some(AllowedIp { addr, cidr })
     }
 
-    pub(crate) fn addr(&self) -> IpAddr {
+    pub fn addr(&self) -> IpAddr {
         self.addr
     }
 
-    pub(crate) fn cidr(&self) -> u8 {
+    pub fn cidr(&self) -> u8 {
         self.cidr
     }
 
     /// Parses `addr/len` as Go's `netip.ParsePrefix` does: the last `/` splits, the length is
     /// decimal without sign or leading zero, IPv6 zones are refused.
-    pub(crate) fn parse(text: &[u8]) -> Option<AllowedIp> {
+    pub fn parse(text: &[u8]) -> Option<AllowedIp> {
         let slash = text.iter().rposition(|&b| b == b'/')?;
         let (addr, bits) = (&text[..slash], &text[slash + 1..]);
         let addr: IpAddr = std::str::from_utf8(addr).ok()?.parse().ok()?;

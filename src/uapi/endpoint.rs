@@ -11,10 +11,10 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use super::request::parse_decimal;
 
 /// Longest interface name Linux allows (IFNAMSIZ minus the terminating NUL).
-pub(crate) const SCOPE_NAME_MAX: usize = 15;
+pub const SCOPE_NAME_MAX: usize = 15;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Endpoint {
+pub struct Endpoint {
     addr: SocketAddr,
     scope_name: Option<ScopeName>,
 }
@@ -22,13 +22,13 @@ pub(crate) struct Endpoint {
 /// The interface name of an IPv6 zone: 1 to 15 printable ASCII bytes, none of `%/:=[]` (`=` would
 /// split a reply line for clients that split on every `=`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct ScopeName {
+pub struct ScopeName {
     bytes: [u8; SCOPE_NAME_MAX],
     len: u8,
 }
 
 impl ScopeName {
-    pub(crate) fn new(name: &[u8]) -> Option<ScopeName> {
+    pub fn new(name: &[u8]) -> Option<ScopeName> {
         let allowed = |b: &u8| b.is_ascii_graphic() && !b"%/:=[]".contains(b);
         if name.is_empty() || name.len() > SCOPE_NAME_MAX || !name.iter().all(allowed) {
             return None;
@@ -41,7 +41,7 @@ impl ScopeName {
         })
     }
 
-    pub(crate) fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         // `new` admits printable ASCII only.
         std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
     }
@@ -54,7 +54,7 @@ impl fmt::Debug for ScopeName {
 }
 
 impl Endpoint {
-    pub(crate) fn new(addr: SocketAddr) -> Endpoint {
+    pub fn new(addr: SocketAddr) -> Endpoint {
         Endpoint {
             addr,
             scope_name: None,
@@ -63,7 +63,7 @@ impl Endpoint {
 
     /// An IPv6 endpoint whose zone is an interface name; the address's own scope id is cleared
     /// (the name, once resolved, replaces it).
-    pub(crate) fn with_scope_name(mut addr: SocketAddrV6, name: ScopeName) -> Endpoint {
+    pub fn with_scope_name(mut addr: SocketAddrV6, name: ScopeName) -> Endpoint {
         addr.set_scope_id(0);
         Endpoint {
             addr: SocketAddr::V6(addr),
@@ -71,19 +71,19 @@ impl Endpoint {
         }
     }
 
-    pub(crate) fn addr(&self) -> SocketAddr {
+    pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// The zone's interface name, when it was given by name: resolve it to the scope id before
     /// using [`Endpoint::addr`].
-    pub(crate) fn scope_name(&self) -> Option<&ScopeName> {
+    pub fn scope_name(&self) -> Option<&ScopeName> {
         self.scope_name.as_ref()
     }
 
     /// Parses the wire form; `None` for anything else (wireguard-go answers EINVAL). Brackets are
     /// required around IPv6 and refused around IPv4; the port is decimal, leading zeros allowed.
-    pub(crate) fn parse(text: &[u8]) -> Option<Endpoint> {
+    pub fn parse(text: &[u8]) -> Option<Endpoint> {
         if let Some(rest) = text.strip_prefix(b"[") {
             let close = rest.iter().position(|&b| b == b']')?;
             let (inside, after) = (&rest[..close], &rest[close + 1..]);

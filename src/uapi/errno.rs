@@ -12,20 +12,20 @@ pub struct Errno(i32);
 
 impl Errno {
     /// A value that does not parse (bad key, port, address, ...), or an unknown key.
-    pub(crate) const EINVAL: Errno = Errno(libc::EINVAL);
+    pub const EINVAL: Errno = Errno(libc::EINVAL);
     /// A line that is not `key=value`, an unknown operation, or a request cut short.
-    pub(crate) const EPROTO: Errno = Errno(libc::EPROTO);
+    pub const EPROTO: Errno = Errno(libc::EPROTO);
     /// Reading or writing the socket failed.
-    pub(crate) const EIO: Errno = Errno(libc::EIO);
+    pub const EIO: Errno = Errno(libc::EIO);
     /// The listen port (or fwmark rebind) could not be applied.
-    pub(crate) const EADDRINUSE: Errno = Errno(libc::EADDRINUSE);
+    pub const EADDRINUSE: Errno = Errno(libc::EADDRINUSE);
     /// A request over one of ringtun's bounds (`uapi::Limits`); wireguard-go has none.
-    pub(crate) const EMSGSIZE: Errno = Errno(libc::EMSGSIZE);
+    pub const EMSGSIZE: Errno = Errno(libc::EMSGSIZE);
     /// The daemon cannot make this kind of change.
-    pub(crate) const EOPNOTSUPP: Errno = Errno(libc::EOPNOTSUPP);
+    pub const EOPNOTSUPP: Errno = Errno(libc::EOPNOTSUPP);
 
     /// `None` for 0 or a negative value: neither is an error number.
-    pub(crate) const fn new(value: i32) -> Option<Errno> {
+    pub const fn new(value: i32) -> Option<Errno> {
         if value > 0 { Some(Errno(value)) } else { None }
     }
 

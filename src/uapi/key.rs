@@ -7,17 +7,17 @@
 
 use std::fmt;
 
-pub(crate) const KEY_LEN: usize = 32;
+pub const KEY_LEN: usize = 32;
 /// Hex digits of one key on the wire.
-pub(crate) const KEY_HEX_LEN: usize = 2 * KEY_LEN;
+pub const KEY_HEX_LEN: usize = 2 * KEY_LEN;
 
 /// A peer's public key: not secret, printed in hex by `Debug` and `Display`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct PublicKey(pub [u8; KEY_LEN]);
+pub struct PublicKey(pub [u8; KEY_LEN]);
 
 impl PublicKey {
     /// 64 hex digits, either case. `None` for anything else.
-    pub(crate) fn from_hex(text: &[u8]) -> Option<PublicKey> {
+    pub fn from_hex(text: &[u8]) -> Option<PublicKey> {
         let mut key = [0u8; KEY_LEN];
         decode_hex(text, &mut key).then_some(PublicKey(key))
     }
@@ -42,32 +42,32 @@ impl fmt::Display for PublicKey {
 ///
 /// The zeroing on drop is done by hand (`fill(0)` behind `std::hint::black_box`, so the compiler
 /// keeps the stores), because the `zeroize` crate is not a dependency of ringtun yet.
-pub(crate) struct SecretKey(Box<[u8; KEY_LEN]>);
+pub struct SecretKey(Box<[u8; KEY_LEN]>);
 
 impl SecretKey {
     /// Takes a copy of `bytes`; wiping the caller's own copy is up to the caller.
-    pub(crate) fn from_bytes(bytes: &[u8; KEY_LEN]) -> SecretKey {
+    pub fn from_bytes(bytes: &[u8; KEY_LEN]) -> SecretKey {
         SecretKey(Box::new(*bytes))
     }
 
     /// 64 hex digits, either case, decoded in constant time. `None` for anything else; which
     /// character was wrong is not reported (that would tell a timing observer where it is).
-    pub(crate) fn from_hex(text: &[u8]) -> Option<SecretKey> {
+    pub fn from_hex(text: &[u8]) -> Option<SecretKey> {
         let mut key = SecretKey(Box::new([0u8; KEY_LEN]));
         decode_hex(text, &mut key.0).then_some(key)
     }
 
-    pub(crate) fn expose(&self) -> &[u8; KEY_LEN] {
+    pub fn expose(&self) -> &[u8; KEY_LEN] {
         &self.0
     }
 
     /// All zeros, that is "no key" (checked in constant time).
-    pub(crate) fn is_zero(&self) -> bool {
+    pub fn is_zero(&self) -> bool {
         self.0.iter().fold(0u8, |acc, b| acc | b) == 0
     }
 
     /// Constant-time equality.
-    pub(crate) fn ct_eq(&self, other: &SecretKey) -> bool {
+    pub fn ct_eq(&self, other: &SecretKey) -> bool {
         self.0
             .iter()
             .zip(other.0.iter())

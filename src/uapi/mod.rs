@@ -42,28 +42,26 @@
 //! - [`key`], [`endpoint`], [`allowed_ip`]: the value types; [`errno`]: the reply status.
 #![deny(unsafe_code)]
 
-pub(crate) mod allowed_ip;
-pub(crate) mod endpoint;
-pub(crate) mod errno;
-pub(crate) mod key;
-pub(crate) mod request;
-pub(crate) mod response;
-pub(crate) mod session;
+pub mod allowed_ip;
+pub mod endpoint;
+pub mod errno;
+pub mod key;
+pub mod request;
+pub mod response;
+pub mod session;
 
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
 mod wg_interop;
 
-pub(crate) use allowed_ip::AllowedIp;
-pub(crate) use endpoint::{Endpoint, ScopeName};
-pub(crate) use errno::Errno;
-pub(crate) use key::{PublicKey, SecretKey};
-pub use request::ParseError;
-pub(crate) use request::{ErrorKind, InterfaceChange, Key, PeerChange, SetRequest};
-pub(crate) use response::{Counter, PeerSnapshot, Reply, Snapshot, get_reply, status_reply};
-pub(crate) use session::parse_request;
-pub use session::{Request, Session};
+pub use allowed_ip::AllowedIp;
+pub use endpoint::{Endpoint, ScopeName};
+pub use errno::Errno;
+pub use key::{PublicKey, SecretKey};
+pub use request::{ErrorKind, InterfaceChange, Key, ParseError, PeerChange, SetRequest};
+pub use response::{Counter, PeerSnapshot, Reply, Snapshot, get_reply, status_reply};
+pub use session::{Request, Session, parse_request};
 
 /// Bounds on one request, so a client cannot make the server allocate without limit. Over a bound
 /// the request is refused with EMSGSIZE (wireguard-go has no such bounds).

@@ -18,7 +18,7 @@ use super::key::{PublicKey, SecretKey};
 
 /// Every key a `set` request may carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Key {
+pub enum Key {
     PrivateKey,
     ListenPort,
     Fwmark,
@@ -35,13 +35,13 @@ pub(crate) enum Key {
 }
 
 impl Key {
-    pub(crate) const INTERFACE: [Key; 4] = [
+    pub const INTERFACE: [Key; 4] = [
         Key::PrivateKey,
         Key::ListenPort,
         Key::Fwmark,
         Key::ReplacePeers,
     ];
-    pub(crate) const PEER: [Key; 9] = [
+    pub const PEER: [Key; 9] = [
         Key::PresharedKey,
         Key::Endpoint,
         Key::PersistentKeepaliveInterval,
@@ -55,7 +55,7 @@ impl Key {
     ];
 
     /// The name on the wire.
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Key::PrivateKey => "private_key",
             Key::ListenPort => "listen_port",
@@ -86,22 +86,22 @@ impl Key {
 /// change in request order. A public key may appear in several peer changes; they apply in turn.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SetRequest {
-    pub(crate) interface: InterfaceChange,
+    pub interface: InterfaceChange,
     pub peers: Vec<PeerChange>,
 }
 
 /// Interface-level keys; `None`/`false` leaves a setting as it is. When a key repeats, the last
 /// value counts.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct InterfaceChange {
+pub struct InterfaceChange {
     /// All zeros removes the private key (the interface then answers no handshake).
-    pub(crate) private_key: Option<SecretKey>,
+    pub private_key: Option<SecretKey>,
     /// 0 lets the kernel pick a port.
-    pub(crate) listen_port: Option<u16>,
+    pub listen_port: Option<u16>,
     /// 0 turns the mark off.
-    pub(crate) fwmark: Option<u32>,
+    pub fwmark: Option<u32>,
     /// Remove every existing peer before applying the peer changes.
-    pub(crate) replace_peers: bool,
+    pub replace_peers: bool,
 }
 
 /// The lines of one `public_key=` block.
@@ -112,23 +112,23 @@ pub(crate) struct InterfaceChange {
 /// nothing happens; otherwise the peer is created if needed and each `Some` field set.
 #[derive(Debug, PartialEq, Eq)]
 pub struct PeerChange {
-    pub(crate) public_key: PublicKey,
-    pub(crate) remove: bool,
-    pub(crate) update_only: bool,
+    pub public_key: PublicKey,
+    pub remove: bool,
+    pub update_only: bool,
     /// All zeros turns the preshared key off.
-    pub(crate) preshared_key: Option<SecretKey>,
-    pub(crate) endpoint: Option<Endpoint>,
+    pub preshared_key: Option<SecretKey>,
+    pub endpoint: Option<Endpoint>,
     /// Seconds; 0 turns persistent keepalive off.
-    pub(crate) persistent_keepalive_interval: Option<u16>,
+    pub persistent_keepalive_interval: Option<u16>,
     /// Remove the peer's allowed IPs before adding `allowed_ips`. A `replace_allowed_ips` line
     /// also drops the `allowed_ip` lines before it in the block, as wireguard-go does.
-    pub(crate) replace_allowed_ips: bool,
+    pub replace_allowed_ips: bool,
     /// In request order.
     pub allowed_ips: Vec<AllowedIp>,
 }
 
 impl PeerChange {
-    pub(crate) fn new(public_key: PublicKey) -> PeerChange {
+    pub fn new(public_key: PublicKey) -> PeerChange {
         PeerChange {
             public_key,
             remove: false,
@@ -145,12 +145,12 @@ impl PeerChange {
 /// Why a request was refused, and on which line (1 is the `get=1`/`set=1` line).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParseError {
-    pub(crate) kind: ErrorKind,
-    pub(crate) line: u32,
+    pub kind: ErrorKind,
+    pub line: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ErrorKind {
+pub enum ErrorKind {
     /// The first line is neither `get=1` nor `set=1`. (wireguard-go closes without a reply;
     /// ringtun answers EPROTO, then closes.)
     UnknownOperation,

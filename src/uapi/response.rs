@@ -21,37 +21,37 @@ use super::key::{PublicKey, SecretKey, wipe};
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// Omitted from the reply when `None` or all zeros.
-    pub(crate) private_key: Option<SecretKey>,
+    pub private_key: Option<SecretKey>,
     /// The bound port; omitted when 0.
-    pub(crate) listen_port: u16,
+    pub listen_port: u16,
     /// Omitted when 0 (off).
-    pub(crate) fwmark: u32,
+    pub fwmark: u32,
     /// ringtun's interface-wide counters (drops by reason, ...).
-    pub(crate) counters: Vec<Counter>,
-    pub(crate) peers: Vec<PeerSnapshot>,
+    pub counters: Vec<Counter>,
+    pub peers: Vec<PeerSnapshot>,
 }
 
 #[derive(Debug)]
-pub(crate) struct PeerSnapshot {
-    pub(crate) public_key: PublicKey,
+pub struct PeerSnapshot {
+    pub public_key: PublicKey,
     /// `None` is written as all zeros, as wireguard-go does.
-    pub(crate) preshared_key: Option<SecretKey>,
+    pub preshared_key: Option<SecretKey>,
     /// Omitted when `None` (no endpoint known yet).
-    pub(crate) endpoint: Option<Endpoint>,
+    pub endpoint: Option<Endpoint>,
     /// Wall-clock time of the last completed handshake since the Unix epoch; `None` (never) is
     /// written as 0 seconds, 0 nanoseconds.
-    pub(crate) last_handshake_time: Option<Duration>,
-    pub(crate) rx_bytes: u64,
-    pub(crate) tx_bytes: u64,
+    pub last_handshake_time: Option<Duration>,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
     /// Seconds, 0 for off.
-    pub(crate) persistent_keepalive_interval: u16,
-    pub(crate) allowed_ips: Vec<AllowedIp>,
+    pub persistent_keepalive_interval: u16,
+    pub allowed_ips: Vec<AllowedIp>,
     /// ringtun's per-peer counters.
-    pub(crate) counters: Vec<Counter>,
+    pub counters: Vec<Counter>,
 }
 
 impl PeerSnapshot {
-    pub(crate) fn new(public_key: PublicKey) -> PeerSnapshot {
+    pub fn new(public_key: PublicKey) -> PeerSnapshot {
         PeerSnapshot {
             public_key,
             preshared_key: None,
@@ -71,17 +71,17 @@ impl PeerSnapshot {
 /// (`DropReason` names such as `auth-failed` become `ringtun_drop_auth_failed` given
 /// `drop_auth-failed`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Counter {
-    pub(crate) name: &'static str,
-    pub(crate) value: u64,
+pub struct Counter {
+    pub name: &'static str,
+    pub value: u64,
 }
 
 /// The bytes of one reply. A get reply holds the private and preshared keys, so the buffer is
 /// sized exactly before it is written (no reallocation leaves a copy behind) and wiped on drop.
-pub(crate) struct Reply(Vec<u8>);
+pub struct Reply(Vec<u8>);
 
 impl Reply {
-    pub(crate) fn as_bytes(&self) -> &[u8] {
+    pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 }
@@ -99,7 +99,7 @@ impl fmt::Debug for Reply {
 }
 
 /// The full reply to `get=1`, ending with `errno=0` and the empty line.
-pub(crate) fn get_reply(snapshot: &Snapshot) -> Reply {
+pub fn get_reply(snapshot: &Snapshot) -> Reply {
     let mut length = Length(0);
     // Neither sink ever fails, so neither can `write_get`.
     let _ = write_get(snapshot, &mut length);
@@ -109,7 +109,7 @@ pub(crate) fn get_reply(snapshot: &Snapshot) -> Reply {
 }
 
 /// The reply to `set=1` (or to a refused request): `errno=0` on success, `errno=-N` on failure.
-pub(crate) fn status_reply(status: Result<(), Errno>) -> Reply {
+pub fn status_reply(status: Result<(), Errno>) -> Reply {
     let mut out = Bytes(Vec::with_capacity(16));
     let _ = write_status(status, &mut out);
     Reply(out.0)

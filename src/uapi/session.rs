@@ -100,7 +100,7 @@ impl Session {
 
     /// Starts over as a new session with the same limits, for the next connection: whatever was
     /// buffered or parsed is dropped (the line wiped); the line buffer's allocation is kept.
-    pub(crate) fn reset(&mut self) {
+    pub fn reset(&mut self) {
         self.clear_line();
         self.state = State::Operation;
         self.request_bytes = 0;
@@ -264,7 +264,7 @@ impl Drop for Session {
 
 /// Parses the first request in `bytes` (anything after it is not looked at); `Truncated` if
 /// `bytes` ends inside it.
-pub(crate) fn parse_request(bytes: &[u8], limits: &Limits) -> Result<Request, ParseError> {
+pub fn parse_request(bytes: &[u8], limits: &Limits) -> Result<Request, ParseError> {
     let mut session = Session::new(*limits);
     match session.feed(bytes) {
         (_, Some(outcome)) => outcome,

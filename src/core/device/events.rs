@@ -85,11 +85,13 @@ impl EventQueue {
         self.len
     }
 
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Events dropped because the queue was full.
+    #[cfg(test)]
     pub(crate) fn lost(&self) -> u64 {
         self.lost
     }

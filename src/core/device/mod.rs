@@ -77,9 +77,9 @@ use crate::core::stats::{DropReason, Stats};
 use crate::core::time::Instant;
 use crate::core::timers::PeerTimers;
 
-pub(crate) mod config;
+pub mod config;
 mod control;
-pub(crate) mod events;
+pub mod events;
 mod handshake;
 mod inner_packet;
 pub mod load;
@@ -95,10 +95,9 @@ mod interop_vectors;
 #[cfg(test)]
 mod sim;
 
-pub(crate) use config::{ConfigError, PeerUpdate};
-pub use config::{DeviceConfig, Limits, PeerConfig};
-pub(crate) use events::Event;
-pub(crate) use snapshot::PeerSnapshot;
+pub use config::{ConfigError, DeviceConfig, Limits, PeerConfig, PeerUpdate};
+pub use events::Event;
+pub use snapshot::PeerSnapshot;
 
 /// The longest datagram `poll_transmit` writes: a handshake initiation.
 pub const MAX_CONTROL_LEN: usize = INITIATION_LEN;
@@ -244,52 +243,54 @@ impl<E: Entropy> Device<E> {
         self.identity.public_key()
     }
 
-    pub(crate) fn listen_port(&self) -> Option<u16> {
+    pub fn listen_port(&self) -> Option<u16> {
         self.listen_port
     }
 
     /// The driver binds the socket; the device only remembers the port for `wg show`.
-    pub(crate) fn set_listen_port(&mut self, port: Option<u16>) {
+    pub fn set_listen_port(&mut self, port: Option<u16>) {
         self.listen_port = port;
     }
 
-    pub(crate) fn fwmark(&self) -> Option<u32> {
+    pub fn fwmark(&self) -> Option<u32> {
         self.fwmark
     }
 
-    pub(crate) fn set_fwmark(&mut self, fwmark: Option<u32>) {
+    pub fn set_fwmark(&mut self, fwmark: Option<u32>) {
         self.fwmark = fwmark.filter(|&m| m != 0);
     }
 
-    pub(crate) fn limits(&self) -> Limits {
+    pub fn limits(&self) -> Limits {
         self.limits
     }
 
     /// The peer with this public key.
-    pub(crate) fn peer_id(&self, key: &PublicKey) -> Option<PeerId> {
+    pub fn peer_id(&self, key: &PublicKey) -> Option<PeerId> {
         self.peer_table.get(key)
     }
 
     /// The public key of peer `id` (events name peers by id).
-    pub(crate) fn peer_public_key(&self, id: PeerId) -> Option<&PublicKey> {
+    pub fn peer_public_key(&self, id: PeerId) -> Option<&PublicKey> {
         self.peer_table.public_key(id)
     }
 
     /// Every peer, lowest id first.
-    pub(crate) fn peer_ids(&self) -> impl Iterator<Item = PeerId> + '_ {
+    pub fn peer_ids(&self) -> impl Iterator<Item = PeerId> + '_ {
         self.peer_table.iter().map(|(id, _)| id)
     }
 
-    pub(crate) fn peer_count(&self) -> usize {
+    pub fn peer_count(&self) -> usize {
         self.peer_table.len()
     }
 
     /// Where datagrams to peer `id` go now.
+    #[cfg(test)]
     pub(crate) fn peer_endpoint(&self, id: PeerId) -> Option<SocketAddr> {
         self.state(id)?.peer.endpoint()
     }
 
     /// Whether peer `id` has a session it can send with now.
+    #[cfg(test)]
     pub(crate) fn has_session(&self, id: PeerId, now: Instant) -> bool {
         self.state(id)
             .and_then(|s| s.peer.sessions().current())

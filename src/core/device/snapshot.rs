@@ -12,32 +12,27 @@ use crate::core::time::{Instant, WallTime};
 /// One peer as `wg show` (and the UAPI `get=1`) reports it. No secret: whether a preshared key is
 /// set, not the key.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct PeerSnapshot {
-    pub(crate) id: PeerId,
-    pub(crate) public_key: PublicKey,
-    pub(crate) has_preshared_key: bool,
+pub struct PeerSnapshot {
+    pub id: PeerId,
+    pub public_key: PublicKey,
+    pub has_preshared_key: bool,
     /// Where datagrams go now (learned or configured).
-    pub(crate) endpoint: Option<SocketAddr>,
+    pub endpoint: Option<SocketAddr>,
     /// In the order they were added.
-    pub(crate) allowed_ips: Vec<IpPrefix>,
+    pub allowed_ips: Vec<IpPrefix>,
     /// When the last handshake completed, on the wall clock.
-    pub(crate) last_handshake: Option<WallTime>,
+    pub last_handshake: Option<WallTime>,
     /// Bytes of every datagram received from / sent to the peer, handshakes included.
-    pub(crate) rx_bytes: u64,
-    pub(crate) tx_bytes: u64,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
     /// Seconds, `None` when off.
-    pub(crate) persistent_keepalive: Option<u16>,
+    pub persistent_keepalive: Option<u16>,
 }
 
 impl<E: Entropy> Device<E> {
     /// Peer `id` as `wg show` reports it; `now` and `wall` are the same moment on the monotonic and
     /// the wall clock, to date the last handshake.
-    pub(crate) fn peer_snapshot(
-        &self,
-        id: PeerId,
-        now: Instant,
-        wall: WallTime,
-    ) -> Option<PeerSnapshot> {
+    pub fn peer_snapshot(&self, id: PeerId, now: Instant, wall: WallTime) -> Option<PeerSnapshot> {
         let state = self.state(id)?;
         let public_key = *self.peer_table.public_key(id)?;
         Some(PeerSnapshot {

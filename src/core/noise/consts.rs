@@ -3,8 +3,10 @@
 //! (paper §6, cookie refresh, initiation flood limit) are in [`crate::core::consts`].
 
 /// The Noise protocol name; `HASH(CONSTRUCTION)` is the initial chaining key.
+#[cfg(test)]
 pub(crate) const CONSTRUCTION: &[u8] = b"Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s";
 /// Mixed into the initial hash, so that the handshake is bound to WireGuard v1.
+#[cfg(test)]
 pub(crate) const IDENTIFIER: &[u8] = b"WireGuard v1 zx2c4 Jason@zx2c4.com";
 /// `HASH(LABEL_MAC1 ‖ S_pub)` keys the mac1 of messages sent to the owner of `S_pub`.
 pub const LABEL_MAC1: &[u8; 8] = b"mac1----";

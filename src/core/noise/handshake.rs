@@ -147,6 +147,7 @@ pub struct SessionKeys {
 impl SessionKeys {
     /// Keys from elsewhere than a handshake: tests, benchmarks and fuzzing, which need a session
     /// without running one. The handshake's own come from `consume_response` / `create_response`.
+    #[cfg(test)]
     pub(crate) fn new(
         send: [u8; KEY_LEN],
         receive: [u8; KEY_LEN],
@@ -435,9 +436,6 @@ impl ConsumedInitiation {
     /// The initiator's index: our response's receiver index, and our transport messages'.
     pub fn sender_index(&self) -> u32 {
         self.sender_index
-    }
-    pub(crate) fn remote_static(&self) -> &PublicKey {
-        &self.remote_static
     }
 
     /// Step 3: writes the response to `peer` into `out` and derives the session keys.

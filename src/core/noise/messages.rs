@@ -280,10 +280,6 @@ macro_rules! view {
             pub(crate) fn as_bytes(&self) -> &[u8] {
                 self.buffer.as_ref()
             }
-
-            pub(crate) fn into_inner(self) -> T {
-                self.buffer
-            }
         }
 
         impl<'a> $name<&'a mut [u8]> {
@@ -331,9 +327,11 @@ impl<T: AsRef<[u8]>> Initiation<T> {
     pub(crate) fn encrypted_timestamp(&self) -> [u8; TIMESTAMP_LEN + TAG_LEN] {
         read(self.as_bytes(), field::initiation::TIMESTAMP)
     }
+    #[cfg(test)]
     pub(crate) fn mac1(&self) -> [u8; MAC_LEN] {
         read(self.as_bytes(), field::initiation::MAC1)
     }
+    #[cfg(test)]
     pub(crate) fn mac2(&self) -> [u8; MAC_LEN] {
         read(self.as_bytes(), field::initiation::MAC2)
     }
@@ -371,9 +369,11 @@ impl<T: AsRef<[u8]>> Response<T> {
     pub(crate) fn encrypted_nothing(&self) -> [u8; TAG_LEN] {
         read(self.as_bytes(), field::response::EMPTY)
     }
+    #[cfg(test)]
     pub(crate) fn mac1(&self) -> [u8; MAC_LEN] {
         read(self.as_bytes(), field::response::MAC1)
     }
+    #[cfg(test)]
     pub(crate) fn mac2(&self) -> [u8; MAC_LEN] {
         read(self.as_bytes(), field::response::MAC2)
     }
@@ -484,9 +484,6 @@ impl<T: AsRef<[u8]>> Transport<T> {
             .as_ref()
             .get(field::transport::PACKET_START..)
             .unwrap_or(&[])
-    }
-    pub(crate) fn into_inner(self) -> T {
-        self.buffer
     }
 }
 

@@ -41,9 +41,7 @@ pub mod transport;
 
 pub use crate::core::entropy::Entropy;
 pub use cookie::PeerCookie;
-pub(crate) use cookie::{CookieChecker, CookieError, MacCheck};
-pub(crate) use handshake::{ConsumedInitiation, HandshakeError, IdentifiedInitiation};
+pub(crate) use cookie::{CookieChecker, MacCheck};
 pub use handshake::{InitiatorState, SessionKeys, create_initiation, identify_initiation};
 pub use keys::{PeerKeys, PresharedKey, StaticIdentity};
-pub(crate) use keys::{PrivateKey, PublicKey};
 pub use tai64n::Tai64N;

@@ -246,6 +246,7 @@ impl<'a> Coalescer<'a> {
     }
 
     /// Empties the builder for the next super-packet.
+    #[cfg(test)]
     pub(crate) fn reset(&mut self) {
         self.len = 0;
         self.segments = 0;

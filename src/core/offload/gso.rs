@@ -71,6 +71,7 @@ impl Segments {
     }
 
     /// Sum of the IP lengths of all segments.
+    #[cfg(test)]
     pub(crate) fn ip_bytes(&self) -> usize {
         if self.count == 0 {
             return 0;

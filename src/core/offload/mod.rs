@@ -21,16 +21,11 @@ pub(crate) mod gso;
 #[cfg(test)]
 mod test_packets;
 
+pub(crate) use crate::net::vnet::{VNET_HDR_LEN, VnetHdr};
 pub(crate) use classify::{TunRead, classify};
 pub use gro::Coalescer;
 pub(crate) use gro::write_plain_vnet_hdr;
-pub(crate) use gso::Segments;
 pub use gso::{finish_checksum, segment};
-// The vnet header ABI, re-exported until its users import it from `crate::net::vnet`.
-pub(crate) use crate::net::vnet::{
-    GSO_ECN, GSO_NONE, GSO_TCPV4, GSO_TCPV6, GSO_UDP, GSO_UDP_L4, VIRTIO_NET_HDR_F_DATA_VALID,
-    VIRTIO_NET_HDR_F_NEEDS_CSUM, VNET_HDR_LEN, VnetHdr,
-};
 
 /// `csum_offset` of a TCP packet: where the checksum field lies in the TCP header.
 pub(crate) const TCP_CSUM_OFFSET: u16 = crate::net::tcp::field::CHECKSUM.start as u16;

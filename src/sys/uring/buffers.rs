@@ -35,18 +35,9 @@ pub(crate) struct Buf {
 }
 
 impl Buf {
-    pub(crate) fn group(&self) -> Group {
-        self.group
-    }
-    pub(crate) fn bid(&self) -> u16 {
-        self.bid
-    }
     /// Bytes the kernel wrote (the CQE result).
     pub(crate) fn len(&self) -> usize {
         self.len as usize
-    }
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
     }
 }
 
@@ -88,6 +79,7 @@ const _: () = assert!(recvmsg_out::FLAGS.end == RECVMSG_OUT_LEN);
 
 impl Uring {
     /// Buffers of `group` the kernel may still fill.
+    #[cfg(test)]
     pub(crate) fn available(&self, group: Group) -> u32 {
         match group {
             Group::Tun => self.tun.available(),

@@ -142,16 +142,19 @@ impl Uring {
         self.clients.accept_armed = true;
     }
 
+    #[cfg(test)]
     pub(crate) fn accept_armed(&self) -> bool {
         self.clients.accept_armed
     }
 
     /// Client slots not holding a connection.
+    #[cfg(test)]
     pub(crate) fn free_clients(&self) -> usize {
         self.clients.free.len()
     }
 
     /// Whether `client` has a read or send in flight.
+    #[cfg(test)]
     pub(crate) fn client_busy(&self, client: ClientId) -> bool {
         self.clients.slots[client.index()].in_flight.is_some()
     }

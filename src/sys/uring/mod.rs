@@ -56,11 +56,11 @@ mod send;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use buffers::{Buf, ControlSlot, Group, OutBuf, ReceivedTrain};
+pub(crate) use buffers::{Buf, OutBuf};
 pub(crate) use clients::ClientId;
-pub(crate) use completion::{Completion, Op, UnknownCompletion};
+pub(crate) use completion::{Completion, Op};
 pub(crate) use layout::{CONTROL_SLOT_LEN, UringConfig};
-pub(crate) use probe::{ProbeFailure, kernel_release, probe};
+pub(crate) use probe::{kernel_release, probe};
 
 use completion::{MAX_OUT_BUFFERS, OUT_LEN_LIMIT, Tag};
 use layout::{BGID_TUN, BGID_UDP, Layout, RECV_NAME_LEN};
@@ -238,13 +238,9 @@ impl Uring {
         self.stats
     }
 
+    #[cfg(test)]
     pub(crate) fn inflight(&self) -> u32 {
         self.inflight
-    }
-
-    /// Raw fds given to `new` (for diagnostics).
-    pub(crate) fn fds(&self) -> (RawFd, RawFd, RawFd) {
-        (self.tun_fd, self.udp_fd, self.signal_fd)
     }
 
     fn push(&mut self, entry: squeue::Entry) {
@@ -319,9 +315,7 @@ impl Uring {
         !(self.tun_read_armed && self.udp_recv_armed)
     }
 
-    pub(crate) fn tun_read_armed(&self) -> bool {
-        self.tun_read_armed
-    }
+    #[cfg(test)]
     pub(crate) fn udp_recv_armed(&self) -> bool {
         self.udp_recv_armed
     }

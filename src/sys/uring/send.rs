@@ -112,12 +112,9 @@ impl Uring {
     }
 
     /// Whether sends with `UDP_SEGMENT` are still used (off after the kernel refused one).
+    #[cfg(test)]
     pub(crate) fn gso_enabled(&self) -> bool {
         self.gso_enabled
-    }
-
-    pub(crate) fn set_gso_enabled(&mut self, on: bool) {
-        self.gso_enabled = on;
     }
 
     /// Sends `out[..len]`, a train of datagrams of `stride` bytes each (the last may be shorter),
@@ -222,6 +219,7 @@ impl Uring {
     }
 
     /// Send slots not in flight.
+    #[cfg(test)]
     pub(crate) fn free_send_slots(&self) -> usize {
         self.free_sends.len()
     }

@@ -1,6 +1,8 @@
 //! The ring end to end on loopback sockets (no root needed): receives through the provided-buffer
 //! ring, sends from buffers, control slots and output buffers (GSO), completions and draining.
 
+use super::buffers::Group;
+use super::completion::UnknownCompletion;
 use super::*;
 use std::cell::Cell;
 use std::net::UdpSocket;
