@@ -22,7 +22,7 @@
 //! - [`allowed_ips`], [`index_table`], [`peer_table`]: cryptokey routing, receiver indices, peers by
 //!   public key; [`keys`], [`key_encoding`], [`ip_prefix`], [`keyed_hash`]: what they hold.
 //! - [`transmit`]: what the core hands the driver ([`Transmit`], [`Received`]).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod aead;
 pub mod allowed_ips;

@@ -24,7 +24,7 @@
 //! 2. [`cookie::CookieChecker::check`] (or `check_mac1` when not under load): drop on
 //!    `Mac1Bad`; under load answer `Mac1OkNoMac2` with a cookie reply;
 //! 3. the handshake step ([`handshake`] module documentation).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod consts;
 pub mod cookie;
