@@ -16,10 +16,8 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::core::key_encoding::{BASE64_LEN, KeyTextError, encode_base64};
+use crate::core::key_encoding::{BASE64_LEN, HEX_LEN, KEY_LEN, KeyTextError, encode_base64};
 use crate::core::keys::{PresharedKey, PrivateKey};
-
-pub(crate) const KEY_LEN: usize = 32;
 
 /// Why a key could not be read or written. Display is one line, with the fix when there is one.
 #[derive(Debug)]
@@ -227,7 +225,7 @@ fn is_wg_space(b: u8) -> bool {
 fn wg_key_problem(text: &[u8], err: KeyTextError) -> &'static str {
     if text.is_empty() {
         "empty"
-    } else if text.len() == 2 * KEY_LEN && text.iter().all(u8::is_ascii_hexdigit) {
+    } else if text.len() == HEX_LEN && text.iter().all(u8::is_ascii_hexdigit) {
         "64 hex digits: a ringtun v1 pre-shared key, not base64"
     } else {
         match err {

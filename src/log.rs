@@ -81,13 +81,16 @@ pub fn line_at(priority: Priority, args: std::fmt::Arguments<'_>) {
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }
 
+/// Room for a typical log line up front, so that most lines are formatted without growing.
+const LINE_CAPACITY: usize = 96;
+
 /// The bytes of one log line: `[<N>]ringtun: MSG\n`.
 pub(crate) fn format_line(
     journal: bool,
     priority: Priority,
     args: std::fmt::Arguments<'_>,
 ) -> String {
-    let mut s = String::with_capacity(96);
+    let mut s = String::with_capacity(LINE_CAPACITY);
     if journal {
         let _ = std::fmt::Write::write_fmt(&mut s, format_args!("<{}>", priority as u8));
     }

@@ -61,7 +61,7 @@ fn parse_port(text: &str) -> Result<u16, &'static str> {
     }
     let significant = text.trim_start_matches('0');
     match significant.parse::<u16>() {
-        Ok(port) if port > 0 && significant.len() <= 5 => Ok(port),
+        Ok(port) if port > 0 && significant.len() <= u16::MAX.ilog10() as usize + 1 => Ok(port),
         _ => Err("the port is not from 1 to 65535"),
     }
 }

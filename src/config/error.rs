@@ -112,11 +112,16 @@ impl ConfigError {
     }
 }
 
-/// `text` if it looks like a key or section name (ASCII letters and digits, 32 at most), to be
-/// repeated in a message; `None` for anything else, which might be part of a secret.
+/// The longest key or section name repeated in a message.
+const MAX_SHOWN_NAME: usize = 32;
+
+/// `text` if it looks like a key or section name (ASCII letters and digits, [`MAX_SHOWN_NAME`] at
+/// most), to be repeated in a message; `None` for anything else, which might be part of a secret.
 pub(crate) fn shown_name(text: &str) -> Option<String> {
-    (!text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .then(|| text.to_string())
+    (!text.is_empty()
+        && text.len() <= MAX_SHOWN_NAME
+        && text.bytes().all(|b| b.is_ascii_alphanumeric()))
+    .then(|| text.to_string())
 }
 
 /// A value from the file, quoted and escaped (control characters cannot break the line) and cut

@@ -37,7 +37,7 @@ use core::hash::Hash;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::collections::HashMap;
 
-use super::ip_prefix::IpPrefix;
+use super::ip_prefix::{IpPrefix, V4_BITS, V6_BITS};
 use super::keyed_hash::HashKey;
 use super::peer_id::PeerId;
 
@@ -53,21 +53,26 @@ trait AddressBits: Copy {
 
 impl AddressBits for u32 {
     type Key = u32;
-    const BITS: u8 = 32;
+    const BITS: u8 = V4_BITS;
 
     fn key(self, len: u8) -> u32 {
         // checked_shl: a shift by 32 (len 0) would overflow; the mask is then empty.
-        self & u32::MAX.checked_shl(u32::from(32 - len)).unwrap_or(0)
+        self & u32::MAX
+            .checked_shl(u32::BITS - u32::from(len))
+            .unwrap_or(0)
     }
 }
 
 impl AddressBits for u128 {
     type Key = (u64, u64);
-    const BITS: u8 = 128;
+    const BITS: u8 = V6_BITS;
 
     fn key(self, len: u8) -> (u64, u64) {
-        let masked = self & u128::MAX.checked_shl(u32::from(128 - len)).unwrap_or(0);
-        ((masked >> 64) as u64, masked as u64)
+        let masked = self
+            & u128::MAX
+                .checked_shl(u128::BITS - u32::from(len))
+                .unwrap_or(0);
+        ((masked >> u64::BITS) as u64, masked as u64)
     }
 }
 

@@ -25,7 +25,7 @@ impl<E: Entropy + ?Sized> Entropy for &mut E {
 
 /// A uniformly distributed 32-bit number (a receiver index).
 pub(crate) fn random_u32(entropy: &mut (impl Entropy + ?Sized)) -> u32 {
-    let mut bytes = [0u8; 4];
+    let mut bytes = [0u8; size_of::<u32>()];
     entropy.fill(&mut bytes);
     u32::from_le_bytes(bytes)
 }
@@ -35,7 +35,7 @@ pub(crate) fn random_duration_up_to(
     entropy: &mut (impl Entropy + ?Sized),
     max: Duration,
 ) -> Duration {
-    let mut bytes = [0u8; 8];
+    let mut bytes = [0u8; size_of::<u64>()];
     entropy.fill(&mut bytes);
     let span = u64::try_from(max.as_nanos())
         .unwrap_or(u64::MAX)

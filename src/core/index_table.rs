@@ -45,13 +45,20 @@ pub struct IndexTable<V: Copy> {
 
 /// 2^32 / golden ratio, odd: multiplying by it spreads consecutive integers over the top bits.
 const FIBONACCI: u64 = 0x9e37_79b9_7f4a_7c15;
+/// Most indices a table holds: half of the 2^32 there are, so a free one is always near.
+const MAX_CAPACITY: usize = 1 << 31;
+/// Slots per index the table may hold: at most half full keeps probe sequences short.
+const SLOTS_PER_INDEX: usize = 2;
+/// The fewest slots, so that `slot_bits` is never 0.
+const MIN_SLOTS: usize = 8;
 
 impl<V: Copy> IndexTable<V> {
     /// A table for at most `capacity` indices (2^31 at most, half of all indices), allocated now.
     pub fn with_capacity(capacity: usize) -> Self {
-        let capacity = capacity.min(1 << 31);
-        // At most half full; at least 8 slots so `slot_bits` is never 0.
-        let slot_count = (capacity * 2).max(8).next_power_of_two();
+        let capacity = capacity.min(MAX_CAPACITY);
+        let slot_count = (capacity * SLOTS_PER_INDEX)
+            .max(MIN_SLOTS)
+            .next_power_of_two();
         IndexTable {
             slots: vec![
                 Slot {
@@ -70,7 +77,7 @@ impl<V: Copy> IndexTable<V> {
 
     fn home(&self, index: u32) -> usize {
         // The top `slot_bits` bits of the product: slot_bits <= 63 since slot_count fits usize.
-        ((u64::from(index).wrapping_mul(FIBONACCI)) >> (64 - self.slot_bits)) as usize
+        ((u64::from(index).wrapping_mul(FIBONACCI)) >> (u64::BITS - self.slot_bits)) as usize
     }
 
     /// The slot holding `index`, if present.

@@ -418,8 +418,7 @@ mod tests {
         core::net::IpAddr::V4(core::net::Ipv4Addr::new(198, 51, 100, 6)),
         666,
     );
-    const INITIATION_LEN: usize = 148;
-    const RESPONSE_LEN: usize = 92;
+    use crate::core::noise::messages::{INITIATION_LEN, RESPONSE_LEN};
     const MTU: Padding = Padding::ToMultipleOf16 { mtu: 1420 };
 
     fn secs(s: u64) -> Instant {

@@ -20,10 +20,14 @@ pub(crate) enum Slot {
     Next,
 }
 
+impl Slot {
+    pub(crate) const ALL: [Slot; 3] = [Slot::Current, Slot::Previous, Slot::Next];
+}
+
 /// Local indices of up to three sessions: those a rotation dropped, or those a peer holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct LocalIndices {
-    indices: [u32; 3],
+    indices: [u32; Slot::ALL.len()],
     len: usize,
 }
 
@@ -187,9 +191,8 @@ mod tests {
     }
 
     /// Local indices in (current, previous, next).
-    fn slots(s: &Sessions) -> [Option<u32>; 3] {
-        [Slot::Current, Slot::Previous, Slot::Next]
-            .map(|slot| s.get(slot).map(Keypair::local_index))
+    fn slots(s: &Sessions) -> [Option<u32>; Slot::ALL.len()] {
+        Slot::ALL.map(|slot| s.get(slot).map(Keypair::local_index))
     }
 
     #[test]

@@ -7,6 +7,8 @@
 
 use core::time::Duration;
 
+pub(crate) const NANOS_PER_SEC: u64 = 1_000_000_000;
+
 /// A point on the caller's monotonic clock, in nanoseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant(u64);

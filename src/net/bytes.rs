@@ -9,6 +9,9 @@ use core::ops::Range;
 /// The byte range of a header field.
 pub(crate) type Field = Range<usize>;
 
+/// IPv4's header length (IHL) and TCP's data offset count 32-bit words of this many bytes.
+pub(crate) const HEADER_WORD_LEN: usize = 4;
+
 /// The bytes of `f` as an array, `None` if `f` is not `N` bytes inside `b`.
 #[inline(always)]
 pub(crate) fn array_at<const N: usize>(b: &[u8], f: Field) -> Option<[u8; N]> {

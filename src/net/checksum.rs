@@ -3,6 +3,10 @@
 //! Sums are `u16` values of the big-endian 16-bit word sum, folded but not complemented, so they
 //! combine with [`add`]; a checksum field holds `!sum`.
 
+/// The sum over a segment whose checksum verifies; also what a computed checksum of zero is sent
+/// as (zero would mean "no checksum" to UDP, RFC 768).
+pub(crate) const ALL_ONES: u16 = 0xffff;
+
 /// One's complement sum of `data` read as big-endian 16-bit words (an odd last byte is padded
 /// with zero), folded to 16 bits, not complemented.
 ///

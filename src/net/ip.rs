@@ -9,10 +9,17 @@ pub(crate) mod protocol {
     pub(crate) const TCP: u8 = 6;
 }
 
+/// The version nibble of an IPv4 header.
+pub(crate) const VERSION_4: u8 = 4;
+/// The version nibble of an IPv6 header.
+pub(crate) const VERSION_6: u8 = 6;
+/// The version is the first byte's high nibble.
+pub(crate) const VERSION_SHIFT: u32 = 4;
+
 /// The version nibble of the packet at the start of `p`.
 #[inline(always)]
 pub(crate) fn version(p: &[u8]) -> Option<u8> {
-    p.first().map(|b| b >> 4)
+    p.first().map(|b| b >> VERSION_SHIFT)
 }
 
 /// Length of the IPv4 or IPv6 packet at the start of `p`, from its own header (IPv4 total length,
@@ -22,13 +29,13 @@ pub(crate) fn version(p: &[u8]) -> Option<u8> {
 #[inline(always)]
 pub(crate) fn packet_len(p: &[u8]) -> Option<usize> {
     match version(p)? {
-        4 => {
+        VERSION_4 => {
             let total = usize::from(get_u16(p, ipv4::field::LENGTH)?);
             (ipv4::HEADER_LEN..=p.len())
                 .contains(&total)
                 .then_some(total)
         }
-        6 => {
+        VERSION_6 => {
             let total = ipv6::HEADER_LEN + usize::from(get_u16(p, ipv6::field::PAYLOAD_LEN)?);
             (total <= p.len()).then_some(total)
         }
@@ -56,8 +63,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
     #[inline(always)]
     pub(crate) fn new_checked(buffer: T) -> Result<Self, Error> {
         match version(buffer.as_ref()) {
-            Some(4) => ipv4::Packet::new_checked(buffer).map(Packet::V4),
-            Some(6) => ipv6::Packet::new_checked(buffer).map(Packet::V6),
+            Some(VERSION_4) => ipv4::Packet::new_checked(buffer).map(Packet::V4),
+            Some(VERSION_6) => ipv6::Packet::new_checked(buffer).map(Packet::V6),
             Some(_) => Err(Error::Malformed),
             None => Err(Error::Truncated),
         }

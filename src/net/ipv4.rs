@@ -6,7 +6,7 @@
 //! question.
 
 use super::Error;
-use super::bytes::{Field, array_at, set_u16, u8_at, u16_at};
+use super::bytes::{Field, HEADER_WORD_LEN, array_at, set_u16, u8_at, u16_at};
 use super::checksum;
 
 /// Byte offsets of the fixed header.
@@ -32,6 +32,8 @@ pub(crate) mod field {
 pub(crate) const HEADER_LEN: usize = field::DST_ADDR.end;
 /// Don't Fragment, in [`Packet::flags_frag_off`].
 pub(crate) const FLAG_DF: u16 = 0x4000;
+/// The header length's bits of the first byte (the version is the other nibble).
+const IHL_MASK: u8 = 0x0f;
 /// More Fragments, in [`Packet::flags_frag_off`].
 pub(crate) const FLAG_MF: u16 = 0x2000;
 /// The fragment offset bits of [`Packet::flags_frag_off`].
@@ -82,13 +84,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
     #[inline(always)]
     #[cfg(test)]
     pub(crate) fn version(&self) -> u8 {
-        u8_at(self.bytes(), field::VER_IHL) >> 4
+        u8_at(self.bytes(), field::VER_IHL) >> super::ip::VERSION_SHIFT
     }
 
     /// Header length in bytes, options included (IHL * 4).
     #[inline(always)]
     pub(crate) fn header_len(&self) -> usize {
-        usize::from(u8_at(self.bytes(), field::VER_IHL) & 0x0f) * 4
+        usize::from(u8_at(self.bytes(), field::VER_IHL) & IHL_MASK) * HEADER_WORD_LEN
     }
 
     #[inline(always)]

@@ -6,7 +6,7 @@
 use super::Error;
 #[cfg(test)]
 use super::bytes::u16_at;
-use super::bytes::{Field, set_u8, set_u16, set_u32, u8_at, u32_at};
+use super::bytes::{Field, HEADER_WORD_LEN, set_u8, set_u16, set_u32, u8_at, u32_at};
 use super::checksum;
 
 /// Byte offsets of the fixed header.
@@ -27,6 +27,8 @@ pub(crate) mod field {
 
 /// Length of the header without options.
 pub(crate) const HEADER_LEN: usize = field::URGENT.end;
+/// The data offset is the high nibble of its byte.
+const DATA_OFF_SHIFT: u32 = 4;
 /// Length of the header with the most options the data offset can express.
 #[cfg(test)]
 pub(crate) const MAX_HEADER_LEN: usize = 60;
@@ -107,7 +109,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Header length in bytes, options included (data offset * 4).
     #[inline(always)]
     pub(crate) fn header_len(&self) -> usize {
-        usize::from(u8_at(self.bytes(), field::DATA_OFF) >> 4) * 4
+        usize::from(u8_at(self.bytes(), field::DATA_OFF) >> DATA_OFF_SHIFT) * HEADER_WORD_LEN
     }
 
     /// The flag bits (see [`flags`]).
@@ -160,7 +162,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Whether the checksum verifies, given the folded pseudo-header sum.
     #[inline(always)]
     pub(crate) fn verify_checksum(&self, pseudo_header: u16) -> bool {
-        checksum::add(pseudo_header, checksum::sum(self.bytes())) == 0xffff
+        checksum::add(pseudo_header, checksum::sum(self.bytes())) == checksum::ALL_ONES
     }
 }
 

@@ -15,7 +15,26 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU16, Ordering};
 
 /// Size of one `io_uring_buf` ring entry.
-pub(crate) const RING_ENTRY_LEN: usize = 16;
+pub(crate) const RING_ENTRY_LEN: usize = entry::RESV.end;
+
+/// Byte ranges of `struct io_uring_buf`. In entry 0, `resv` is the ring's shared tail
+/// (`struct io_uring_buf_ring`).
+mod entry {
+    use std::ops::Range;
+    pub(super) const ADDR: Range<usize> = 0..8;
+    pub(super) const LEN: Range<usize> = 8..12;
+    pub(super) const BID: Range<usize> = 12..14;
+    pub(super) const RESV: Range<usize> = 14..16;
+}
+
+/// Where the kernel reads the ring's tail: the `resv` field of entry 0.
+const TAIL_OFFSET: usize = entry::RESV.start;
+/// Most entries a provided-buffer ring may have (the kernel's limit).
+const MAX_RING_ENTRIES: u16 = 1 << 15;
+/// Areas, buffer slots and output buffers start on a cache line (a slot's length is a multiple).
+pub(crate) const CACHE_LINE: usize = 64;
+/// The page size if sysconf cannot tell (it always can on Linux).
+const FALLBACK_PAGE_SIZE: usize = 4096;
 
 /// Rounds `n` up to a multiple of `align` (a power of two).
 pub(crate) const fn round_up(n: usize, align: usize) -> usize {
@@ -25,7 +44,11 @@ pub(crate) const fn round_up(n: usize, align: usize) -> usize {
 pub(crate) fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 { p as usize } else { 4096 }
+    if p > 0 {
+        p as usize
+    } else {
+        FALLBACK_PAGE_SIZE
+    }
 }
 
 /// One anonymous, private, pre-faulted (`MAP_POPULATE`), page-aligned mapping, zero-filled.
@@ -145,9 +168,12 @@ unsafe impl Send for BufRing {}
 impl BufRing {
     /// A ring over `layout` in `region`, empty. The caller registers it with the kernel.
     pub(crate) fn new(region: &Region, layout: GroupLayout) -> BufRing {
-        assert!(layout.entries.is_power_of_two() && layout.entries <= 32768);
+        assert!(layout.entries.is_power_of_two() && layout.entries <= MAX_RING_ENTRIES);
         assert!(layout.ring_offset % page_size() == 0);
-        assert!(layout.slot_len % 64 == 0 && layout.headroom + layout.tailroom < layout.slot_len);
+        assert!(
+            layout.slot_len % CACHE_LINE == 0
+                && layout.headroom + layout.tailroom < layout.slot_len
+        );
         let ring = region.ptr_at(layout.ring_offset, layout.ring_bytes());
         let slots = region.ptr_at(layout.slots_offset, layout.slots_bytes());
         BufRing {
@@ -187,7 +213,7 @@ impl BufRing {
         // are the shared tail: only addr/len/bid (bytes 0..14) are written here, never the tail.
         unsafe {
             let e = self.ring.add(idx * RING_ENTRY_LEN);
-            std::ptr::copy_nonoverlapping(entry.as_ptr(), e, 14);
+            std::ptr::copy_nonoverlapping(entry.as_ptr(), e, entry::BID.end);
         }
         self.tail = self.tail.wrapping_add(1);
         self.available += 1;
@@ -202,7 +228,7 @@ impl BufRing {
         // SAFETY: the tail is the u16 at byte 14 of the ring (struct io_uring_buf_ring), 2-aligned
         // because the ring is page-aligned; the kernel reads it with an acquire load, so an atomic
         // release store is the matching protocol.
-        let tail = unsafe { AtomicU16::from_ptr(self.ring.add(14).cast::<u16>()) };
+        let tail = unsafe { AtomicU16::from_ptr(self.ring.add(TAIL_OFFSET).cast::<u16>()) };
         tail.store(self.tail, Ordering::Release);
         self.published = self.tail;
     }
@@ -222,11 +248,11 @@ impl BufRing {
     }
 }
 
-fn types_entry(addr: u64, len: u32, bid: u16) -> [u8; 16] {
-    let mut e = [0u8; 16];
-    e[0..8].copy_from_slice(&addr.to_ne_bytes());
-    e[8..12].copy_from_slice(&len.to_ne_bytes());
-    e[12..14].copy_from_slice(&bid.to_ne_bytes());
+fn types_entry(addr: u64, len: u32, bid: u16) -> [u8; RING_ENTRY_LEN] {
+    let mut e = [0u8; RING_ENTRY_LEN];
+    e[entry::ADDR].copy_from_slice(&addr.to_ne_bytes());
+    e[entry::LEN].copy_from_slice(&len.to_ne_bytes());
+    e[entry::BID].copy_from_slice(&bid.to_ne_bytes());
     e
 }
 

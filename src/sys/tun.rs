@@ -20,17 +20,29 @@ pub(crate) const IFF_NO_PI: u16 = 0x1000;
 /// Packets carry a `virtio_net_hdr` (for later GSO/GRO offload via `TUNSETOFFLOAD`).
 pub(crate) const IFF_VNET_HDR: u16 = 0x4000;
 
+// The fields of an ioctl request number (asm-generic/ioctl.h).
+const IOC_WRITE: u64 = 1;
+const IOC_NRSHIFT: u32 = 0;
+const IOC_TYPESHIFT: u32 = 8;
+const IOC_SIZESHIFT: u32 = 16;
+const IOC_DIRSHIFT: u32 = 30;
+
 /// `_IOW(type, nr, size)` as in asm-generic/ioctl.h.
 const fn iow(ty: u8, nr: u8, size: usize) -> u64 {
-    (1u64 << 30) | ((size as u64) << 16) | ((ty as u64) << 8) | nr as u64
+    (IOC_WRITE << IOC_DIRSHIFT)
+        | ((size as u64) << IOC_SIZESHIFT)
+        | ((ty as u64) << IOC_TYPESHIFT)
+        | ((nr as u64) << IOC_NRSHIFT)
 }
 
+const INT_LEN: usize = size_of::<libc::c_int>();
+
 /// `_IOW('T', 202, int)`.
-pub(crate) const TUNSETIFF: u64 = iow(b'T', 202, 4);
+pub(crate) const TUNSETIFF: u64 = iow(b'T', 202, INT_LEN);
 /// `_IOW('T', 208, unsigned int)`: offload flags, for use with `IFF_VNET_HDR`.
-pub(crate) const TUNSETOFFLOAD: u64 = iow(b'T', 208, 4);
+pub(crate) const TUNSETOFFLOAD: u64 = iow(b'T', 208, INT_LEN);
 /// `_IOW('T', 216, int)`: size of the vnet header (default sizeof(struct virtio_net_hdr) = 10).
-pub(crate) const TUNSETVNETHDRSZ: u64 = iow(b'T', 216, 4);
+pub(crate) const TUNSETVNETHDRSZ: u64 = iow(b'T', 216, INT_LEN);
 
 // TUNSETOFFLOAD flags.
 pub(crate) const TUN_F_CSUM: u32 = 0x01;
@@ -63,7 +75,8 @@ const IFF_UP: u16 = 0x1;
 pub(crate) const DEFAULT_TXQUEUELEN: u32 = 4096;
 
 /// `sizeof(struct ifreq)`: the name, then a 24-byte union (`ifr_data`).
-const IFREQ_LEN: usize = IFNAMSIZ + 24;
+const IFREQ_LEN: usize = IFNAMSIZ + IFR_DATA_LEN;
+const IFR_DATA_LEN: usize = 24;
 const IFR_DATA: usize = IFNAMSIZ;
 const _: () = assert!(IFREQ_LEN == std::mem::size_of::<libc::ifreq>());
 const _: () = assert!(IFR_DATA + std::mem::size_of::<libc::sockaddr_in>() <= IFREQ_LEN);
@@ -90,22 +103,31 @@ impl IfReq {
         String::from_utf8_lossy(&raw[..end]).into_owned()
     }
 
+    /// The first `N` bytes of the union.
+    fn data<const N: usize>(&self) -> [u8; N] {
+        let mut b = [0u8; N];
+        b.copy_from_slice(&self.bytes[IFR_DATA..IFR_DATA + N]);
+        b
+    }
+
+    fn set_data(&mut self, v: &[u8]) {
+        self.bytes[IFR_DATA..IFR_DATA + v.len()].copy_from_slice(v);
+    }
+
     fn set_u16(&mut self, v: u16) {
-        self.bytes[IFR_DATA..IFR_DATA + 2].copy_from_slice(&v.to_ne_bytes());
+        self.set_data(&v.to_ne_bytes());
     }
 
     fn get_u16(&self) -> u16 {
-        u16::from_ne_bytes([self.bytes[IFR_DATA], self.bytes[IFR_DATA + 1]])
+        u16::from_ne_bytes(self.data())
     }
 
     fn set_i32(&mut self, v: i32) {
-        self.bytes[IFR_DATA..IFR_DATA + 4].copy_from_slice(&v.to_ne_bytes());
+        self.set_data(&v.to_ne_bytes());
     }
 
     fn get_i32(&self) -> i32 {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(&self.bytes[IFR_DATA..IFR_DATA + 4]);
-        i32::from_ne_bytes(b)
+        i32::from_ne_bytes(self.data())
     }
 
     /// A `sockaddr_in` with port 0 in the union.

@@ -208,7 +208,7 @@ impl<E: Entropy> Device<E> {
     pub fn new(config: &DeviceConfig, mut entropy: E) -> Result<Self, ConfigError> {
         config.validate()?;
         let mut hash_key = || {
-            let mut bytes = [0u8; 16];
+            let mut bytes = [0u8; HashKey::LEN];
             entropy.fill(&mut bytes);
             HashKey::from_bytes(bytes)
         };
@@ -337,8 +337,7 @@ impl<E: Entropy> Device<E> {
                 PeerFingerprint {
                     id,
                     endpoint: s.peer.endpoint(),
-                    sessions: [Slot::Current, Slot::Previous, Slot::Next]
-                        .map(|slot| sessions.get(slot).map(session)),
+                    sessions: Slot::ALL.map(|slot| sessions.get(slot).map(session)),
                     handshake: s.peer.handshake.as_ref().map(InitiatorState::sender_index),
                     timers: s.peer.timers().clone(),
                     deadline: self.deadlines.deadline(id),
@@ -380,7 +379,7 @@ type SessionFingerprint = (u32, u32, u64, ReplayWindow);
 struct PeerFingerprint {
     id: PeerId,
     endpoint: Option<SocketAddr>,
-    sessions: [Option<SessionFingerprint>; 3],
+    sessions: [Option<SessionFingerprint>; Slot::ALL.len()],
     handshake: Option<u32>,
     timers: PeerTimers,
     deadline: Option<Instant>,

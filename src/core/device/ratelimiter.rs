@@ -17,14 +17,15 @@ use core::hash::BuildHasher;
 use core::net::IpAddr;
 
 use crate::core::keyed_hash::HashKey;
-use crate::core::time::Instant;
+use crate::core::time::{Instant, NANOS_PER_SEC};
+use crate::net::ip::{VERSION_4, VERSION_6};
 
 /// Messages per second each source may send in the long run.
 pub(crate) const PACKETS_PER_SECOND: u64 = 20;
 /// Messages a source may send at once after being quiet.
 pub(crate) const PACKETS_BURSTABLE: u64 = 5;
 /// Tokens (nanoseconds) one message costs.
-const COST: u64 = 1_000_000_000 / PACKETS_PER_SECOND;
+const COST: u64 = NANOS_PER_SEC / PACKETS_PER_SECOND;
 const TOKEN_MAX: u64 = COST * PACKETS_BURSTABLE;
 /// An entry idle this long has a full bucket: it is as good as free.
 const IDLE: u64 = TOKEN_MAX;
@@ -34,7 +35,11 @@ const SETS: usize = 2048;
 /// Sources tracked at once.
 pub(crate) const ENTRIES: usize = SETS * WAYS;
 
-/// A source, as the limit groups them. `lo`'s top byte is the family (never 0 for a used entry).
+/// Where `Source::lo` holds the family: its top byte.
+const FAMILY_SHIFT: u32 = u64::BITS - u8::BITS;
+
+/// A source, as the limit groups them. `lo`'s top byte is the family, the IP version (never 0 for
+/// a used entry).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 struct Source {
     hi: u64,
@@ -46,14 +51,14 @@ impl Source {
         match ip {
             IpAddr::V4(a) => Source {
                 hi: 0,
-                lo: u64::from(u32::from(a)) | (4 << 56),
+                lo: u64::from(u32::from(a)) | (u64::from(VERSION_4) << FAMILY_SHIFT),
             },
             IpAddr::V6(a) => match a.to_ipv4_mapped() {
                 // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d: limit the address.
                 Some(v4) => Source::of(IpAddr::V4(v4)),
                 None => Source {
-                    hi: (u128::from(a) >> 64) as u64,
-                    lo: 6 << 56,
+                    hi: (u128::from(a) >> u64::BITS) as u64,
+                    lo: u64::from(VERSION_6) << FAMILY_SHIFT,
                 },
             },
         }

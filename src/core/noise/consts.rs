@@ -14,7 +14,7 @@ pub const LABEL_MAC1: &[u8; 8] = b"mac1----";
 pub(crate) const LABEL_COOKIE: &[u8; 8] = b"cookie--";
 
 /// X25519 public and private keys, DH outputs, preshared keys, symmetric keys.
-pub(crate) const KEY_LEN: usize = 32;
+pub const KEY_LEN: usize = 32;
 /// BLAKE2s-256 output: chaining key and handshake hash.
 pub(crate) const HASH_LEN: usize = 32;
 /// Keyed BLAKE2s-128 output: mac1, mac2 and cookies.

@@ -36,6 +36,8 @@ pub struct LowOrderPoint;
 
 /// BLAKE2s block size, the HMAC pad length (RFC 2104 `B`).
 const BLAKE2S_BLOCK_LEN: usize = 64;
+/// The part of the XChaCha20 nonce HChaCha20 takes; the rest is the ChaCha20 nonce's tail.
+const HCHACHA_NONCE_LEN: usize = 16;
 const IPAD: u8 = 0x36;
 const OPAD: u8 = 0x5c;
 
@@ -178,12 +180,12 @@ fn xchacha_subkey(
     key: &[u8; KEY_LEN],
     nonce: &[u8; XNONCE_LEN],
 ) -> (Secret, [u8; aead::NONCE_LEN]) {
-    let (head, tail) = nonce.split_at(16);
-    let mut head_block = [0u8; 16];
+    let (head, tail) = nonce.split_at(HCHACHA_NONCE_LEN);
+    let mut head_block = [0u8; HCHACHA_NONCE_LEN];
     head_block.copy_from_slice(head);
     let subkey = Zeroizing::new(hchacha::<R20>(key.into(), &head_block.into()).into());
     let mut chacha_nonce = [0u8; aead::NONCE_LEN];
-    chacha_nonce[4..].copy_from_slice(tail);
+    chacha_nonce[aead::NONCE_LEN - tail.len()..].copy_from_slice(tail);
     (subkey, chacha_nonce)
 }
 

@@ -122,11 +122,14 @@ const fn tiles(fields: &[(&Field, usize)], len: usize) -> bool {
     at == len
 }
 
+/// A sender or receiver index: a little-endian u32.
+const INDEX_LEN: usize = size_of::<u32>();
+
 const _: () = {
     use field::{cookie_reply as c, initiation as i, response as r, transport as t};
     assert!(tiles(
         &[
-            (&i::SENDER, 4),
+            (&i::SENDER, INDEX_LEN),
             (&i::EPHEMERAL, KEY_LEN),
             (&i::STATIC, KEY_LEN + TAG_LEN),
             (&i::TIMESTAMP, TIMESTAMP_LEN + TAG_LEN),
@@ -137,8 +140,8 @@ const _: () = {
     ));
     assert!(tiles(
         &[
-            (&r::SENDER, 4),
-            (&r::RECEIVER, 4),
+            (&r::SENDER, INDEX_LEN),
+            (&r::RECEIVER, INDEX_LEN),
             (&r::EPHEMERAL, KEY_LEN),
             (&r::EMPTY, TAG_LEN),
             (&r::MAC1, MAC_LEN),
@@ -148,14 +151,14 @@ const _: () = {
     ));
     assert!(tiles(
         &[
-            (&c::RECEIVER, 4),
+            (&c::RECEIVER, INDEX_LEN),
             (&c::NONCE, XNONCE_LEN),
             (&c::COOKIE, MAC_LEN + TAG_LEN),
         ],
         COOKIE_REPLY_LEN
     ));
     assert!(tiles(
-        &[(&t::RECEIVER, 4), (&t::COUNTER, 8)],
+        &[(&t::RECEIVER, INDEX_LEN), (&t::COUNTER, size_of::<u64>())],
         TRANSPORT_HEADER_LEN
     ));
     assert!(t::PACKET_START == TRANSPORT_HEADER_LEN);

@@ -30,7 +30,7 @@ pub fn finish_checksum(hdr: &VnetHdr, packet: &mut [u8]) -> Result<(), OffloadEr
     // The field's current value (the pseudo-header sum) is summed with the rest.
     let mut c = !checksum::sum(data);
     if c == 0 {
-        c = 0xffff;
+        c = checksum::ALL_ONES;
     }
     if let Some(field) = packet.get_mut(at..at + CSUM_FIELD_LEN) {
         field.copy_from_slice(&c.to_be_bytes());

@@ -25,6 +25,9 @@ const GROUP_PATH: &str = "/proc/sys/kernel/io_uring_group";
 
 /// `Seccomp:` value of a process under a seccomp filter (`SECCOMP_MODE_FILTER`).
 const SECCOMP_MODE_FILTER: u8 = 2;
+/// `kernel.io_uring_disabled` values: refused to everyone, or to all but a group and root.
+const DISABLED_FOR_ALL: u8 = 2;
+const DISABLED_BUT_GROUP: u8 = 1;
 
 /// What was seen when `io_uring_setup` failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,8 +114,8 @@ pub(crate) fn diagnose(facts: &SetupFacts) -> Vec<Cause> {
             // The sysctl answers EPERM only; EACCES comes from elsewhere.
             if facts.errno == libc::EPERM {
                 match facts.io_uring_disabled {
-                    Some(2) => causes.push(Cause::DisabledOnHost),
-                    Some(1) => causes.push(Cause::LimitedToGroup {
+                    Some(DISABLED_FOR_ALL) => causes.push(Cause::DisabledOnHost),
+                    Some(DISABLED_BUT_GROUP) => causes.push(Cause::LimitedToGroup {
                         group: facts.io_uring_group,
                     }),
                     _ => {}

@@ -16,12 +16,9 @@ use std::mem::size_of;
 
 use io_uring::types;
 
-use crate::sys::buf_ring::{GroupLayout, RING_ENTRY_LEN, page_size, round_up};
+use crate::sys::buf_ring::{CACHE_LINE, GroupLayout, RING_ENTRY_LEN, page_size, round_up};
 use crate::sys::cmsg::{CMSG_ALIGN, UDP_SEGMENT_CMSG_SPACE};
 use crate::sys::signal::SIGINFO_LEN;
-
-/// Areas, buffer slots and output buffers start on a cache line.
-const CACHE_LINE: usize = 64;
 
 /// `sizeof(struct io_uring_recvmsg_out)`: `namelen, controllen, payloadlen, flags` (u32 each).
 pub(crate) const RECVMSG_OUT_LEN: usize = 4 * size_of::<u32>();
