@@ -99,12 +99,15 @@ pub(crate) fn pseudo_header_v6(src: &[u8; 16], dst: &[u8; 16], proto: u8, l4_len
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The checksum written the slow, obvious way, to check [`sum`] and the offload code against: the
+/// unit tests, and the fuzz targets through the `test-util` feature.
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+pub mod reference {
+    use super::ALL_ONES;
 
-    /// Reference checksum: big-endian words one at a time, folded at the end.
-    fn naive_sum(data: &[u8]) -> u16 {
+    /// Big-endian words one at a time, not folded.
+    pub fn word_sum(data: &[u8]) -> u64 {
         let mut s: u64 = 0;
         for (i, b) in data.iter().enumerate() {
             s += if i % 2 == 0 {
@@ -113,11 +116,32 @@ mod tests {
                 u64::from(*b)
             };
         }
+        s
+    }
+
+    /// `s` folded to 16 bits.
+    pub fn fold(mut s: u64) -> u64 {
         while s > 0xffff {
             s = (s & 0xffff) + (s >> 16);
         }
-        s as u16
+        s
     }
+
+    /// [`word_sum`] folded: what [`super::sum`] must return.
+    pub fn naive_sum(data: &[u8]) -> u16 {
+        fold(word_sum(data)) as u16
+    }
+
+    /// Whether a checksummed region (the field included), summed from `initial`, verifies.
+    pub fn verifies(initial: u16, data: &[u8]) -> bool {
+        fold(u64::from(initial) + u64::from(naive_sum(data))) == u64::from(ALL_ONES)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reference::naive_sum;
+    use super::*;
 
     #[test]
     fn sum_matches_naive() {

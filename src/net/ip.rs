@@ -1,7 +1,9 @@
 //! What is common to IPv4 and IPv6: the version nibble, the length of a packet from its own
 //! header, the protocol numbers, and [`Packet`], either header view.
 
-use super::bytes::get_u16;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::bytes::{Field, array_at, get_u16};
 use super::{Error, ipv4, ipv6};
 
 /// IPv4 protocol / IPv6 next header numbers (IANA).
@@ -39,6 +41,28 @@ pub(crate) fn packet_len(p: &[u8]) -> Option<usize> {
             let total = ipv6::HEADER_LEN + usize::from(get_u16(p, ipv6::field::PAYLOAD_LEN)?);
             (total <= p.len()).then_some(total)
         }
+        _ => None,
+    }
+}
+
+/// Source address of the IPv4 or IPv6 packet at the start of `p`; `None` if `p` is not one or is
+/// too short to hold the field. Like [`packet_len`], nothing else of the header is read.
+#[inline(always)]
+pub(crate) fn source(p: &[u8]) -> Option<IpAddr> {
+    address(p, ipv4::field::SRC_ADDR, ipv6::field::SRC_ADDR)
+}
+
+/// Destination address, as [`source`].
+#[inline(always)]
+pub(crate) fn destination(p: &[u8]) -> Option<IpAddr> {
+    address(p, ipv4::field::DST_ADDR, ipv6::field::DST_ADDR)
+}
+
+#[inline(always)]
+fn address(p: &[u8], v4: Field, v6: Field) -> Option<IpAddr> {
+    match version(p)? {
+        VERSION_4 => array_at::<4>(p, v4).map(|a| IpAddr::V4(Ipv4Addr::from(a))),
+        VERSION_6 => array_at::<16>(p, v6).map(|a| IpAddr::V6(Ipv6Addr::from(a))),
         _ => None,
     }
 }

@@ -59,16 +59,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// not looked at.
     #[inline(always)]
     pub(crate) fn check_len(&self) -> Result<(), Error> {
-        let len = self.buffer.as_ref().len();
-        if len < HEADER_LEN {
-            Err(Error::Truncated)
-        } else if self.header_len() < HEADER_LEN {
-            Err(Error::Malformed)
-        } else if self.header_len() > len {
-            Err(Error::Truncated)
-        } else {
-            Ok(())
-        }
+        super::check_header_len(self.buffer.as_ref().len(), HEADER_LEN, || self.header_len())
     }
 
     #[inline(always)]

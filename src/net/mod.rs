@@ -30,3 +30,25 @@ pub(crate) enum Error {
     /// A length field below the fixed header's size, or an unknown IP version.
     Malformed,
 }
+
+/// The length check of a header with options (IPv4, TCP): `Truncated` if the `len`-byte buffer is
+/// shorter than the `fixed` header or than the header's own length says, `Malformed` if that
+/// length is below `fixed`. `header_len` is read only once `fixed` bytes are known to be there.
+#[inline(always)]
+fn check_header_len(
+    len: usize,
+    fixed: usize,
+    header_len: impl FnOnce() -> usize,
+) -> Result<(), Error> {
+    if len < fixed {
+        return Err(Error::Truncated);
+    }
+    let header_len = header_len();
+    if header_len < fixed {
+        Err(Error::Malformed)
+    } else if header_len > len {
+        Err(Error::Truncated)
+    } else {
+        Ok(())
+    }
+}

@@ -50,7 +50,7 @@ pub(crate) const TUN_F_TSO4: u32 = 0x02;
 pub(crate) const TUN_F_TSO6: u32 = 0x04;
 
 // Size of the `virtio_net_hdr` every read and write carries in offload mode (the layout itself
-// is parsed in `core::offload`).
+// is `net::vnet`'s).
 use crate::net::vnet::VNET_HDR_LEN;
 
 // Socket ioctls (linux/sockios.h).
@@ -152,24 +152,40 @@ impl IfReq {
     }
 }
 
-/// The kernel's rules for a device name (`dev_valid_name`), so a bad name is an error here rather
-/// than a truncated or rejected name later.
-pub(crate) fn check_name(name: &str) -> io::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() < IFNAMSIZ
-        && name != "."
-        && name != ".."
-        && !name
-            .bytes()
-            .any(|b| b == b'/' || b == b':' || b == 0 || b.is_ascii_whitespace());
-    if ok {
-        Ok(())
-    } else {
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("invalid interface name {name:?}: 1 to 15 bytes, no '/', ':' or whitespace"),
-        ))
+/// The longest interface name: `IFNAMSIZ` less the terminating NUL.
+pub(crate) const MAX_INTERFACE_NAME_LEN: usize = IFNAMSIZ - 1;
+
+/// The kernel's rules for a device name (`dev_valid_name`): 1 to 15 bytes, not "." or "..", no
+/// '/', ':', whitespace or control character. `Err` says which rule the name breaks, for a
+/// one-line message; the command line checks names with it before anything is opened.
+pub(crate) fn check_interface_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("empty name");
     }
+    if name.len() > MAX_INTERFACE_NAME_LEN {
+        return Err("longer than 15 bytes");
+    }
+    if name == "." || name == ".." {
+        return Err("not a valid name");
+    }
+    if name
+        .chars()
+        .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+    {
+        return Err("must not contain '/', ':' or whitespace");
+    }
+    Ok(())
+}
+
+/// [`check_interface_name`] as an `io::Error`, so that a bad name is an error here rather than a
+/// truncated or rejected name later.
+pub(crate) fn check_name(name: &str) -> io::Result<()> {
+    check_interface_name(name).map_err(|why| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid interface name {name:?}: {why}"),
+        )
+    })
 }
 
 /// Adds a one-line explanation to `err`, keeping its kind (and the OS text at the end).

@@ -174,8 +174,7 @@ pub(crate) fn buffer_sizes(fd: &OwnedFd) -> io::Result<(usize, usize)> {
 /// is given as IPv4-mapped.
 #[cfg(test)]
 pub(crate) fn connect(fd: &OwnedFd, peer: SocketAddr) -> io::Result<()> {
-    let v6 = local_addr_raw_family(fd)? == libc::AF_INET6;
-    let raw = sockaddr::to_raw(&sockaddr::for_socket(&peer, v6));
+    let raw = sockaddr::to_raw(&sockaddr::for_socket(&peer, socket_is_ipv6(fd.as_raw_fd())));
     // SAFETY: `raw` holds a valid sockaddr of `raw.len` bytes for the call.
     cvt(unsafe { libc::connect(fd.as_raw_fd(), raw.as_ptr(), raw.len) })
         .map(drop)
@@ -200,22 +199,6 @@ fn getsockname_bytes(fd: &OwnedFd) -> io::Result<Vec<u8>> {
         std::slice::from_raw_parts((&storage as *const libc::sockaddr_storage).cast::<u8>(), n)
     };
     Ok(bytes.to_vec())
-}
-
-#[cfg(test)]
-fn local_addr_raw_family(fd: &OwnedFd) -> io::Result<i32> {
-    let b = getsockname_bytes(fd)?;
-    let fam = b
-        .get(0..2)
-        .map(|x| u16::from_ne_bytes([x[0], x[1]]))
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "short getsockname"))?;
-    Ok(i32::from(fam))
-}
-
-/// Whether the socket is an IPv6 (possibly dual-stack) one: its peers must be given IPv4-mapped.
-#[cfg(test)]
-pub(crate) fn is_ipv6(fd: &OwnedFd) -> io::Result<bool> {
-    Ok(local_addr_raw_family(fd)? == libc::AF_INET6)
 }
 
 /// Whether `fd` is an AF_INET6 socket (IPv4 peers then need IPv4-mapped addresses).
@@ -325,7 +308,7 @@ mod tests {
     fn dual_stack_wildcard_receives_v4_and_v6() {
         run_isolated(|| {
             let fd = bind("[::]:0".parse().unwrap(), DEFAULT_BUFFER_BYTES).unwrap();
-            assert!(is_ipv6(&fd).unwrap());
+            assert!(socket_is_ipv6(fd.as_raw_fd()));
             let local = local_addr(&fd).unwrap();
             assert!(local.ip().is_unspecified() && local.port() != 0);
             let (r, s) = buffer_sizes(&fd).unwrap();
@@ -361,7 +344,7 @@ mod tests {
     fn v4_bind_connect_and_addr_in_use() {
         run_isolated(|| {
             let fd = bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
-            assert!(!is_ipv6(&fd).unwrap());
+            assert!(!socket_is_ipv6(fd.as_raw_fd()));
             let local = local_addr(&fd).unwrap();
             assert_eq!(local.ip().to_string(), "127.0.0.1");
             let e = bind(local, 1 << 16).unwrap_err();

@@ -23,8 +23,8 @@
 //! - `control.rs`: peers and keys added, changed and removed at run time.
 //! - `snapshot.rs`: what `wg show` reports.
 //! - `ratelimiter.rs` (per source address), `load.rs` (when to demand cookies), `outbox.rs`
-//!   (messages waiting for `poll_transmit`), `events.rs`, `inner_packet.rs` (the carried packet's
-//!   addresses and length).
+//!   (messages waiting for `poll_transmit`), `events.rs`. The carried packet's length and
+//!   addresses come from `net::ip` (`packet_len`, `source`, `destination`).
 //! - `sim.rs`: devices on a simulated network, in simulated time (tests); `interop_vectors.rs`:
 //!   exchanges recorded with wireguard-go and boringtun, replayed through the device (tests).
 //!
@@ -81,7 +81,6 @@ pub mod config;
 mod control;
 pub mod events;
 mod handshake;
-mod inner_packet;
 pub mod load;
 mod outbox;
 pub(crate) mod ratelimiter;

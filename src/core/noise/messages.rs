@@ -68,11 +68,11 @@ pub mod field {
     use super::Field;
 
     pub(crate) const TYPE: usize = 0;
-    pub(crate) const RESERVED: Field = 1..4;
+    pub const RESERVED: Field = 1..4;
 
     pub mod initiation {
         use super::Field;
-        pub(crate) const SENDER: Field = 4..8;
+        pub const SENDER: Field = 4..8;
         pub const EPHEMERAL: Field = 8..40;
         pub(crate) const STATIC: Field = 40..88;
         pub const TIMESTAMP: Field = 88..116;
@@ -82,7 +82,7 @@ pub mod field {
 
     pub mod response {
         use super::Field;
-        pub(crate) const SENDER: Field = 4..8;
+        pub const SENDER: Field = 4..8;
         pub const RECEIVER: Field = 8..12;
         pub(crate) const EPHEMERAL: Field = 12..44;
         pub const EMPTY: Field = 44..60;

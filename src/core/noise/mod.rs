@@ -35,8 +35,9 @@ pub(crate) mod interop_vectors;
 pub(crate) mod keys;
 pub mod messages;
 pub(crate) mod tai64n;
-#[cfg(test)]
-pub(crate) mod testing;
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+pub mod testing;
 pub mod transport;
 
 pub use crate::core::entropy::Entropy;

@@ -11,30 +11,7 @@ use crate::net::vnet::{GSO_TCPV4, GSO_TCPV6, VIRTIO_NET_HDR_F_NEEDS_CSUM, VnetHd
 pub(crate) const HEAD: usize = 16;
 pub(crate) const TAIL: usize = 16;
 
-/// Reference checksum: big-endian words one at a time, folded at the end.
-pub(crate) fn naive_sum(data: &[u8]) -> u16 {
-    let mut s: u64 = 0;
-    for (i, b) in data.iter().enumerate() {
-        s += if i % 2 == 0 {
-            u64::from(*b) << 8
-        } else {
-            u64::from(*b)
-        };
-    }
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    s as u16
-}
-
-/// True if a checksummed region (the field included) sums to 0xffff.
-pub(crate) fn verifies(initial: u16, data: &[u8]) -> bool {
-    let mut s = u64::from(initial) + u64::from(naive_sum(data));
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    s == 0xffff
-}
+pub(crate) use crate::net::checksum::reference::{naive_sum, verifies};
 
 pub(crate) fn naive_pseudo(p: &[u8], v6: bool, l4_len: usize) -> u16 {
     let mut b = Vec::new();

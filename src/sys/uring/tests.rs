@@ -198,20 +198,11 @@ fn offload_config() -> UringConfig {
     c
 }
 
-fn run_until_idle(u: &mut Uring, mut on: impl FnMut(&mut Uring, Completion)) {
-    let mut cqes = Vec::with_capacity(64);
-    for _ in 0..200 {
-        if u.inflight() == 0 || (u.inflight() == 1 && u.udp_recv_armed()) {
-            return;
-        }
-        u.submit_and_wait(1).unwrap();
-        u.reap(&mut cqes);
-        for e in &cqes {
-            let c = u.complete(e).unwrap();
-            on(u, c);
-        }
-    }
-    panic!("requests still in flight: {}", u.inflight());
+/// Runs the ring until nothing but the UDP receive is in flight.
+fn run_until_idle(u: &mut Uring, on: impl FnMut(&mut Uring, Completion)) {
+    run_until(u, on, |u| {
+        u.inflight() == 0 || (u.inflight() == 1 && u.udp_recv_armed())
+    });
 }
 
 /// A GSO train from an output buffer to the ring's own GRO socket on loopback: the storage of
@@ -355,8 +346,31 @@ fn abstract_listener() -> (
     (l, addr)
 }
 
+/// A ring with `clients` client slots listening on a fresh [`abstract_listener`]. The UDP socket
+/// stands in for the TUN, UDP and signal fds these tests leave alone; keep it while the ring lives.
+fn listening_ring(
+    clients: u16,
+) -> (
+    Uring,
+    UdpSocket,
+    std::os::unix::net::UnixListener,
+    std::os::unix::net::SocketAddr,
+) {
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (listener, addr) = abstract_listener();
+    let mut u = Uring::new(
+        &client_config(clients),
+        a.as_raw_fd(),
+        a.as_raw_fd(),
+        a.as_raw_fd(),
+    )
+    .unwrap();
+    u.listen(listener.as_raw_fd());
+    (u, a, listener, addr)
+}
+
 /// Runs the ring until `done` says so, handing every completion to `on`.
-fn run_clients(
+fn run_until(
     u: &mut Uring,
     mut on: impl FnMut(&mut Uring, Completion),
     mut done: impl FnMut(&Uring) -> bool,
@@ -383,16 +397,7 @@ fn run_clients(
 fn control_clients_are_accepted_answered_refused_and_cancelled() {
     use std::io::{Read, Write};
     use std::os::unix::net::UnixStream;
-    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let (listener, addr) = abstract_listener();
-    let mut u = Uring::new(
-        &client_config(2),
-        a.as_raw_fd(),
-        a.as_raw_fd(),
-        a.as_raw_fd(),
-    )
-    .unwrap();
-    u.listen(listener.as_raw_fd());
+    let (mut u, _udp, _listener, addr) = listening_ring(2);
     assert!(u.accept_armed());
     let mut talker = UnixStream::connect_addr(&addr).unwrap();
     talker.write_all(b"get=1\n\n").unwrap();
@@ -403,7 +408,7 @@ fn control_clients_are_accepted_answered_refused_and_cancelled() {
     }
     let mut accepted = Vec::new();
     let (turned_away, replied) = (Cell::new(0), Cell::new(false));
-    run_clients(
+    run_until(
         &mut u,
         |u, c| match c.op {
             Op::Accept { client: Some(id) } => {
@@ -445,7 +450,7 @@ fn control_clients_are_accepted_answered_refused_and_cancelled() {
     let idle_id = accepted[1];
     assert!(u.cancel_client(idle_id));
     let cancelled = Cell::new(false);
-    run_clients(
+    run_until(
         &mut u,
         |u, c| match c.op {
             Op::ClientRead { client } => {
@@ -470,16 +475,7 @@ fn control_clients_are_accepted_answered_refused_and_cancelled() {
 fn a_long_reply_is_sent_in_parts() {
     use std::io::Read;
     use std::os::unix::net::UnixStream;
-    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let (listener, addr) = abstract_listener();
-    let mut u = Uring::new(
-        &client_config(1),
-        a.as_raw_fd(),
-        a.as_raw_fd(),
-        a.as_raw_fd(),
-    )
-    .unwrap();
-    u.listen(listener.as_raw_fd());
+    let (mut u, _udp, _listener, addr) = listening_ring(1);
     let client = UnixStream::connect_addr(&addr).unwrap();
     let snapshot = crate::uapi::Snapshot {
         peers: (0..4000u32)
@@ -502,7 +498,7 @@ fn a_long_reply_is_sent_in_parts() {
     });
     let mut sends = 0;
     let done = Cell::new(false);
-    run_clients(
+    run_until(
         &mut u,
         |u, c| match c.op {
             Op::Accept { client: Some(id) } => {
