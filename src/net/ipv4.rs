@@ -39,21 +39,12 @@ pub(crate) const FLAG_MF: u16 = 0x2000;
 /// The fragment offset bits of [`Packet::flags_frag_off`].
 pub(crate) const FRAG_OFF_MASK: u16 = 0x1fff;
 
-/// A read/write view of an IPv4 header at the start of a buffer.
-#[derive(Debug, Clone)]
-pub(crate) struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+header_view!(
+    mut
+    /// A read/write view of an IPv4 header at the start of a buffer.
+);
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` after [`check_len`](Self::check_len).
-    #[inline(always)]
-    pub(crate) fn new_checked(buffer: T) -> Result<Self, Error> {
-        let packet = Packet { buffer };
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// `Truncated` if the buffer is shorter than the fixed header or than the header length
     /// field says, `Malformed` if that field is below the fixed header's 20 bytes. The version is
     /// not looked at.
@@ -65,11 +56,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
     #[inline(always)]
     pub(crate) fn into_inner(self) -> T {
         self.buffer
-    }
-
-    #[inline(always)]
-    fn bytes(&self) -> &[u8] {
-        self.buffer.as_ref()
     }
 
     #[inline(always)]
@@ -155,11 +141,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    #[inline(always)]
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        self.buffer.as_mut()
-    }
-
     #[inline(always)]
     pub(crate) fn set_total_len(&mut self, len: u16) {
         set_u16(self.bytes_mut(), field::LENGTH, len);

@@ -28,21 +28,11 @@ pub(crate) mod field {
 /// Length of the fixed header.
 pub(crate) const HEADER_LEN: usize = field::DST_ADDR.end;
 
-/// A read/write view of an IPv6 header at the start of a buffer.
-#[derive(Debug, Clone)]
-pub(crate) struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+header_view!(
+    /// A read/write view of an IPv6 header at the start of a buffer.
+);
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` after [`check_len`](Self::check_len).
-    #[inline(always)]
-    pub(crate) fn new_checked(buffer: T) -> Result<Self, Error> {
-        let packet = Packet { buffer };
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// `Truncated` if the buffer is shorter than the fixed header. The version is not looked at.
     #[inline(always)]
     pub(crate) fn check_len(&self) -> Result<(), Error> {
@@ -56,11 +46,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
     #[inline(always)]
     pub(crate) fn into_inner(self) -> T {
         self.buffer
-    }
-
-    #[inline(always)]
-    fn bytes(&self) -> &[u8] {
-        self.buffer.as_ref()
     }
 
     #[inline(always)]

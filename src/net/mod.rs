@@ -14,6 +14,44 @@
 //! same instruction count per TSO segment as before the views; without it about 3 % more).
 #![forbid(unsafe_code)]
 
+/// What every header view has in common: the `Packet` wrapper, `new_checked` through the view's
+/// own `check_len`, and the bytes its accessors read (and, for a view with setters, `mut`: write).
+/// Each view file adds its field table, `check_len` and accessors.
+macro_rules! header_view {
+    (mut $(#[$doc:meta])*) => {
+        header_view!($(#[$doc])*);
+
+        impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
+            #[inline(always)]
+            fn bytes_mut(&mut self) -> &mut [u8] {
+                self.buffer.as_mut()
+            }
+        }
+    };
+    ($(#[$doc:meta])*) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub(crate) struct Packet<T: AsRef<[u8]>> {
+            buffer: T,
+        }
+
+        impl<T: AsRef<[u8]>> Packet<T> {
+            /// Wraps `buffer` after [`check_len`](Self::check_len).
+            #[inline(always)]
+            pub(crate) fn new_checked(buffer: T) -> Result<Self, $crate::net::Error> {
+                let packet = Packet { buffer };
+                packet.check_len()?;
+                Ok(packet)
+            }
+
+            #[inline(always)]
+            fn bytes(&self) -> &[u8] {
+                self.buffer.as_ref()
+            }
+        }
+    };
+}
+
 mod bytes;
 pub mod checksum;
 pub(crate) mod ip;

@@ -47,31 +47,17 @@ pub(crate) mod flags {
     pub(crate) const CWR: u8 = 0x80;
 }
 
-/// A read/write view of a TCP segment.
-#[derive(Debug, Clone)]
-pub(crate) struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+header_view!(
+    mut
+    /// A read/write view of a TCP segment.
+);
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` after [`check_len`](Self::check_len).
-    #[inline(always)]
-    pub(crate) fn new_checked(buffer: T) -> Result<Self, Error> {
-        let packet = Packet { buffer };
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// `Truncated` if the buffer is shorter than the fixed header or than the data offset says,
     /// `Malformed` if the data offset is below the fixed header's 20 bytes.
     #[inline(always)]
     pub(crate) fn check_len(&self) -> Result<(), Error> {
         super::check_header_len(self.buffer.as_ref().len(), HEADER_LEN, || self.header_len())
-    }
-
-    #[inline(always)]
-    fn bytes(&self) -> &[u8] {
-        self.buffer.as_ref()
     }
 
     #[inline(always)]
@@ -158,11 +144,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    #[inline(always)]
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        self.buffer.as_mut()
-    }
-
     #[inline(always)]
     pub(crate) fn set_seq_number(&mut self, seq: u32) {
         set_u32(self.bytes_mut(), field::SEQ_NUM, seq);

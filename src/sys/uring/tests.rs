@@ -14,9 +14,7 @@ use std::os::fd::AsRawFd;
 fn udp_ring_recycles_and_rearms_after_enobufs() {
     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let c = small_config();
     // A's fd stands in for the TUN fd (never read from in this test).
     let sig = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut u = Uring::new(&c, sig.as_raw_fd(), a.as_raw_fd(), sig.as_raw_fd()).unwrap();
@@ -68,9 +66,7 @@ fn udp_ring_recycles_and_rearms_after_enobufs() {
 #[test]
 fn drain_cancels_every_request() {
     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let c = small_config();
     let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
     u.arm_udp_recv();
     let g = u.push_timeout(Duration::from_secs(3600));
@@ -87,9 +83,7 @@ fn drain_cancels_every_request() {
 #[test]
 fn unknown_completion_is_an_error_and_frees_nothing() {
     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let c = small_config();
     let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
     u.arm_udp_recv();
     let stray = (0xdead_u64 << 32) | 5;
@@ -119,9 +113,7 @@ fn dual_stack_socket_talks_to_ipv4_peers() {
     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
     b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     assert!(crate::sys::udp::socket_is_ipv6(a.as_raw_fd()));
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let c = small_config();
     let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
     let slot = u.take_control_slot().unwrap();
     u.control_mut(&slot)[..2].copy_from_slice(b"hi");
@@ -157,9 +149,7 @@ fn control_slots_run_out_and_come_back() {
     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
     b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let mut c = small_config();
     c.control_slots = 2;
     let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
     let s1 = u.take_control_slot().unwrap();
@@ -185,9 +175,7 @@ fn control_slots_run_out_and_come_back() {
 }
 
 fn offload_config() -> UringConfig {
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let mut c = small_config();
     c.vnet_hdr_len = 10;
     c.recv_control_len = 64;
     c.max_packet = 65535;
@@ -195,6 +183,14 @@ fn offload_config() -> UringConfig {
     c.out_buffers = 2;
     c.out_len = 128 << 10;
     c.send_slots = 8;
+    c
+}
+
+/// A ring config with 4 buffers of each group: enough for these tests, quick to set up.
+fn small_config() -> UringConfig {
+    let mut c = UringConfig::for_mtu(1420);
+    c.tun_buffers = 4;
+    c.udp_buffers = 4;
     c
 }
 
@@ -318,9 +314,7 @@ fn refused_gso_falls_back_to_plain_sends() {
 }
 
 fn client_config(slots: u16) -> UringConfig {
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let mut c = small_config();
     c.client_slots = slots;
     c.client_buf_len = 64;
     c
