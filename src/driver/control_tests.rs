@@ -25,7 +25,7 @@ use crate::core::{Received, Transmit};
 use crate::sys::control_socket::{ControlSocket, ControlSocketError, SOCKET_MODE};
 use crate::sys::{signal, testnet};
 use crate::uapi::{
-    AllowedIp, Counter, Endpoint, Errno, PeerSnapshot, PublicKey, SecretKey, SetRequest, Snapshot,
+    AllowedIp, Counter, Endpoint, Errno, PeerSnapshot, PrivateKey, PublicKey, SetRequest, Snapshot,
     get_reply,
 };
 
@@ -48,7 +48,7 @@ const REFUSED_PORT: u16 = 1;
 
 /// What `get` answers: an interface with a key, a port and one peer with everything set.
 fn snapshot() -> Snapshot {
-    let mut peer = PeerSnapshot::new(PublicKey(PEER_KEY));
+    let mut peer = PeerSnapshot::new(PublicKey::from_bytes(PEER_KEY));
     peer.endpoint = Endpoint::parse(b"192.0.2.7:51820");
     peer.last_handshake_time = Some(Duration::new(1_700_000_000, 5));
     peer.rx_bytes = 1234;
@@ -59,7 +59,7 @@ fn snapshot() -> Snapshot {
         AllowedIp::parse(b"fd07::/64").unwrap(),
     ];
     Snapshot {
-        private_key: SecretKey::from_hex(PRIVATE_KEY_HEX),
+        private_key: PrivateKey::from_hex(PRIVATE_KEY_HEX).ok(),
         listen_port: 51820,
         fwmark: 0,
         counters: vec![Counter {
@@ -77,7 +77,7 @@ fn big_snapshot() -> Snapshot {
             .map(|i| {
                 let mut key = [0u8; 32];
                 key[..4].copy_from_slice(&i.to_be_bytes());
-                PeerSnapshot::new(PublicKey(key))
+                PeerSnapshot::new(PublicKey::from_bytes(key))
             })
             .collect(),
         ..snapshot()
@@ -408,7 +408,7 @@ fn get_gets_the_snapshot_and_set_reaches_the_protocol() {
     let first = &proto.sets[0];
     assert_eq!(first.interface.listen_port, Some(1234));
     assert_eq!(first.peers.len(), 1);
-    assert_eq!(first.peers[0].public_key, PublicKey([0xab; 32]));
+    assert_eq!(first.peers[0].public_key, PublicKey::from_bytes([0xab; 32]));
     assert_eq!(first.peers[0].endpoint, Endpoint::parse(b"[fd00::1]:51820"));
     assert_eq!(
         first.peers[0].allowed_ips,

@@ -58,7 +58,7 @@ mod wg_interop;
 pub use allowed_ip::AllowedIp;
 pub use endpoint::{Endpoint, ScopeName};
 pub use errno::Errno;
-pub use key::{PublicKey, SecretKey};
+pub use key::{PresharedKey, PrivateKey, PublicKey};
 pub use request::{ErrorKind, InterfaceChange, Key, ParseError, PeerChange, SetRequest};
 pub use response::{Counter, PeerSnapshot, Reply, Snapshot, get_reply, status_reply};
 pub use session::{Request, Session, parse_request};
