@@ -63,7 +63,7 @@ fn snapshot() -> Snapshot {
         listen_port: 51820,
         fwmark: 0,
         counters: vec![Counter {
-            name: "drop_replay",
+            name: "drop_replay".into(),
             value: 3,
         }],
         peers: vec![peer],

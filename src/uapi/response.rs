@@ -9,6 +9,7 @@
 //! wireguard-tools `ipc-uapi.h` is a chain of `strcmp` with no final `else`, and any line of
 //! the form `key=value` passes), and so does wgctrl-go; both only require `=` in every line.
 
+use std::borrow::Cow;
 use std::fmt::{self, Write};
 use std::time::Duration;
 
@@ -70,9 +71,9 @@ impl PeerSnapshot {
 /// lowercased and anything but `[a-z0-9_]` becomes `_`, so no name can break the line format
 /// (`DropReason` names such as `auth-failed` become `ringtun_drop_auth_failed` given
 /// `drop_auth-failed`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Counter {
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     pub value: u64,
 }
 
@@ -225,7 +226,7 @@ mod tests {
             AllowedIp::parse(b"fd00::/64").unwrap(),
         ];
         first.counters = vec![Counter {
-            name: "handshakes_completed",
+            name: "handshakes_completed".into(),
             value: 3,
         }];
         Snapshot {
@@ -234,11 +235,11 @@ mod tests {
             fwmark: 0x42,
             counters: vec![
                 Counter {
-                    name: "drop_auth-failed",
+                    name: "drop_auth-failed".into(),
                     value: 7,
                 },
                 Counter {
-                    name: "Drop Replay!",
+                    name: "Drop Replay!".into(),
                     value: 0,
                 },
             ],

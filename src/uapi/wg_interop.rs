@@ -192,7 +192,7 @@ fn running_snapshot() -> Snapshot {
     peer.persistent_keepalive_interval = 25;
     peer.allowed_ips = vec![AllowedIp::parse(b"10.0.0.0/24").unwrap()];
     peer.counters = vec![Counter {
-        name: "handshakes_completed",
+        name: "handshakes_completed".into(),
         value: 3,
     }];
     let mut stale = PeerSnapshot::new(PublicKey::from_bytes([0xab; 32]));
@@ -204,11 +204,11 @@ fn running_snapshot() -> Snapshot {
         fwmark: 0x42,
         counters: vec![
             Counter {
-                name: "drop_auth-failed",
+                name: "drop_auth-failed".into(),
                 value: 7,
             },
             Counter {
-                name: "drop_replay",
+                name: "drop_replay".into(),
                 value: 1,
             },
         ],
