@@ -187,6 +187,29 @@ mod tests {
     }
 
     #[test]
+    fn only_the_interface_mode_goes_to_the_background_and_not_when_told_to_stay() {
+        use std::ffi::OsStr;
+        let interface = |foreground| Options {
+            mode: Mode::Interface { foreground },
+            interface: "wg0".into(),
+            verbosity: 1,
+            one_command: Default::default(),
+        };
+        assert!(goes_to_background(&interface(false), None));
+        assert!(!goes_to_background(&interface(true), None));
+        assert!(!goes_to_background(
+            &interface(false),
+            Some(OsStr::new("1"))
+        ));
+        // wireguard-go stays in the foreground for "1" only.
+        assert!(goes_to_background(&interface(false), Some(OsStr::new("0"))));
+        assert!(goes_to_background(&interface(false), Some(OsStr::new(""))));
+        let mut config = interface(false);
+        config.mode = Mode::ConfigFile("/x/wg0.conf".into());
+        assert!(!goes_to_background(&config, None));
+    }
+
+    #[test]
     fn errors_carry_their_exit_status() {
         assert_eq!(AppError::new("x").status, 1);
         assert_eq!(AppError::config("x").status, 2);
