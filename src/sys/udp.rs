@@ -42,7 +42,6 @@ fn setsockopt_int(fd: &OwnedFd, level: i32, name: i32, value: i32) -> io::Result
     .map(drop)
 }
 
-#[cfg(test)]
 fn getsockopt_int(fd: &OwnedFd, level: i32, name: i32) -> io::Result<i32> {
     let mut value: i32 = 0;
     let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
@@ -156,7 +155,6 @@ pub(crate) fn set_fwmark(fd: &OwnedFd, mark: u32) -> io::Result<()> {
 }
 
 /// The socket's `SO_MARK` (0: none).
-#[cfg(test)]
 pub(crate) fn fwmark(fd: &OwnedFd) -> io::Result<u32> {
     getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_MARK).map(|m| m as u32)
 }
