@@ -4,15 +4,15 @@
 use std::process::ExitCode;
 
 use ringtun::cli::{self, Command};
-use ringtun::{app, log_error};
+use ringtun::sys::cpu::{self, BuildFit};
+use ringtun::{app, log_error, log_info};
 
 fn main() -> ExitCode {
     // First, before any code built for x86-64-v3 could run an instruction this CPU lacks.
-    let missing = ringtun::sys::cpu::missing_features();
-    if !missing.is_empty() {
+    if let BuildFit::Unsupported(missing) = cpu::detect().build_fit() {
         eprintln!(
-            "ringtun: error: this build needs an x86-64-v3 CPU (AVX2); this one lacks {}: rebuild \
-             with RUSTFLAGS='--cfg poly1305_backend=\"soft\"' (see docs/DESIGN.md)",
+            "ringtun: error: this build is for x86-64-v3 CPUs and this one lacks {}: use the \
+             default build, which runs on any x86-64 (cargo build --release, without RUSTFLAGS)",
             missing.join(", ")
         );
         return ExitCode::from(1);
@@ -65,7 +65,11 @@ fn real_main(argv: impl Iterator<Item = std::ffi::OsString>) -> u8 {
             Ok(())
         }
         Command::GenKey { path } => app::genkey(path.as_deref()),
-        Command::Run(opts) => app::run(opts),
+        Command::Run(opts) => {
+            ringtun::log::set_verbosity(opts.verbosity);
+            note_faster_build();
+            app::run(opts)
+        }
     };
     match result {
         Ok(()) => 0,
@@ -73,6 +77,17 @@ fn real_main(argv: impl Iterator<Item = std::ffi::OsString>) -> u8 {
             log_error!("{e}");
             1
         }
+    }
+}
+
+/// Once per run, in the portable build on a CPU that would run the faster x86-64-v3 build.
+fn note_faster_build() {
+    if cpu::detect().build_fit() == BuildFit::FasterBuildFits {
+        log_info!(
+            "this CPU runs the faster x86-64-v3 build: RUSTFLAGS='{}' cargo build --release \
+             (README, Install)",
+            cpu::X86_64_V3_RUSTFLAGS
+        );
     }
 }
 
