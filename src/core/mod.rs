@@ -3,7 +3,8 @@
 //!
 //! Data path, one file per stage (after WireGuard's `noise.c` / `send.c` / `receive.c`):
 //! - [`wire`]: byte layouts of the three message types, zero-copy parsing and emitting.
-//! - [`aead`]: ChaCha20-Poly1305 (RFC 8439) sealing and opening in place.
+//! - [`aead`]: ChaCha20-Poly1305 (RFC 8439) sealing and opening in place; [`aead_check`]: its
+//!   known-answer check on the running CPU (`ringtun selftest`).
 //! - [`kdf`]: key derivation from the pre-shared key with an HChaCha20 cascade.
 //! - [`handshake`]: building and consuming initiations and responses.
 //! - [`session`]: one established key pair: keys, send counter, replay window, age.
@@ -31,6 +32,7 @@
 #![deny(unsafe_code)]
 
 pub mod aead;
+pub mod aead_check;
 pub mod allowed_ips;
 pub mod consts;
 pub mod data_message;
