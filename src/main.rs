@@ -9,14 +9,7 @@ use ringtun::{app, log_error, log_info};
 
 fn main() -> ExitCode {
     // First, before any code built for x86-64-v3 could run an instruction this CPU lacks.
-    if let BuildFit::Unsupported(missing) = cpu::detect().build_fit() {
-        eprintln!(
-            "ringtun: error: this build is for x86-64-v3 CPUs and this one lacks {}: use the \
-             default build, which runs on any x86-64 (cargo build --release, without RUSTFLAGS)",
-            missing.join(", ")
-        );
-        return ExitCode::from(1);
-    }
+    cpu::exit_if_x86_64_v3_missing();
     // A bug must still end as one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let msg = info

@@ -3,9 +3,9 @@
 //! x86_64 has two builds (docs/DESIGN.md, "Crypto backends and build flags"). The default one runs
 //! on every x86-64 CPU: the crypto crates pick their SIMD backends at run time. The x86-64-v3 one
 //! ([`X86_64_V3_RUSTFLAGS`]) is faster per packet but uses AVX2 and friends in every function, so
-//! on an older CPU it would die of SIGILL somewhere. [`Cpu::build_fit`] tells `main` whether to
-//! refuse (v3 build, older CPU: one line instead of SIGILL), to mention the faster build once
-//! (default build, v3 CPU), or to say nothing.
+//! on an older CPU it would die of SIGILL somewhere: [`exit_if_x86_64_v3_missing`] turns that
+//! into one line. [`Cpu::build_fit`] tells `main` whether to mention the faster build once
+//! (default build, v3 CPU) or to say nothing.
 //!
 //! CPUID is read here rather than with `is_x86_feature_detected!`, which answers `true` at compile
 //! time for the features a build enables: the very ones a v3 build has to check.
@@ -80,31 +80,52 @@ fn fit(built_for_v3: bool, missing_v3: &[&'static str]) -> BuildFit {
     }
 }
 
+/// The x86-64-v3 features checked, by bit of [`Raw::missing_v3`].
+const V3_FEATURES: [&str; 8] = [
+    "AVX", "AVX2", "FMA", "MOVBE", "F16C", "BMI1", "BMI2", "LZCNT",
+];
+
+/// The features as CPUID reports them, in plain integers (see [`exit_if_x86_64_v3_missing`]).
+#[derive(Clone, Copy)]
+struct Raw {
+    /// Bit `i` set: `V3_FEATURES[i]` is missing.
+    missing_v3: u32,
+    avx2: bool,
+    avx512: bool,
+}
+
 /// Reads this CPU's features.
-#[cfg(target_arch = "x86_64")]
 pub fn detect() -> Cpu {
+    let raw = read();
+    Cpu {
+        missing_v3: V3_FEATURES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| raw.missing_v3 & 1 << i != 0)
+            .map(|(_, name)| *name)
+            .collect(),
+        avx2: raw.avx2,
+        avx512: raw.avx512,
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn read() -> Raw {
     use core::arch::x86_64::{__cpuid_count, _xgetbv, CpuidResult};
 
     // Older Rust (1.85, the declared rust-version, among them) declares the CPUID intrinsics
     // unsafe, newer Rust safe: the block keeps both building, without a warning on either.
     #[allow(unused_unsafe)]
+    #[inline(always)]
     fn cpuid(leaf: u32, sub_leaf: u32) -> CpuidResult {
         // SAFETY: CPUID exists on every x86-64 CPU; it only reads identification registers.
         unsafe { __cpuid_count(leaf, sub_leaf) }
     }
 
     let max_leaf = cpuid(0, 0).eax;
-    let leaf1 = cpuid(1, 0);
-    let leaf7 = if max_leaf >= 7 {
-        cpuid(7, 0)
-    } else {
-        CpuidResult {
-            eax: 0,
-            ebx: 0,
-            ecx: 0,
-            edx: 0,
-        }
-    };
+    let leaf1_ecx = cpuid(1, 0).ecx;
+    let leaf7_ebx = if max_leaf >= 7 { cpuid(7, 0).ebx } else { 0 };
     let max_ext = cpuid(0x8000_0000, 0).eax;
     let ext1_ecx = if max_ext >= 0x8000_0001 {
         cpuid(0x8000_0001, 0).ecx
@@ -114,7 +135,7 @@ pub fn detect() -> Cpu {
     let bit = |reg: u32, n: u32| reg & (1 << n) != 0;
 
     // XGETBV is only valid when the OS enabled XSAVE; XCR0 says which register state it saves.
-    let xcr0 = if bit(leaf1.ecx, 27) {
+    let xcr0 = if bit(leaf1_ecx, 27) {
         // SAFETY: XGETBV(0) is available because CPUID reported OSXSAVE just above.
         unsafe { _xgetbv(0) }
     } else {
@@ -124,36 +145,74 @@ pub fn detect() -> Cpu {
     let ymm_saved = xcr0 & 0b110 == 0b110;
     let zmm_saved = ymm_saved && xcr0 & 0b1110_0000 == 0b1110_0000;
 
-    let avx2 = bit(leaf7.ebx, 5) && ymm_saved;
-    let checks = [
-        ("AVX", bit(leaf1.ecx, 28) && ymm_saved),
-        ("AVX2", avx2),
-        ("FMA", bit(leaf1.ecx, 12)),
-        ("MOVBE", bit(leaf1.ecx, 22)),
-        ("F16C", bit(leaf1.ecx, 29)),
-        ("BMI1", bit(leaf7.ebx, 3)),
-        ("BMI2", bit(leaf7.ebx, 8)),
-        ("LZCNT", bit(ext1_ecx, 5)),
-    ];
-    Cpu {
-        missing_v3: checks
-            .iter()
-            .filter(|(_, ok)| !ok)
-            .map(|(name, _)| *name)
-            .collect(),
+    let avx2 = bit(leaf7_ebx, 5) && ymm_saved;
+    // In the order of V3_FEATURES.
+    let missing_v3 = u32::from(!(bit(leaf1_ecx, 28) && ymm_saved))
+        | u32::from(!avx2) << 1
+        | u32::from(!bit(leaf1_ecx, 12)) << 2
+        | u32::from(!bit(leaf1_ecx, 22)) << 3
+        | u32::from(!bit(leaf1_ecx, 29)) << 4
+        | u32::from(!bit(leaf7_ebx, 3)) << 5
+        | u32::from(!bit(leaf7_ebx, 8)) << 6
+        | u32::from(!bit(ext1_ecx, 5)) << 7;
+    Raw {
+        missing_v3,
         avx2,
-        avx512: bit(leaf7.ebx, 16) && bit(leaf7.ebx, 31) && zmm_saved,
+        avx512: bit(leaf7_ebx, 16) && bit(leaf7_ebx, 31) && zmm_saved,
     }
 }
 
 /// Other targets have one build, which runs on any CPU of the target.
 #[cfg(not(target_arch = "x86_64"))]
-pub fn detect() -> Cpu {
-    Cpu {
-        missing_v3: Vec::new(),
+fn read() -> Raw {
+    Raw {
+        missing_v3: 0,
         avx2: false,
         avx512: false,
     }
+}
+
+/// In the x86-64-v3 build, on a CPU without all of x86-64-v3: says so in one line on stderr and
+/// exits with status 1, instead of dying of SIGILL somewhere. `main` calls it first.
+///
+/// Everything in that build may use AVX, std's formatting and allocation too (fat LTO compiles
+/// them again with the build's flags; a first version of this check died in `str::join` on a
+/// Westmere), so this keeps to CPUID, integer bit tests and raw write(2) and _exit(2) calls
+/// (checked under `qemu-x86_64 -cpu Westmere` and `-cpu qemu64`).
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+#[inline(never)]
+pub fn exit_if_x86_64_v3_missing() {
+    let missing = read().missing_v3;
+    if missing == 0 {
+        return;
+    }
+    write_stderr(b"ringtun: error: this build is for x86-64-v3 CPUs and this one lacks");
+    let mut separator: &[u8] = b" ";
+    for (i, name) in V3_FEATURES.iter().enumerate() {
+        if missing & 1 << i != 0 {
+            write_stderr(separator);
+            write_stderr(name.as_bytes());
+            separator = b", ";
+        }
+    }
+    write_stderr(
+        b": use the default build, which runs on any x86-64 (cargo build --release, without \
+          RUSTFLAGS)\n",
+    );
+    // SAFETY: _exit(2) ends the process at once; nothing is buffered or needs unwinding, and
+    // no other thread exists yet.
+    unsafe { libc::_exit(1) }
+}
+
+/// The portable build runs on every x86-64 CPU: nothing to refuse.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+pub fn exit_if_x86_64_v3_missing() {}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+fn write_stderr(bytes: &[u8]) {
+    // SAFETY: write(2) reads at most `bytes.len()` bytes from a live slice. A short or failed
+    // write loses part of a message about to end the process; there is nothing better to do.
+    unsafe { libc::write(libc::STDERR_FILENO, bytes.as_ptr().cast(), bytes.len()) };
 }
 
 #[cfg(test)]
