@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use ringtun::cli::{self, Command};
 use ringtun::sys::cpu::{self, BuildFit};
-use ringtun::{app, log_error, log_info};
+use ringtun::{app, log_error};
 
 fn main() -> ExitCode {
     // First, before any code built for x86-64-v3 could run an instruction this CPU lacks.
@@ -62,11 +62,7 @@ fn real_main(argv: impl Iterator<Item = std::ffi::OsString>) -> u8 {
             Ok(())
         }
         Command::GenKey { path } => app::genkey(path.as_deref()),
-        Command::Run(opts) => {
-            ringtun::log::set_verbosity(opts.verbosity);
-            note_faster_build();
-            app::run(opts)
-        }
+        Command::Run(opts) => app::run(opts),
     };
     match result {
         Ok(()) => 0,
@@ -74,17 +70,6 @@ fn real_main(argv: impl Iterator<Item = std::ffi::OsString>) -> u8 {
             log_error!("{e}");
             1
         }
-    }
-}
-
-/// Once per run, in the portable build on a CPU that would run the faster x86-64-v3 build.
-fn note_faster_build() {
-    if cpu::detect().build_fit() == BuildFit::FasterBuildFits {
-        log_info!(
-            "this CPU runs the faster x86-64-v3 build: RUSTFLAGS='{}' cargo build --release \
-             (README, Install)",
-            cpu::X86_64_V3_RUSTFLAGS
-        );
     }
 }
 

@@ -1,7 +1,7 @@
 //! The default build runs on every x86-64 CPU: the test binary of ringtun, run under QEMU's user
 //! mode emulating older CPUs, generates a key, passes `ringtun selftest` (RFC 8439 vectors through
 //! the data path's AEAD, with the backends that CPU gets), and starts without refusing; on an AVX2
-//! CPU it says once that the x86-64-v3 build would be faster.
+//! CPU it knows that the x86-64-v3 build would be faster.
 //!
 //! - `qemu64`: the x86-64 baseline (SSE2, no SSSE3), the floor.
 //! - `Westmere` (2010): SSE4.2 and AES-NI, no AVX.
@@ -87,22 +87,27 @@ fn genkey_works_on_the_oldest_cpu() {
     }
 }
 
-/// Starting the tunnel (which then fails: qemu-user has no io_uring, and the key file is missing):
-/// no CPU is refused, and only the AVX2 CPU hears about the faster build, once.
+/// Starting the tunnel under each CPU: no CPU is refused. (The start then fails, as qemu-user has
+/// no io_uring, in one line: the hint about the faster build comes only after a successful start;
+/// `selftest` above shows which CPUs would get it.)
 #[test]
-fn starting_never_refuses_and_hints_once_where_it_applies() {
-    for (cpu, hints) in [("qemu64", 0), ("Westmere", 0), ("Haswell", 1)] {
+fn starting_is_never_refused() {
+    for cpu in ["qemu64", "Westmere", "Haswell"] {
         let out = under_qemu(
             cpu,
             &["-l", "1", "-k", "/nonexistent/ringtun-cpu-floor/key"],
         );
         let stderr = text(&out.stderr);
+        let ours: Vec<&str> = stderr
+            .lines()
+            .filter(|line| line.starts_with("ringtun: "))
+            .collect();
         assert_eq!(out.status.code(), Some(1), "{cpu}: {stderr}");
+        assert_eq!(ours.len(), 1, "{cpu}: {stderr}");
+        assert!(ours[0].starts_with("ringtun: error: "), "{cpu}: {stderr}");
         assert!(
             !stderr.contains("x86-64-v3 CPUs"),
             "{cpu} refused: {stderr}"
         );
-        assert!(!stderr.contains("internal error"), "{cpu}: {stderr}");
-        assert_eq!(stderr.matches(HINT).count(), hints, "{cpu}: {stderr}");
     }
 }

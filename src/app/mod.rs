@@ -91,6 +91,10 @@ pub fn run(opts: Options) -> Result<(), AppError> {
         }
         Mode::Connect(server) => log_info!("connecting to {server} from {local}"),
     }
+    // After the start succeeded, so that a failed start stays one line.
+    if let Some(hint) = crate::sys::cpu::faster_build_hint() {
+        log_info!("{hint}");
+    }
     match driver::run(&mut endpoint, io, &driver_config, clock, &mut hooks).map_err(err)? {
         Exit::Signal(sig) => {
             log_info!("exiting on {}", signal::name(sig));

@@ -4,8 +4,8 @@
 //! on every x86-64 CPU: the crypto crates pick their SIMD backends at run time. The x86-64-v3 one
 //! ([`X86_64_V3_RUSTFLAGS`]) is faster per packet but uses AVX2 and friends in every function, so
 //! on an older CPU it would die of SIGILL somewhere: [`exit_if_x86_64_v3_missing`] turns that
-//! into one line. [`Cpu::build_fit`] tells `main` whether to mention the faster build once
-//! (default build, v3 CPU) or to say nothing.
+//! into one line. [`faster_build_hint`] is what the default build says once, when the tunnel is
+//! up, on a CPU that would run the faster one.
 //!
 //! CPUID is read here rather than with `is_x86_feature_detected!`, which answers `true` at compile
 //! time for the features a build enables: the very ones a v3 build has to check.
@@ -70,6 +70,17 @@ impl Cpu {
             "portable"
         }
     }
+}
+
+/// The line to log once the tunnel is up, in the portable build on a CPU that would run the
+/// faster x86-64-v3 build; `None` otherwise.
+pub fn faster_build_hint() -> Option<String> {
+    (detect().build_fit() == BuildFit::FasterBuildFits).then(|| {
+        format!(
+            "this CPU runs the faster x86-64-v3 build: RUSTFLAGS='{X86_64_V3_RUSTFLAGS}' cargo \
+             build --release (README, Install)"
+        )
+    })
 }
 
 fn fit(built_for_v3: bool, missing_v3: &[&'static str]) -> BuildFit {
@@ -273,6 +284,7 @@ mod tests {
             // This test binary has the same flags, so it could not have got here on a CPU
             // missing them.
             assert_eq!(cpu.build_fit(), BuildFit::Best);
+            assert_eq!(faster_build_hint(), None);
             assert_eq!(cpu.poly1305_backend(), "AVX2");
         } else {
             let v3_cpu = [
@@ -286,6 +298,7 @@ mod tests {
                 BuildFit::Best
             };
             assert_eq!(cpu.build_fit(), expected);
+            assert_eq!(faster_build_hint().is_some(), v3_cpu);
             assert_eq!(cpu.poly1305_backend(), "portable");
         }
     }
