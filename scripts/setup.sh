@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what ringtun's tests, demo and fuzzing need, if missing. Idempotent; safe to run often.
 #   sudo ./scripts/setup.sh            # tools for tests and demo (iperf3, iproute2, ping, and
-#                                      # systemd-analyze, man, groff, setpriv, strace: tests/dist.rs) and the
+#                                      # systemd-analyze, man, groff, setpriv, strace: tests/dist.rs;
+#                                      # qemu-x86_64: tests/cpu_floor.rs) and the
 #                                      # foreign WireGuard peers of the interop tests (wg, wg-quick,
 #                                      # wireguard-go, boringtun-cli)
 #   sudo ./scripts/setup.sh --fuzz     # also the nightly toolchain check and cargo-fuzz
@@ -17,7 +18,7 @@ for arg in "$@"; do
     case "$arg" in
         --fuzz) want_fuzz=1 ;;
         --no-wireguard) want_wireguard=0 ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown option: $arg" >&2; exit 2 ;;
     esac
 done
@@ -40,6 +41,8 @@ declare -A pkg_of=(
     [groff]=groff-base
     [setpriv]=util-linux
     [strace]=strace
+    # tests/cpu_floor.rs: the default build under emulated older CPUs (qemu-x86_64 -cpu Westmere).
+    [qemu-x86_64]=qemu-user
 )
 if ((want_wireguard)); then
     pkg_of+=([wg]=wireguard-tools [wg-quick]=wireguard-tools [wireguard-go]=wireguard-go)

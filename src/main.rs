@@ -8,18 +8,11 @@ use std::process::ExitCode;
 use ringtun::app::{self, key_tools};
 use ringtun::cli::{self, Command};
 use ringtun::log_error;
+use ringtun::sys::cpu::{self, BuildFit};
 
 fn main() -> ExitCode {
     // First, before any code built for x86-64-v3 could run an instruction this CPU lacks.
-    let missing = ringtun::sys::cpu::missing_features();
-    if !missing.is_empty() {
-        eprintln!(
-            "ringtun: error: this build needs an x86-64-v3 CPU (AVX2); this one lacks {}: rebuild \
-             with RUSTFLAGS='--cfg poly1305_backend=\"soft\"' (see docs/DESIGN.md)",
-            missing.join(", ")
-        );
-        return ExitCode::from(1);
-    }
+    cpu::exit_if_x86_64_v3_missing();
     // A bug must still end as one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
@@ -50,6 +43,10 @@ fn real_main(argv: impl Iterator<Item = std::ffi::OsString>) -> u8 {
                 return 2;
             }
         }
+    }
+    // Hidden: the AEAD's known-answer check on this CPU (tests/cpu_floor.rs, under emulated CPUs).
+    if args == ["selftest"] {
+        return selftest();
     }
     let command = match cli::parse(&args) {
         Ok(c) => c,
@@ -82,6 +79,38 @@ fn real_main(argv: impl Iterator<Item = std::ffi::OsString>) -> u8 {
     }
 }
 
+/// `ringtun selftest`: RFC 8439 vectors through the data path's AEAD on this CPU; 0 if they pass.
+fn selftest() -> u8 {
+    let cpu = cpu::detect();
+    let build = if cpu::BUILT_FOR_X86_64_V3 {
+        "x86-64-v3"
+    } else {
+        "portable"
+    };
+    match ringtun::core::aead_check::run() {
+        Ok(vectors) => {
+            println!(
+                "selftest: ok: {} (ChaCha20 {}, Poly1305 {}, {build} build)",
+                vectors.join(", "),
+                cpu.chacha20_backend(),
+                cpu.poly1305_backend()
+            );
+            if cpu.build_fit() == BuildFit::FasterBuildFits {
+                println!("selftest: this CPU runs the faster x86-64-v3 build");
+            }
+            0
+        }
+        Err(mismatch) => {
+            log_error!(
+                "selftest: {mismatch} (ChaCha20 {}, Poly1305 {}, {build} build)",
+                cpu.chacha20_backend(),
+                cpu.poly1305_backend()
+            );
+            1
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::real_main;
@@ -105,6 +134,8 @@ mod tests {
         // is touched.
         assert_eq!(code(&["-l", "1", "-k", "/nonexistent/ringtun-test/key"]), 1);
         assert_eq!(code(&["-c", "/nonexistent/ringtun-test/wg0.conf"]), 1);
+        assert_eq!(code(&["selftest"]), 0);
+        assert_eq!(code(&["selftest", "extra"]), 2);
         let bad = OsString::from_vec(vec![b'-', b'l', 0xff]);
         assert_eq!(real_main(std::iter::once(bad)), 2);
     }

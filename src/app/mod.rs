@@ -125,6 +125,10 @@ pub fn run(opts: Options) -> Result<(), AppError> {
     device.set_listen_port(Some(local.port()));
     let mut proto = Controlled::new(device, |name| tun::if_index(name).ok());
     log_info!("{start_line}");
+    // After the start succeeded, so that a failed start stays one line.
+    if let Some(hint) = crate::sys::cpu::faster_build_hint() {
+        log_info!("{hint}");
+    }
     let ready = if background {
         let ready = daemon::background()
             .map_err(|e| AppError::new(format!("{ifname}: cannot go to the background: {e}")))?;

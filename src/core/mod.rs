@@ -3,7 +3,8 @@
 //!
 //! It speaks WireGuard, one file per stage (after WireGuard's `noise.c` / `send.c` / `receive.c`):
 //! - [`noise`]: WireGuard's protocol (handshake, cookies, transport messages).
-//! - [`aead`]: ChaCha20-Poly1305 (RFC 8439) sealing and opening in place.
+//! - [`aead`]: ChaCha20-Poly1305 (RFC 8439) sealing and opening in place; [`aead_check`]: its
+//!   known-answer check on the running CPU (`ringtun selftest`).
 //! - [`replay`]: the RFC 6479 sliding-window replay filter.
 //! - [`device`]: the multi-peer WireGuard device tying it together, built on the files below.
 //! - [`one_command`]: the keys of the one-command mode, derived from one shared secret.
@@ -25,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod aead;
+pub mod aead_check;
 pub mod allowed_ips;
 pub(crate) mod consts;
 pub mod deadlines;
