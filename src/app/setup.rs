@@ -118,7 +118,12 @@ pub fn prepare(opts: &Options) -> Result<Prepared, AppError> {
             tunnel,
             timers: Timers::default(),
         },
-        driver_config: DriverConfig { mtu, offload },
+        driver_config: DriverConfig {
+            mtu,
+            offload,
+            // What `driver::probe` found at start (less RINGTUN_FORCE_FALLBACK).
+            features: crate::driver::features(),
+        },
         local,
         ifname: t.name,
         hooks: AppHooks::new(opts, iface, mtu),
