@@ -321,9 +321,10 @@ impl<P: Protocol> Loop<'_, P> {
             // Without IORING_CQE_F_MORE a multishot has ended; `after_batch` re-arms it once its
             // ring has buffers again (after -ENOBUFS: once some came back), or starts the next
             // chain of single-shot reads on a kernel without it.
-            Op::TunRead => match c.buf {
+            Op::TunRead { single } => match c.buf {
                 Some(buf) => {
                     self.tun_failures = 0;
+                    self.stats.tun_single_reads += u64::from(single);
                     self.tun_packet(now, buf);
                 }
                 None if c.result == -libc::ENOBUFS => self.stats.out_of_buffers += 1,
@@ -724,7 +725,6 @@ impl<P: Protocol> Loop<'_, P> {
         self.stats.submits = self.uring.stats().enters;
         self.stats.gso_refused = self.uring.stats().gso_refused;
         self.stats.send_slot_drops = self.uring.stats().send_slot_drops;
-        self.stats.tun_single_reads = self.uring.stats().tun_single_reads;
         self.hooks.on_stats(self.proto.stats(), &self.stats);
     }
 }

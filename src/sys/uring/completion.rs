@@ -102,8 +102,11 @@ fn split_out_write_index(index: u32) -> (u16, u32) {
 /// Which request a completion belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
-    /// A TUN read, multishot or single-shot (`tun_reads.rs`): the caller handles both alike.
-    TunRead,
+    /// A TUN read; `single`: a single-shot read of a chain (a kernel without the multishot read:
+    /// `tun_reads.rs`). The caller handles both alike.
+    TunRead {
+        single: bool,
+    },
     UdpRecv,
     /// A write to the TUN device; `expected` bytes were queued (the buffer is back in its ring).
     TunWrite {
@@ -215,13 +218,18 @@ impl Uring {
                     self.tun_read_armed = false;
                 }
                 let buf = take(self, Group::Tun);
-                (Op::TunRead, self.take_tun_read(result, buf))
+                (
+                    Op::TunRead { single: false },
+                    self.take_tun_read(result, buf),
+                )
             }
             Tag::TunReadOnce => {
                 let buf = take(self, Group::Tun);
-                let buf = self.take_tun_read(result, buf);
-                self.tun_read_done(buf.is_some());
-                (Op::TunRead, buf)
+                self.tun_read_done();
+                (
+                    Op::TunRead { single: true },
+                    self.take_tun_read(result, buf),
+                )
             }
             Tag::UdpRecv => {
                 if !more {

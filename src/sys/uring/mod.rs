@@ -92,8 +92,6 @@ pub struct UringStats {
     pub gso_refused: u64,
     /// Segments not sent for lack of a send slot.
     pub send_slot_drops: u64,
-    /// Single-shot TUN reads that delivered a packet (`UringConfig::tun_single_reads`).
-    pub tun_single_reads: u64,
 }
 
 /// See the module documentation.

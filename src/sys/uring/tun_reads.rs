@@ -1,8 +1,8 @@
 //! Reading the TUN device: one multishot read (`IORING_OP_READ_MULTISHOT`, Linux 6.7) that stays
 //! armed while the TUN ring has buffers, or, on a kernel without it, a chain of single-shot reads
 //! (`IORING_OP_READ` with `IOSQE_BUFFER_SELECT`) from the same provided-buffer ring. Both complete
-//! as `Op::TunRead` with a buffer taken from the TUN ring, so the caller handles them alike (only
-//! `UringStats::tun_single_reads` tells them apart).
+//! as `Op::TunRead` with a buffer taken from the TUN ring, so the caller handles them alike (its
+//! `single` tells them apart, for the counters).
 //!
 //! # The chain
 //!
@@ -88,12 +88,9 @@ impl Uring {
         self.tun_reads_in_flight
     }
 
-    /// A single-shot TUN read completed (`delivered`: with a packet).
-    pub(super) fn tun_read_done(&mut self, delivered: bool) {
+    /// A single-shot TUN read completed.
+    pub(super) fn tun_read_done(&mut self) {
         debug_assert!(self.tun_reads_in_flight > 0);
         self.tun_reads_in_flight = self.tun_reads_in_flight.saturating_sub(1);
-        if delivered {
-            self.stats.tun_single_reads += 1;
-        }
     }
 }
