@@ -7,7 +7,9 @@
 #   sudo ./benches/tunnel.sh -c ringtun,boringtun -r 5 -d 5
 #
 # Options:
-#   -c LIST   candidates, comma separated (default: veth,ringtun,boringtun,wireguard-go,openvpn)
+#   -c LIST   candidates, comma separated (default: veth,ringtun,boringtun,wireguard-go,openvpn);
+#             also ringtun-fallback: ringtun with RINGTUN_FORCE_FALLBACK=1, i.e. without the
+#             io_uring features newer than Linux 6.1 (as on Debian 12), for its cost next to ringtun
 #   -r N      rounds (default 3); candidates are interleaved within each round
 #   -d SECS   duration of each iperf3 run (default 10)
 #   -u RATE   offered UDP rate for the loss test (default 500M)
@@ -22,7 +24,8 @@
 # (loss %), idle ping RTT (median of 100, one every 50 ms), CPU seconds of the tunnel processes of
 # both ends per GB moved during the 1-stream TCP run (utime+stime from /proc/PID/stat), TCP
 # retransmits of the 1-stream run.
-# Printed: one markdown table of the medians over the rounds, plus ringtun/boringtun ratios.
+# Printed: one markdown table of the medians over the rounds, plus ringtun/boringtun ratios (and
+# ringtun-fallback/ringtun ones when both ran).
 #
 # Candidates that are not installed are installed: boringtun and wireguard-go (and wg) by
 # scripts/setup.sh (boringtun-cli into ${CARGO_HOME:-~/.cargo}/bin), openvpn with apt; any that
@@ -57,7 +60,7 @@ done
 [[ $dur =~ ^[1-9][0-9]*$ ]] || { echo "tunnel.sh: -d wants a positive number of seconds" >&2; exit 2; }
 IFS=, read -r -a cands <<<"$candidates"
 for c in "${cands[@]}"; do
-    case "$c" in veth|ringtun|boringtun|wireguard-go|openvpn) ;; *) echo "tunnel.sh: unknown candidate: $c" >&2; exit 2 ;; esac
+    case "$c" in veth|ringtun|ringtun-fallback|boringtun|wireguard-go|openvpn) ;; *) echo "tunnel.sh: unknown candidate: $c" >&2; exit 2 ;; esac
 done
 
 say() { echo "bench: $*" >&2; }
@@ -144,13 +147,16 @@ wg_tools() {
 prepare_candidate() {
     case "$1" in
         veth) ;;
-        ringtun)
-            say "building ringtun (cargo build --release)"
-            if ! (cd "$repo" && cargo build --release --bin ringtun) >"$work/build-ringtun.log" 2>&1; then
-                missing[ringtun]="build failed (see cargo build --release)"
-                tail -5 "$work/build-ringtun.log" >&2
+        ringtun|ringtun-fallback)
+            if [[ -z ${RINGTUN:-} ]]; then
+                say "building ringtun (cargo build --release)"
+                if ! (cd "$repo" && cargo build --release --bin ringtun) >"$work/build-ringtun.log" 2>&1; then
+                    ringtun_build_failed=1
+                    tail -5 "$work/build-ringtun.log" >&2
+                fi
+                RINGTUN="$repo/target/release/ringtun"
             fi
-            RINGTUN="$repo/target/release/ringtun"
+            if ((${ringtun_build_failed:-0})); then missing[$1]="build failed (see cargo build --release)"; fi
             ;;
         boringtun|wireguard-go)
             wg_tools || missing[$1]="scripts/setup.sh failed (it installs wg, wireguard-go and boringtun-cli)"
@@ -189,6 +195,7 @@ DEV_S="" DEV_C=""   # the tunnel devices of the server and client end (none for 
 declare -A cipher_of=(
     [veth]="none"
     [ringtun]="ChaCha20-Poly1305"
+    [ringtun-fallback]="ChaCha20-Poly1305"
     [boringtun]="ChaCha20-Poly1305 (WireGuard)"
     [wireguard-go]="ChaCha20-Poly1305 (WireGuard)"
     [openvpn]="CHACHA20-POLY1305, TLS p2p"
@@ -220,6 +227,16 @@ start_ringtun() {
     pids+=($!)
     TARGET=$TUN_S
     DEV_S=rts DEV_C=rtc
+}
+
+# ringtun without the io_uring features newer than Linux 6.1: each end says so at start.
+start_ringtun-fallback() {
+    RINGTUN_FORCE_FALLBACK=1 start_ringtun || return 1
+    local log
+    for log in "$work/ringtun-s.log" "$work/ringtun-c.log"; do
+        for _ in $(seq 50); do grep -q "RINGTUN_FORCE_FALLBACK is set" "$log" 2>/dev/null && break; sleep 0.1; done
+        grep -q "RINGTUN_FORCE_FALLBACK is set" "$log" 2>/dev/null || { say "$log names no fallback in use"; return 1; }
+    done
 }
 
 wg_keys() {
@@ -496,13 +513,19 @@ table="$work/table.md"
         [[ $c == veth ]] && cpu_s="– (kernel)" || cpu_s=$(fmt "$cpu" 2)
         echo "| $c | $(fmt "$(median 3 "$c")" 2) | $(fmt "$(median 4 "$c")" 2) | $(fmt "$(median 5 "$c")" 2) | $(fmt "$(median 6 "$c")" 3) | $cpu_s | $(fmt "$(median 8 "$c")" 0) | ${cipher_of[$c]} |"
     done
+    ratio() { # ratio COLUMN A B: median of A / median of B
+        awk -v a="$(median "$1" "$2")" -v b="$(median "$1" "$3")" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "–"; else printf "%.2f", a / b }'
+    }
     if grep -q "^ringtun	" "$RESULTS" && grep -q "^boringtun	" "$RESULTS"; then
         echo
-        ratio() { awk -v a="$(median "$1" ringtun)" -v b="$(median "$1" boringtun)" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "–"; else printf "%.2f", a / b }'; }
-        echo "ringtun / boringtun: TCP 1 stream $(ratio 3)x, TCP 4 streams $(ratio 4)x, CPU per GB $(ratio 7)x (lower is better), ping $(ratio 6)x"
+        echo "ringtun / boringtun: TCP 1 stream $(ratio 3 ringtun boringtun)x, TCP 4 streams $(ratio 4 ringtun boringtun)x, CPU per GB $(ratio 7 ringtun boringtun)x (lower is better), ping $(ratio 6 ringtun boringtun)x"
     elif [[ " ${cands[*]} " == *" ringtun "* && " ${cands[*]} " == *" boringtun "* ]]; then
         echo
         echo "ringtun / boringtun: no ratio (one of them has no result)"
+    fi
+    if grep -q "^ringtun	" "$RESULTS" && grep -q "^ringtun-fallback	" "$RESULTS"; then
+        echo
+        echo "ringtun-fallback / ringtun: TCP 1 stream $(ratio 3 ringtun-fallback ringtun)x, TCP 4 streams $(ratio 4 ringtun-fallback ringtun)x, CPU per GB $(ratio 7 ringtun-fallback ringtun)x (lower is better), ping $(ratio 6 ringtun-fallback ringtun)x (lower is better)"
     fi
     if ((ping_path)); then
         echo

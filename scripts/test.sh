@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Runs ringtun's whole test suite: library unit tests and the real-tunnel integration tests
-# (network namespaces, veth pairs, TUN devices), so it needs root.
-#   sudo ./scripts/test.sh                 # everything
-#   sudo ./scripts/test.sh -- tunnel_ping  # extra arguments go to `cargo test`
+# (network namespaces, veth pairs, TUN devices), so it needs root. Without arguments the tunnel
+# tests then run a second time with RINGTUN_FORCE_FALLBACK=1: ringtun without the io_uring
+# features newer than Linux 6.1 (docs/DESIGN.md, "Kernel versions"), as on Debian 12.
+#   sudo ./scripts/test.sh                 # everything, then the tunnel tests on the fallbacks
+#   sudo ./scripts/test.sh -- tunnel_ping  # extra arguments go to `cargo test` (one pass)
 #   sudo ./scripts/test.sh --test tunnel -- --nocapture
+#   sudo RINGTUN_FORCE_FALLBACK=1 ./scripts/test.sh --test tunnel   # only the fallback pass
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +33,9 @@ for d in "${TMPDIR:-/tmp}"/ringtun-test-*; do
     kill -0 "${BASH_REMATCH[1]}" 2>/dev/null || rm -rf "$d"
 done
 
+# The second pass, unless arguments chose what to run or the first pass is on the fallbacks already.
+fallback_pass=0
+[[ $# -eq 0 && ${RINGTUN_FORCE_FALLBACK:-0} == 0 ]] && fallback_pass=1
 if [[ $# -gt 0 && $1 == -- ]]; then shift; fi
 # Tests that need root are `#[ignore = "needs root"]`, so that a plain `cargo test` passes without
 # root; here they run too (--include-ignored, given to the test binaries after the caller's own
@@ -45,4 +51,12 @@ for a in "$@"; do
 done
 ((separated)) || args+=(-- --include-ignored)
 echo "test.sh: cargo test --all-targets --no-fail-fast ${args[*]}"
-exec cargo test --all-targets --no-fail-fast "${args[@]}"
+status=0
+cargo test --all-targets --no-fail-fast "${args[@]}" || status=$?
+if ((fallback_pass)); then
+    echo
+    echo "test.sh: ======== the tunnel tests again, without the io_uring features newer than Linux 6.1 ========"
+    echo "test.sh: RINGTUN_FORCE_FALLBACK=1 cargo test --test tunnel --no-fail-fast -- --include-ignored"
+    RINGTUN_FORCE_FALLBACK=1 cargo test --test tunnel --no-fail-fast -- --include-ignored || status=$?
+fi
+exit "$status"

@@ -134,6 +134,8 @@ pub fn prepare(opts: &Options, plan: Plan) -> Result<Prepared, AppError> {
                 mtu
             },
             offload,
+            // What `driver::probe` found at start (less RINGTUN_FORCE_FALLBACK).
+            features: crate::driver::features(),
         },
         local,
         ifname: t.name,

@@ -298,10 +298,12 @@ impl Served {
                 control_slots: 4,
                 out_buffers: 0,
                 send_slots: 0,
+                tun_single_reads: 16,
             };
             let config = DriverConfig {
                 mtu: 1420,
                 offload: false,
+                features: super::features(),
             };
             let r = run_with_control(
                 &mut proto,

@@ -102,6 +102,9 @@ fn run_loop<P: Protocol>(
     uc.cq_entries = sizes.cq_entries;
     uc.tun_buffers = sizes.tun_buffers;
     uc.udp_buffers = sizes.udp_buffers;
+    if !config.features.read_multishot {
+        uc.tun_single_reads = sizes.tun_single_reads.clamp(1, sizes.tun_buffers);
+    }
     uc.control_slots = sizes.control_slots;
     uc.tun_headroom = DATA_HEADER_LEN;
     uc.tun_tailroom = TAG_LEN;
@@ -319,14 +322,19 @@ impl<P: Protocol> Loop<'_, P> {
     fn handle(&mut self, now: Instant, c: Completion) -> Result<Option<Exit>, DriverError> {
         match c.op {
             // Without IORING_CQE_F_MORE a multishot has ended; `after_batch` re-arms it once its
-            // ring has buffers again (after -ENOBUFS: once some came back).
-            Op::TunRead => match c.buf {
+            // ring has buffers again (after -ENOBUFS: once some came back), or starts the next
+            // chain of single-shot reads on a kernel without it.
+            Op::TunRead { single } => match c.buf {
                 Some(buf) => {
                     self.tun_failures = 0;
+                    self.stats.tun_single_reads += u64::from(single);
                     self.tun_packet(now, buf);
                 }
                 None if c.result == -libc::ENOBUFS => self.stats.out_of_buffers += 1,
                 None if c.result == -libc::EBADFD => return Ok(Some(Exit::InterfaceDeleted)),
+                // A single-shot read woken for nothing may end so (sys/uring/tun_reads.rs): not
+                // a failure.
+                None if c.result == -libc::EAGAIN => self.stats.tun_reads_again += 1,
                 None if c.result < 0 => {
                     self.stats.tun_read_errors += 1;
                     read_failed(&mut self.tun_failures, "reading the TUN device", c.result)?;

@@ -14,6 +14,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
+use std::sync::OnceLock;
 
 use crate::core::device::Device;
 use crate::core::device::Event;
@@ -30,8 +31,14 @@ pub mod socket;
 #[cfg(test)]
 mod tests;
 
+pub use crate::sys::uring::Features as UringFeatures;
 pub use control::{Control, ControlPlane};
 pub use socket::SocketControl;
+
+/// Names the io_uring features the loop must not use even if the kernel has them: `1` or `all`
+/// for every one, or a comma-separated list (`read_multishot`). Read once, by [`probe`]. It
+/// runs the old-kernel paths on a new kernel (tests, benchmarks) or works around a kernel bug.
+pub const FORCE_FALLBACK_ENV: &str = "RINGTUN_FORCE_FALLBACK";
 
 /// File descriptors the loop owns while it runs.
 pub struct Io {
@@ -92,6 +99,12 @@ pub struct DriverStats {
     pub direct_writes: u64,
     /// Completions whose `user_data` no request of the ring carries (a bug; skipped).
     pub unknown_completions: u64,
+    /// Packets read from the TUN device by single-shot reads, the fallback for kernels without
+    /// the multishot read (also counted in `tun_reads`).
+    pub tun_single_reads: u64,
+    /// Single-shot TUN reads that ended with -EAGAIN, woken with nothing to read (a spurious
+    /// wake-up; sys/uring/tun_reads.rs): not errors.
+    pub tun_reads_again: u64,
     /// Control-socket connections served, and those closed at once because
     /// `ControlPlane::max_clients` were being served.
     pub control_clients: u64,
@@ -126,6 +139,9 @@ pub struct DriverConfig {
     /// (every read and write starts with a `virtio_net_hdr`), and the UDP socket has `UDP_GRO`
     /// on. Off: one IP packet per read/write/datagram.
     pub offload: bool,
+    /// The optional io_uring features the loop may use ([`features`]); each one off is done
+    /// without (DESIGN.md, "Kernel versions").
+    pub features: UringFeatures,
 }
 
 /// Why the loop returned.
@@ -169,6 +185,8 @@ pub enum DriverError {
     },
     /// A hook failed (e.g. to change the interface for an event); the loop stopped.
     Interface(String),
+    /// [`FORCE_FALLBACK_ENV`] names no fallback ringtun has (the one-line reason).
+    ForceFallback(String),
 }
 
 impl fmt::Display for DriverError {
@@ -180,7 +198,7 @@ impl fmt::Display for DriverError {
                 detail,
             } => write!(
                 f,
-                "kernel {kernel} does not support {feature}: {detail} (ringtun needs Linux >= 6.7 with io_uring enabled)"
+                "kernel {kernel} does not support {feature}: {detail} (ringtun needs Linux >= 6.1 with io_uring enabled)"
             ),
             DriverError::Unavailable {
                 kernel,
@@ -202,30 +220,70 @@ impl fmt::Display for DriverError {
                 write!(f, "{what} failed repeatedly: {error}")
             }
             DriverError::Interface(e) => write!(f, "interface set-up failed: {e}"),
+            DriverError::ForceFallback(e) => write!(f, "{FORCE_FALLBACK_ENV}: {e}"),
         }
     }
 }
 
 impl std::error::Error for DriverError {}
 
-/// Checks that the running kernel has every io_uring feature the loop uses; the error names the
-/// kernel version and the missing feature, or what keeps io_uring from this process.
-pub fn probe() -> Result<(), DriverError> {
-    crate::sys::uring::probe().map_err(|f| {
-        let kernel = crate::sys::uring::kernel_release();
-        match f.cause {
-            Some(cause) => DriverError::Unavailable {
-                kernel,
-                error: f.detail,
-                cause,
-            },
-            None => DriverError::Unsupported {
-                feature: f.feature,
-                kernel,
-                detail: f.detail,
-            },
+/// The optional features [`probe`] found, kept for the rest of the process.
+static FEATURES: OnceLock<UringFeatures> = OnceLock::new();
+
+/// Checks that the running kernel has every io_uring feature the loop needs (the error names the
+/// kernel version and the missing feature, or what keeps io_uring from this process) and returns
+/// the optional ones the loop may use: those the kernel has, less the fallbacks forced by
+/// [`FORCE_FALLBACK_ENV`]. Each fallback in use is logged once, in one line. The first answer is
+/// kept: later calls, and [`features`], return it without probing or logging again.
+pub fn probe() -> Result<UringFeatures, DriverError> {
+    if let Some(f) = FEATURES.get() {
+        return Ok(*f);
+    }
+    let kernel = crate::sys::uring::kernel_release();
+    let has = crate::sys::uring::probe().map_err(|f| match f.cause {
+        Some(cause) => DriverError::Unavailable {
+            kernel: kernel.clone(),
+            error: f.detail,
+            cause,
+        },
+        None => DriverError::Unsupported {
+            feature: f.feature,
+            kernel: kernel.clone(),
+            detail: f.detail,
+        },
+    })?;
+    let spec = std::env::var_os(FORCE_FALLBACK_ENV).unwrap_or_default();
+    let allowed =
+        UringFeatures::forcing(&spec.to_string_lossy()).map_err(DriverError::ForceFallback)?;
+    let features = has.and(allowed);
+    // Logged by the one call that keeps its answer (another thread's would be the same).
+    if FEATURES.set(features).is_ok() {
+        for o in features.missing() {
+            let forced = has.missing().all(|m| m.name != o.name);
+            crate::log_info!("{}", fallback_line(o, &kernel, forced));
         }
-    })
+    }
+    Ok(features)
+}
+
+/// The optional features the loop may use: [`probe`]'s answer (probing now if it has not run;
+/// every fallback if the probe fails, which leaves the kernel's own error to the loop).
+pub fn features() -> UringFeatures {
+    probe().unwrap_or(UringFeatures::NONE)
+}
+
+/// The line that says a fallback is in use: which feature, since which Linux, the running kernel,
+/// and what the loop does instead.
+fn fallback_line(o: &crate::sys::uring::Optional, kernel: &str, forced: bool) -> String {
+    let why = if forced {
+        format!("not used on kernel {kernel} ({FORCE_FALLBACK_ENV} is set)")
+    } else {
+        format!("missing on kernel {kernel}")
+    };
+    format!(
+        "{} (Linux >= {}) {why}: {}",
+        o.kernel_name, o.since, o.instead
+    )
 }
 
 /// Sizes of the ring and the buffer pools (defaults suit a 1-2 Gbit/s tunnel; see DESIGN notes).
@@ -240,7 +298,14 @@ pub struct RingSizes {
     /// Offload mode only: output buffers (segmentation and coalescing) and send slots.
     pub out_buffers: u16,
     pub send_slots: u16,
+    /// Reads in a chain of single-shot TUN reads, used when the multishot read is not
+    /// (`sys/uring/tun_reads.rs`; at most `tun_buffers`). DESIGN.md, "Kernel versions", says why
+    /// this many.
+    pub tun_single_reads: u16,
 }
+
+/// See [`RingSizes::tun_single_reads`].
+const TUN_SINGLE_READS: u16 = 64;
 
 impl RingSizes {
     /// Offload mode: fewer, 64 KiB buffers.
@@ -253,6 +318,7 @@ impl RingSizes {
             control_slots: 8,
             out_buffers: 64,
             send_slots: 512,
+            tun_single_reads: TUN_SINGLE_READS,
         }
     }
 }
@@ -267,6 +333,7 @@ impl Default for RingSizes {
             control_slots: 8,
             out_buffers: 0,
             send_slots: 0,
+            tun_single_reads: TUN_SINGLE_READS,
         }
     }
 }

@@ -202,16 +202,18 @@ impl Harness {
         sizes: RingSizes,
         make: impl FnOnce(SocketAddr) -> TestProto + Send + 'static,
     ) -> Self {
-        Self::start_with(sizes, false, TestHooks::default(), make)
+        Self::start_with(sizes, config(false), TestHooks::default(), make)
     }
 
-    /// As `start`; `offload`: the TUN device with vnet header and TSO, UDP GRO on the socket.
+    /// As `start`; with `config.offload`, the TUN device with vnet header and TSO, UDP GRO on the
+    /// socket.
     fn start_with(
         sizes: RingSizes,
-        offload: bool,
+        config: DriverConfig,
         hooks: TestHooks,
         make: impl FnOnce(SocketAddr) -> TestProto + Send + 'static,
     ) -> Self {
+        let offload = config.offload;
         let tun_dev = if offload {
             tun::open_offload("rt0").expect("open tun with offloads")
         } else {
@@ -243,14 +245,7 @@ impl Harness {
                 udp: udp_fd,
                 signals,
             };
-            let r = run_with(
-                &mut proto,
-                io,
-                &DriverConfig { mtu: 1420, offload },
-                &sizes,
-                Clock::new(),
-                &mut hooks,
-            );
+            let r = run_with(&mut proto, io, &config, &sizes, Clock::new(), &mut hooks);
             (r, proto, hooks)
         });
         Harness {
@@ -280,6 +275,24 @@ impl Harness {
         self.signal(sig);
         let (r, proto, hooks) = self.handle.join().unwrap();
         (r.unwrap(), proto, hooks)
+    }
+}
+
+/// The loop's configuration in the tests: MTU 1420, the features this kernel has (less
+/// RINGTUN_FORCE_FALLBACK, so `RINGTUN_FORCE_FALLBACK=1 cargo test` runs every test without them).
+fn config(offload: bool) -> DriverConfig {
+    DriverConfig {
+        mtu: 1420,
+        offload,
+        features: features(),
+    }
+}
+
+/// [`config`] with every io_uring fallback (as on Linux 6.1: no multishot read).
+fn without_multishot(offload: bool) -> DriverConfig {
+    DriverConfig {
+        features: UringFeatures::NONE,
+        ..config(offload)
     }
 }
 
@@ -346,17 +359,33 @@ fn small_rings() -> RingSizes {
         control_slots: 4,
         out_buffers: 0,
         send_slots: 0,
+        tun_single_reads: 16,
     }
 }
 
 #[test]
 #[ignore = "needs root"]
 fn bursts_larger_than_the_rings_move_both_ways() {
+    run_isolated(|| bursts_move_both_ways(config(false)));
+}
+
+/// Without the multishot read (as on Linux < 6.7): the same bursts, every TUN packet read by a
+/// single-shot read.
+#[test]
+#[ignore = "needs root"]
+fn bursts_move_both_ways_with_single_shot_tun_reads() {
+    run_isolated(|| bursts_move_both_ways(without_multishot(false)));
+}
+
+/// 300 packets queued on the TUN device and 102 datagrams on the socket while the loop is held,
+/// for 16 buffers each: everything moves, in batches, through the ring.
+fn bursts_move_both_ways(config: DriverConfig) {
     const OUT: u32 = 300;
     const IN: u32 = 100;
-    run_isolated(|| {
+    let single = !config.features.read_multishot;
+    {
         let (gate_tx, gate_rx) = mpsc::channel();
-        let h = Harness::start(small_rings(), move |peer| {
+        let h = Harness::start_with(small_rings(), config, TestHooks::default(), move |peer| {
             let mut p = TestProto::new(peer);
             p.gate = Some(gate_rx);
             p
@@ -435,7 +464,11 @@ fn bursts_larger_than_the_rings_move_both_ways() {
         assert_eq!((d.tun_write_errors, d.udp_send_errors), (0, 0));
         assert_eq!((d.tun_read_errors, d.udp_recv_errors), (0, 0));
         eprintln!("burst: {d:?}");
-        assert!(d.out_of_buffers >= 2, "both rings ran dry: {d:?}");
+        assert_single_reads(single, &d);
+        // The multishot reads end for lack of buffers; a chain of single-shot reads is never
+        // longer than the buffers left, so only the UDP ring runs dry then.
+        let dry = if single { 1 } else { 2 };
+        assert!(d.out_of_buffers >= dry, "rings ran dry: {d:?}");
         assert!(
             d.batches < d.tun_reads,
             "completions are processed in batches"
@@ -445,7 +478,19 @@ fn bursts_larger_than_the_rings_move_both_ways() {
             "a burst goes through the ring, not packet by packet: {d:?}"
         );
         assert_eq!(hooks.drops, vec![(DropReason::AuthFailed, Some(peer_addr))]);
-    });
+    }
+}
+
+/// Every TUN packet was read by a single-shot read if `single`, else none was; no read woke for
+/// nothing (one read of a chain waits at a time) and none failed.
+fn assert_single_reads(single: bool, d: &DriverStats) {
+    if single {
+        assert_eq!(d.tun_single_reads, d.tun_reads, "{d:?}");
+        assert!(d.tun_single_reads > 0, "{d:?}");
+    } else {
+        assert_eq!(d.tun_single_reads, 0, "{d:?}");
+    }
+    assert_eq!((d.tun_reads_again, d.tun_read_errors), (0, 0), "{d:?}");
 }
 
 #[test]
@@ -503,7 +548,7 @@ fn a_hook_error_ends_the_loop_with_that_error() {
             )),
             ..TestHooks::default()
         };
-        let h = Harness::start_with(small_rings(), false, hooks, |peer| {
+        let h = Harness::start_with(small_rings(), config(false), hooks, |peer| {
             let mut p = TestProto::new(peer);
             p.tick_every = Duration::from_millis(3);
             p.ticks_left = 100;
@@ -544,8 +589,21 @@ fn a_hook_error_ends_the_loop_with_that_error() {
 #[test]
 #[ignore = "needs root"]
 fn a_packet_that_comes_alone_goes_out_at_once() {
-    run_isolated(|| {
-        let h = Harness::start(small_rings(), TestProto::new);
+    run_isolated(|| lone_packets_go_out_at_once(config(false)));
+}
+
+/// Without the multishot read: one read of the chain waits on the idle device and takes each
+/// packet; no other read wakes (no -EAGAIN, no io-wq worker).
+#[test]
+#[ignore = "needs root"]
+fn a_packet_that_comes_alone_goes_out_at_once_with_single_shot_tun_reads() {
+    run_isolated(|| lone_packets_go_out_at_once(without_multishot(false)));
+}
+
+fn lone_packets_go_out_at_once(config: DriverConfig) {
+    let single = !config.features.read_multishot;
+    {
+        let h = Harness::start_with(small_rings(), config, TestHooks::default(), TestProto::new);
         let rx = bind_udp_blocking((TUN_ADDR, 7000));
         rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let tx = UdpSocket::bind((TUN_ADDR, 0)).unwrap();
@@ -565,6 +623,7 @@ fn a_packet_that_comes_alone_goes_out_at_once() {
             assert_eq!(buf[..n], (100 + i).to_be_bytes());
             std::thread::sleep(Duration::from_millis(20));
         }
+        let workers = iou_workers();
         h.signal(libc::SIGUSR1);
         h.wait_stats_calls(1);
         let (_, _, hooks) = h.stop(libc::SIGTERM);
@@ -574,7 +633,9 @@ fn a_packet_that_comes_alone_goes_out_at_once() {
         assert_eq!((d.direct_sends, d.udp_sends), (3, 3), "{d:?}");
         assert_eq!((d.direct_writes, d.tun_writes), (3, 3), "{d:?}");
         assert_eq!((d.udp_send_errors, d.tun_write_errors), (0, 0), "{d:?}");
-    });
+        assert_single_reads(single, &d);
+        assert!(workers.is_empty(), "io-wq workers: {workers:?}");
+    }
 }
 
 /// Sends that fail (here ENETUNREACH: the private namespace has no route to the peer) are counted
@@ -621,12 +682,39 @@ fn failed_sends_are_counted_and_the_loop_goes_on() {
 fn probe_reports_ok_here() {
     probe().unwrap();
     let e = DriverError::Unsupported {
-        feature: "IORING_OP_READ_MULTISHOT (Linux >= 6.7)",
-        kernel: "6.1.0".into(),
-        detail: "opcode not supported".into(),
+        feature: "IORING_REGISTER_PBUF_RING (Linux >= 5.19)",
+        kernel: "5.15.0".into(),
+        detail: "Invalid argument (os error 22)".into(),
     };
-    let msg = e.to_string();
-    assert!(msg.contains("6.1.0") && msg.contains("READ_MULTISHOT") && !msg.contains('\n'));
+    assert_eq!(
+        e.to_string(),
+        "kernel 5.15.0 does not support IORING_REGISTER_PBUF_RING (Linux >= 5.19): Invalid \
+         argument (os error 22) (ringtun needs Linux >= 6.1 with io_uring enabled)"
+    );
+}
+
+/// A fallback in use is told in one line: the feature, the Linux that brought it, the running
+/// kernel, whether it was forced, and what the loop does instead; a bad RINGTUN_FORCE_FALLBACK is
+/// one line too.
+#[test]
+fn fallbacks_are_told_in_one_line() {
+    let o = &crate::sys::uring::OPTIONAL[0];
+    assert_eq!(
+        fallback_line(o, "6.1.0-18-amd64", false),
+        "IORING_OP_READ_MULTISHOT (Linux >= 6.7) missing on kernel 6.1.0-18-amd64: the TUN \
+         device is read with chains of single-shot reads"
+    );
+    assert_eq!(
+        fallback_line(o, "6.18.2", true),
+        "IORING_OP_READ_MULTISHOT (Linux >= 6.7) not used on kernel 6.18.2 \
+         (RINGTUN_FORCE_FALLBACK is set): the TUN device is read with chains of single-shot reads"
+    );
+    let e = UringFeatures::forcing("multishot").unwrap_err();
+    assert_eq!(
+        DriverError::ForceFallback(e).to_string(),
+        "RINGTUN_FORCE_FALLBACK: unknown fallback \"multishot\": expected 1, all, or a \
+         comma-separated list of: read_multishot"
+    );
 }
 
 #[test]
@@ -664,6 +752,7 @@ fn offload_rings() -> RingSizes {
         control_slots: 4,
         out_buffers: 16,
         send_slots: 128,
+        tun_single_reads: 32,
     }
 }
 
@@ -728,10 +817,28 @@ fn reflect(peer: UdpSocket, loop_addr: SocketAddr, stop: Arc<AtomicU32>) -> u64 
 #[test]
 #[ignore = "needs root"]
 fn offload_mode_moves_tso_and_gro_trains_through_a_real_tun() {
+    run_isolated(|| offload_moves_trains(config(true)));
+}
+
+/// Without the multishot read: the same traffic in offload mode, every TUN read (vnet header,
+/// TSO super-packets) by a single-shot read of a chain.
+#[test]
+#[ignore = "needs root"]
+fn offload_mode_moves_trains_with_single_shot_tun_reads() {
+    run_isolated(|| offload_moves_trains(without_multishot(true)));
+}
+
+fn offload_moves_trains(config: DriverConfig) {
     use std::io::{Read, Write};
     const BYTES: usize = 8 << 20;
-    run_isolated(|| {
-        let h = Harness::start_with(offload_rings(), true, TestHooks::default(), TestProto::new);
+    let single = !config.features.read_multishot;
+    {
+        let h = Harness::start_with(
+            offload_rings(),
+            config,
+            TestHooks::default(),
+            TestProto::new,
+        );
         // One UDP packet each way.
         let rx = UdpSocket::bind((TUN_ADDR, 7000)).unwrap();
         rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -811,7 +918,8 @@ fn offload_mode_moves_tso_and_gro_trains_through_a_real_tun() {
             (0, 0, 0),
             "{d:?}"
         );
-    });
+        assert_single_reads(single, &d);
+    }
 }
 
 /// Sustained load both ways at once (generators on other threads, the stand-in protocol): packets

@@ -18,6 +18,17 @@ pub fn ringtun_bin() -> String {
     std::env::var("RINGTUN_TEST_BIN").unwrap_or_else(|_| RINGTUN.to_owned())
 }
 
+/// Forces ringtun's io_uring fallbacks (`driver::FORCE_FALLBACK_ENV`): `scripts/test.sh` runs the
+/// tunnel tests a second time with it set, so the old-kernel paths run on this kernel.
+pub const FORCE_FALLBACK: &str = "RINGTUN_FORCE_FALLBACK";
+
+/// This test run's `RINGTUN_FORCE_FALLBACK`, if it forces anything (unset, empty and `0` do not).
+pub fn forced_fallback() -> Option<String> {
+    std::env::var(FORCE_FALLBACK)
+        .ok()
+        .filter(|v| !v.trim().is_empty() && v.trim() != "0")
+}
+
 /// The port ringtun listens on in the tests (each test has its own namespaces, so no clash).
 pub const PORT: u16 = 51820;
 /// How long a handshake may take in a test (WireGuard retries every 5 s).
@@ -117,12 +128,18 @@ impl Ringtun {
     ) -> Ringtun {
         let log = File::create(&log_path).expect("create log file");
         let log2 = log.try_clone().expect("dup log file");
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns, program])
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns, program])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log2))
-            .stderr(Stdio::from(log))
+            .stderr(Stdio::from(log));
+        // Inherited anyway (`ip netns exec` keeps the environment); said here so that it stays
+        // passed on if the environment is ever cleared.
+        if let Some(v) = forced_fallback() {
+            cmd.env(FORCE_FALLBACK, v);
+        }
+        let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot spawn {program} in {ns}: {e}"));
         Ringtun {
@@ -236,8 +253,22 @@ impl Ringtun {
                 self.log()
             );
         }
+        self.assert_forced_fallback_used();
         self.last_stats()
             .unwrap_or_else(|| panic!("{}: stats line not parseable", self.label))
+    }
+
+    /// With [`FORCE_FALLBACK`] set, the process said at start that it does without the io_uring
+    /// features it names: the counters come from the fallback paths.
+    pub fn assert_forced_fallback_used(&self) {
+        if forced_fallback().is_some() && !self.log_contains(&format!("({FORCE_FALLBACK} is set)"))
+        {
+            panic!(
+                "{}: {FORCE_FALLBACK} is set but the log names no fallback in use\n--- log ---\n{}",
+                self.label,
+                self.log()
+            );
+        }
     }
 
     /// The counters of the newest `ringtun: stats:` line, if any.

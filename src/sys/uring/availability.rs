@@ -86,11 +86,11 @@ impl fmt::Display for Cause {
             ),
             Cause::NoKernelSupport => f.write_str(
                 "this kernel has no io_uring (older than 5.1, or built without \
-                 CONFIG_IO_URING): ringtun needs Linux >= 6.7 with io_uring",
+                 CONFIG_IO_URING): ringtun needs Linux >= 6.1 with io_uring",
             ),
             Cause::SetupFlagsUnknown => f.write_str(
-                "this kernel lacks IORING_SETUP_DEFER_TASKRUN (Linux >= 6.1): ringtun needs \
-                 Linux >= 6.7",
+                "this kernel lacks IORING_SETUP_DEFER_TASKRUN (Linux >= 6.1), which ringtun \
+                 needs",
             ),
             Cause::Refused => f.write_str(
                 "neither seccomp nor kernel.io_uring_disabled blocks io_uring, so a security \

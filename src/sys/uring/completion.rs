@@ -40,10 +40,12 @@ pub(super) enum Tag {
     /// Index: the client slot.
     ClientRead = 14,
     ClientSend = 15,
+    /// A single-shot TUN read (kernels without the multishot read: `tun_reads.rs`).
+    TunReadOnce = 16,
 }
 
 impl Tag {
-    const ALL: [Tag; 15] = [
+    const ALL: [Tag; 16] = [
         Tag::TunRead,
         Tag::UdpRecv,
         Tag::TunWrite,
@@ -59,6 +61,7 @@ impl Tag {
         Tag::Accept,
         Tag::ClientRead,
         Tag::ClientSend,
+        Tag::TunReadOnce,
     ];
 
     /// The `user_data` of a request of this kind about `index`.
@@ -99,7 +102,11 @@ fn split_out_write_index(index: u32) -> (u16, u32) {
 /// Which request a completion belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
-    TunRead,
+    /// A TUN read; `single`: a single-shot read of a chain (a kernel without the multishot read:
+    /// `tun_reads.rs`). The caller handles both alike.
+    TunRead {
+        single: bool,
+    },
     UdpRecv,
     /// A write to the TUN device; `expected` bytes were queued (the buffer is back in its ring).
     TunWrite {
@@ -210,7 +217,19 @@ impl Uring {
                 if !more {
                     self.tun_read_armed = false;
                 }
-                (Op::TunRead, take(self, Group::Tun))
+                let buf = take(self, Group::Tun);
+                (
+                    Op::TunRead { single: false },
+                    self.take_tun_read(result, buf),
+                )
+            }
+            Tag::TunReadOnce => {
+                let buf = take(self, Group::Tun);
+                self.tun_read_done();
+                (
+                    Op::TunRead { single: true },
+                    self.take_tun_read(result, buf),
+                )
             }
             Tag::UdpRecv => {
                 if !more {
@@ -278,12 +297,24 @@ impl Uring {
         })
     }
 
+    /// The buffer of a TUN read that delivered a packet. A read that failed (-EAGAIN, woken for
+    /// nothing) may still have taken one, with nothing in it: it goes back to the ring.
+    fn take_tun_read(&mut self, result: i32, buf: Option<Buf>) -> Option<Buf> {
+        match buf {
+            Some(b) if result < 0 => {
+                self.recycle(b);
+                None
+            }
+            b => b,
+        }
+    }
+
     /// Whether a completion delivers a packet or datagram to process (a TUN read or UDP receive
     /// with a buffer), as opposed to the completion of something this loop sent.
     pub(crate) fn carries_packet(e: &cqueue::Entry) -> bool {
         matches!(
             Tag::decode(e.user_data()),
-            Some((Tag::TunRead | Tag::UdpRecv, _))
+            Some((Tag::TunRead | Tag::TunReadOnce | Tag::UdpRecv, _))
         ) && e.result() > 0
             && cqueue::buffer_select(e.flags()).is_some()
     }
@@ -313,8 +344,8 @@ mod tests {
         for user_data in [
             0,
             7,
-            16 << 32,
-            (16 << 32) | 5,
+            17 << 32,
+            (17 << 32) | 5,
             u64::MAX,
             0xdead_beef_0000_0001,
         ] {

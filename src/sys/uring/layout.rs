@@ -66,6 +66,9 @@ pub(crate) struct UringConfig {
     pub(crate) tun_buffers: u16,
     /// Buffers for UDP receives; power of two.
     pub(crate) udp_buffers: u16,
+    /// How the TUN device is read: 0 with one multishot read (`IORING_OP_READ_MULTISHOT`, Linux
+    /// 6.7); n > 0 with chains of up to n single-shot reads instead (`tun_reads.rs`).
+    pub(crate) tun_single_reads: u16,
     /// Control-datagram slots (handshakes, keepalives) that can be in flight at once.
     pub(crate) control_slots: u16,
     /// Largest packet the TUN device gives us (the MTU, or 64 KiB with TSO).
@@ -103,6 +106,7 @@ impl UringConfig {
             cq_entries: 4096,
             tun_buffers: 512,
             udp_buffers: 512,
+            tun_single_reads: 0,
             control_slots: 8,
             max_packet: usize::from(mtu),
             tun_headroom: 16,

@@ -1,9 +1,11 @@
 //! A safe wrapper around one `io_uring` for the data plane: the ring, the packet memory it reads
 //! into and writes from, and the stable storage every in-flight request references.
 //!
-//! This file sets the ring up, queues the ring's own requests (the multishot reads, the signal
-//! read, the timeout), submits, reaps, and drains on `Drop`. The rest, by job:
+//! This file sets the ring up, queues the ring's own requests (the UDP receive, the signal read,
+//! the timeout), submits, reaps, and drains on `Drop`. The rest, by job:
 //!
+//! - `tun_reads.rs`: reading the TUN device (one multishot read, or a batch of single-shot reads
+//!   on kernels without it);
 //! - `layout.rs`: sizes and offsets of everything in the one memory region;
 //! - `buffers.rs`: the handles a caller holds ([`Buf`], [`OutBuf`], [`ControlSlot`]) and their
 //!   memory, and reading a received UDP buffer;
@@ -55,12 +57,16 @@ mod probe;
 mod send;
 #[cfg(test)]
 mod tests;
+mod tun_reads;
 
 pub(crate) use buffers::{Buf, OutBuf};
 pub(crate) use clients::ClientId;
 pub(crate) use completion::{Completion, Op};
 pub(crate) use layout::{CONTROL_SLOT_LEN, UringConfig};
-pub(crate) use probe::{kernel_release, probe};
+pub use probe::Features;
+#[cfg(test)]
+pub(crate) use probe::OPTIONAL;
+pub(crate) use probe::{Optional, kernel_release, probe};
 
 use completion::{MAX_OUT_BUFFERS, OUT_LEN_LIMIT, Tag};
 use layout::{BGID_TUN, BGID_UDP, Layout, RECV_NAME_LEN};
@@ -107,7 +113,12 @@ pub struct Uring {
     udp_is_v6: bool,
     /// Requests pushed whose final CQE has not been seen.
     inflight: u32,
+    /// The multishot TUN read is armed (`tun_single_reads == 0`).
     tun_read_armed: bool,
+    /// Single-shot TUN reads kept in flight instead of the multishot read (0: none, the
+    /// multishot read is used), and how many are in flight (`tun_reads.rs`).
+    tun_single_reads: u16,
+    tun_reads_in_flight: u16,
     udp_recv_armed: bool,
     /// Bytes queued per TUN write, indexed by UDP buffer id.
     write_len: Box<[u32]>,
@@ -194,6 +205,8 @@ impl Uring {
             udp_is_v6: socket_is_ipv6(udp),
             inflight: 0,
             tun_read_armed: false,
+            tun_single_reads: config.tun_single_reads,
+            tun_reads_in_flight: 0,
             udp_recv_armed: false,
             write_len: vec![0; usize::from(config.udp_buffers)].into_boxed_slice(),
             addr_cache: vec![None; n_addrs].into_boxed_slice(),
@@ -273,20 +286,6 @@ impl Uring {
         }
     }
 
-    /// Arms the multishot read on the TUN device (a no-op if armed).
-    pub(crate) fn arm_tun_read(&mut self) {
-        if self.tun_read_armed {
-            return;
-        }
-        // The builder drops FIXED_FILE for ReadMulti in io-uring 0.7.15: add it back.
-        let e = opcode::ReadMulti::new(TUN_FIXED, 0, BGID_TUN)
-            .build()
-            .flags(squeue::Flags::FIXED_FILE | squeue::Flags::BUFFER_SELECT)
-            .user_data(Tag::TunRead.user_data(0));
-        self.push(e);
-        self.tun_read_armed = true;
-    }
-
     /// Arms the multishot recvmsg on the UDP socket (a no-op if armed).
     pub(crate) fn arm_udp_recv(&mut self) {
         if self.udp_recv_armed {
@@ -324,16 +323,17 @@ impl Uring {
         Ok(())
     }
 
-    /// Re-arms any multishot read that ended, if its ring has buffers to give. Returns true if a
-    /// multishot is still not armed (waiting for buffers to come back).
+    /// Re-arms any multishot read that ended, if its ring has buffers to give, and tops up the
+    /// single-shot TUN reads (`tun_reads.rs`). Returns true if a read is still not armed
+    /// (waiting for buffers to come back).
     pub(crate) fn rearm_reads(&mut self) -> bool {
-        if !self.tun_read_armed && self.tun.available() > 0 {
+        if self.tun.available() > 0 {
             self.arm_tun_read();
         }
         if !self.udp_recv_armed && self.udp.available() > 0 {
             self.arm_udp_recv();
         }
-        !(self.tun_read_armed && self.udp_recv_armed)
+        !(self.tun_read_armed() && self.udp_recv_armed)
     }
 
     #[cfg(test)]
@@ -439,26 +439,33 @@ impl Uring {
     /// Cancels everything and waits (bounded) for the final CQE of every request. Returns true if
     /// nothing is in flight any more. Called by `Drop`.
     pub(crate) fn drain(&mut self) -> bool {
-        let e = opcode::AsyncCancel2::new(types::CancelBuilder::any())
-            .build()
-            .user_data(Tag::Cancel.user_data(0));
-        // SAFETY: a cancel request references no memory.
-        let pushed = unsafe { self.ring.submission().push(&e).is_ok() };
-        if pushed {
-            self.inflight += 1;
-        }
+        // A cancelled read of a TUN read chain lets the next one start (`tun_reads.rs`): cancel
+        // again each time the last cancel has completed, until nothing is left.
+        let mut cancelling = false;
         let mut cqes = Vec::with_capacity(DRAIN_REAP_CHUNK);
         for _ in 0..DRAIN_ROUNDS {
             if self.inflight == 0 {
                 return true;
+            }
+            if !cancelling {
+                let e = opcode::AsyncCancel2::new(types::CancelBuilder::any())
+                    .build()
+                    .user_data(Tag::Cancel.user_data(0));
+                // SAFETY: a cancel request references no memory.
+                cancelling = unsafe { self.ring.submission().push(&e).is_ok() };
+                if cancelling {
+                    self.inflight += 1;
+                }
             }
             let ts = types::Timespec::from(DRAIN_WAIT);
             let args = types::SubmitArgs::new().timespec(&ts);
             let _ = self.ring.submitter().submit_with_args(1, &args);
             self.reap(&mut cqes);
             for c in &cqes {
-                if let Ok(Completion { buf: Some(b), .. }) = self.complete(c) {
-                    self.recycle(b);
+                match self.complete(c) {
+                    Ok(Completion { op: Op::Cancel, .. }) => cancelling = false,
+                    Ok(Completion { buf: Some(b), .. }) => self.recycle(b),
+                    _ => {}
                 }
             }
         }

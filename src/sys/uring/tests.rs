@@ -4,9 +4,20 @@
 use super::buffers::Group;
 use super::completion::UnknownCompletion;
 use super::*;
+use io_uring::cqueue;
 use std::cell::Cell;
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
+
+/// The rings of these tests: MTU 1420, and the TUN read this kernel has (chains of single-shot
+/// reads before Linux 6.7), so that `rearm_reads` arms nothing the kernel refuses.
+fn test_config() -> UringConfig {
+    let mut c = UringConfig::for_mtu(1420);
+    if !probe().is_ok_and(|f| f.read_multishot) {
+        c.tun_single_reads = 4;
+    }
+    c
+}
 
 /// Recvmsg multishot over loopback through the UDP ring with 4 buffers: more datagrams than
 /// buffers end the multishot with ENOBUFS; recycling and re-arming receives the rest.
@@ -61,6 +72,113 @@ fn udp_ring_recycles_and_rearms_after_enobufs() {
         "4 buffers for 10 queued datagrams must run out"
     );
     assert_eq!(u.available(Group::Udp), 4);
+}
+
+/// Single-shot TUN reads (a kernel without the multishot read; a UDP socket stands in for the TUN
+/// device): a chain of at most `tun_single_reads` reads and never more than the ring's free
+/// buffers; one datagram on an idle device completes one read and wakes no other; the next chain
+/// starts when the last read of the previous one has completed; every datagram is read once and
+/// in order, counted, and the chain is cancelled like any request.
+#[test]
+fn single_shot_tun_reads_run_as_a_chain() {
+    const N: u8 = 30;
+    let tun = UdpSocket::bind("127.0.0.1:0").unwrap();
+    tun.set_nonblocking(true).unwrap();
+    let to = tun.local_addr().unwrap();
+    let other = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut c = test_config();
+    c.tun_buffers = 8;
+    c.udp_buffers = 4;
+    c.tun_single_reads = 4;
+    let mut u = Uring::new(&c, tun.as_raw_fd(), other.as_raw_fd(), other.as_raw_fd()).unwrap();
+    u.arm_tun_read();
+    assert_eq!((u.tun_reads_in_flight(), u.inflight()), (4, 4));
+    u.arm_tun_read();
+    assert_eq!(u.tun_reads_in_flight(), 4, "one chain at a time");
+    assert!(u.tun_read_armed());
+    let mut cqes = Vec::with_capacity(16);
+    let mut got = Vec::new();
+    let read = |u: &mut Uring, cqes: &[cqueue::Entry], got: &mut Vec<u8>| {
+        let mut bufs = Vec::new();
+        for e in cqes {
+            let comp = u.complete(e).unwrap();
+            assert_eq!((comp.op, comp.more), (Op::TunRead { single: true }, false));
+            let buf = comp
+                .buf
+                .unwrap_or_else(|| panic!("no datagram: {}", comp.result));
+            assert_eq!(buf.len(), 100);
+            let h = u.tun_headroom();
+            let slot = u.slot_mut(&buf);
+            assert!(slot[h..h + 100].iter().all(|&x| x == slot[h]));
+            got.push(slot[h]);
+            bufs.push(buf);
+        }
+        bufs
+    };
+
+    // One datagram on the idle device: the waiting read takes it, the next one waits in turn.
+    b.send_to(&[0; 100], to).unwrap();
+    u.submit_and_wait(1).unwrap();
+    u.reap(&mut cqes);
+    let bufs = read(&mut u, &cqes, &mut got);
+    assert_eq!((bufs.len(), u.tun_reads_in_flight()), (1, 3));
+    std::thread::sleep(Duration::from_millis(20));
+    u.submit_and_wait(0).unwrap();
+    assert_eq!(u.reap(&mut cqes), 0, "no other read woke");
+    for buf in bufs {
+        u.recycle(buf);
+    }
+    u.rearm_reads();
+    assert_eq!(
+        u.tun_reads_in_flight(),
+        3,
+        "the chain still runs: no second one"
+    );
+
+    // A burst: chains of four, or of the buffers left while six are held.
+    for i in 1..N {
+        b.send_to(&[i; 100], to).unwrap();
+    }
+    let mut held = Vec::new();
+    let mut short_chain = false;
+    for _ in 0..200 {
+        if got.len() == usize::from(N) {
+            break;
+        }
+        u.submit_and_wait(1).unwrap();
+        u.reap(&mut cqes);
+        for buf in read(&mut u, &cqes, &mut got) {
+            if held.len() < 6 {
+                held.push(buf);
+            } else {
+                u.recycle(buf);
+            }
+        }
+        let before = u.tun_reads_in_flight();
+        u.rearm_reads();
+        let free = u.available(Group::Tun);
+        if before == 0 {
+            assert_eq!(u32::from(u.tun_reads_in_flight()), free.min(4));
+            short_chain |= free == 2;
+        } else {
+            assert_eq!(u.tun_reads_in_flight(), before);
+        }
+        if held.len() == 6 {
+            for buf in held.drain(..) {
+                u.recycle(buf);
+            }
+        }
+    }
+    assert_eq!(got, (0..N).collect::<Vec<u8>>());
+    assert!(short_chain, "a chain as long as the buffers left");
+    for buf in held {
+        u.recycle(buf);
+    }
+    assert!(u.drain());
+    assert_eq!((u.inflight(), u.tun_reads_in_flight()), (0, 0));
+    assert!(!u.tun_read_armed());
+    assert_eq!(u.available(Group::Tun), 8, "every buffer back in the ring");
 }
 
 #[test]
@@ -188,7 +306,7 @@ fn offload_config() -> UringConfig {
 
 /// A ring config with 4 buffers of each group: enough for these tests, quick to set up.
 fn small_config() -> UringConfig {
-    let mut c = UringConfig::for_mtu(1420);
+    let mut c = test_config();
     c.tun_buffers = 4;
     c.udp_buffers = 4;
     c
