@@ -370,7 +370,12 @@ fn every_system_call_of_a_tunnel_run_is_in_the_units_filter() {
         "client",
         &["-s", &endpoint, "-k", &key],
     );
-    client.expect_log("session up", SESSION_TIMEOUT);
+    // WireGuard handshakes when there is something to send: ping until the session is up.
+    let up = wait_until(SESSION_TIMEOUT, || {
+        let _ = ping(&net.client_ns, "10.89.0.1", 1, Duration::from_secs(1));
+        client.log_contains(SESSION_UP)
+    });
+    assert!(up, "no session:\n{}", client.log());
     assert_ping(&net.client_ns, "10.89.0.1", 3);
     let _iperf = Iperf3Server::start(&net.server_ns, "10.89.0.1", 5201);
     iperf3_client(&net.client_ns, "10.89.0.1", 5201, 2, &[]).expect("iperf3 through the tunnel");

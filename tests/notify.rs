@@ -42,7 +42,9 @@ fn assert_ready_then_stopping(net: &TestNet, listener: &UnixDatagram, mut server
     let ready = next_message(listener, &server);
     assert_eq!(
         ready,
-        format!("READY=1\nSTATUS=listening on [::]:{PORT}"),
+        format!(
+            "READY=1\nSTATUS=ringtun0: listening on [::]:{PORT} (address 10.89.0.1/24, mtu 1420)"
+        ),
         "server log:\n{}",
         server.log()
     );
