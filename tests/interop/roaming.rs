@@ -8,10 +8,10 @@
 //! - wireguard-go and boringtun go behind a NAT whose mapping changes ([`WgNet::rebind_client`]:
 //!   new address and port as the server sees them). Moving their own address, as ringtun's, gets
 //!   neither a ping through within the handshake timeout: wireguard-go 0.0.20220316 keeps sending
-//!   from the source address it last received on (its sticky socket forgets that on `EINVAL`,
-//!   but for a deleted source the kernel answers `ENETUNREACH`: it logs "Failed to send data
-//!   packet: network is unreachable" for every packet, initiations too), and boringtun 0.7.1
-//!   sends on a per-peer socket connected, and so bound, to the address it had.
+//!   from the source address it last received on (its sticky socket), which the kernel refuses
+//!   once deleted: it logs "Failed to send data packet: network is unreachable" for every
+//!   packet, initiations too. boringtun 0.7.1 sends on a per-peer socket bound to the wildcard
+//!   and connected to the peer, which fixed its source address when it connected.
 
 use crate::common::*;
 use crate::wg_peer::*;
