@@ -10,10 +10,14 @@
 //! way `systemd.exec(5)` documents for `$JOURNAL_STREAM`: the variable holds the `DEVICE:INODE`
 //! of the journal stream, and it must match stderr's own (a child whose stderr was redirected
 //! inherits the variable but not the stream, and gets no prefixes).
+//!
+//! In the background (`ringtun IFNAME` without `-f`) stderr is `/dev/null`, and lines go to the
+//! system log instead ([`to_syslog`]): `journalctl -t ringtun` or the syslog files show them.
 
 use std::io::Write;
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::net::UnixDatagram;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -75,10 +79,41 @@ pub fn line(args: std::fmt::Arguments<'_>) {
 
 /// Writes one whole line `ringtun: MSG` to stderr with a single write, so that lines never
 /// interleave; prefixed with `<N>` when stderr is the journal. Errors writing to stderr are
-/// ignored: there is nowhere left to report them.
+/// ignored: there is nowhere left to report them. After [`to_syslog`], to the system log.
 pub fn line_at(priority: Priority, args: std::fmt::Arguments<'_>) {
+    if let Some(syslog) = SYSLOG.get() {
+        // Non-blocking: a log daemon that falls behind loses lines rather than stalling the loop.
+        let _ = syslog.send(format_syslog(std::process::id(), priority, args).as_bytes());
+        return;
+    }
     let s = format_line(stderr_is_journal(), priority, args);
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
+}
+
+/// The system log's socket, once [`to_syslog`] connected it.
+static SYSLOG: OnceLock<UnixDatagram> = OnceLock::new();
+/// Where journald and syslog daemons read local messages.
+pub const SYSLOG_SOCKET: &str = "/dev/log";
+/// syslog(3)'s `LOG_DAEMON` facility, as it goes into `<PRI>`.
+const FACILITY_DAEMON: u8 = 3 << 3;
+
+/// Sends every line from now on to the system log ([`SYSLOG_SOCKET`]) instead of stderr. Fails,
+/// changing nothing, where there is no log daemon.
+pub fn to_syslog() -> std::io::Result<()> {
+    let socket = UnixDatagram::unbound()?;
+    socket.connect(SYSLOG_SOCKET)?;
+    socket.set_nonblocking(true)?;
+    let _ = SYSLOG.set(socket);
+    Ok(())
+}
+
+/// One system-log message: `<PRI>ringtun[PID]: MSG` (RFC 3164's local form, which journald and
+/// rsyslog both read), facility daemon.
+pub fn format_syslog(pid: u32, priority: Priority, args: std::fmt::Arguments<'_>) -> String {
+    format!(
+        "<{}>ringtun[{pid}]: {args}",
+        FACILITY_DAEMON | priority as u8
+    )
 }
 
 /// The bytes of one log line: `[<N>]ringtun: MSG\n`.
@@ -285,6 +320,18 @@ mod tests {
         assert_eq!(suppressed_suffix(0), "");
         assert_eq!(suppressed_suffix(1), " (1 similar lines suppressed)");
         assert_eq!(suppressed_suffix(7), " (7 similar lines suppressed)");
+    }
+
+    #[test]
+    fn syslog_messages_carry_facility_priority_and_pid() {
+        assert_eq!(
+            format_syslog(42, Priority::Warning, format_args!("warning: x")),
+            "<28>ringtun[42]: warning: x"
+        );
+        assert_eq!(
+            format_syslog(7, Priority::Info, format_args!("up")),
+            "<30>ringtun[7]: up"
+        );
     }
 
     #[test]

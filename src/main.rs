@@ -68,6 +68,7 @@ fn real_main(argv: impl Iterator<Item = std::ffi::OsString>) -> u8 {
         Command::GenKey { path } => key_tools::genkey(path.as_deref()),
         Command::PubKey => key_tools::pubkey(),
         Command::GenPsk => key_tools::genpsk(),
+        Command::Show { interface, json } => app::show::run(interface.as_deref(), json),
         Command::Run(opts) => app::run(opts),
     };
     match result {

@@ -1,12 +1,12 @@
 //! The driver's [`Hooks`] of the binary: the device's events to log lines, drops to rate-limited
 //! log lines, counters on demand. The interface was configured before the loop started, so nothing
 //! here changes the system. Log lines name peers by the start of their public key
-//! ([`peer_name`]); no secret reaches them.
+//! ([`peer_name`]), which each event carries ([`PeerEvent`]); no secret reaches them.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::control::PeerEvent;
 use super::report::{format_drop, format_stats, peer_name};
 use crate::core::consts::{MAX_TIMER_HANDSHAKES, REKEY_TIMEOUT};
 use crate::core::device::Event;
@@ -47,8 +47,6 @@ impl NoResponseHint {
 
 /// The driver hooks of the binary.
 pub struct AppHooks {
-    /// Peer ids to log names, filled in once the device exists ([`AppHooks::name_peers`]).
-    names: HashMap<PeerId, String>,
     hint: NoResponseHint,
     drops: RateLimiter,
     no_response: RateLimiter,
@@ -57,53 +55,46 @@ pub struct AppHooks {
 impl AppHooks {
     pub fn new(hint: NoResponseHint) -> Self {
         AppHooks {
-            names: HashMap::new(),
             hint,
             drops: RateLimiter::new(DropReason::COUNT, DROP_LINES_BURST, DROP_LINES_INTERVAL),
             no_response: RateLimiter::new(1, 1, NO_RESPONSE_INTERVAL),
         }
     }
+}
 
-    /// Names the device's peers for the log: `peers` are its ids and public keys.
-    pub fn name_peers(&mut self, peers: impl IntoIterator<Item = (PeerId, PublicKey)>) {
-        self.names = peers
-            .into_iter()
-            .map(|(id, key)| (id, format!("peer {}", peer_name(&key))))
-            .collect();
-    }
-
-    fn name(&self, peer: PeerId) -> String {
-        self.names
-            .get(&peer)
-            .cloned()
-            .unwrap_or_else(|| format!("peer #{}", peer.0))
+/// `peer abcdefgh…`, or `peer #N` for a peer removed before its event was logged.
+fn name(peer: PeerId, key: Option<&PublicKey>) -> String {
+    match key {
+        Some(key) => format!("peer {}", peer_name(key)),
+        None => format!("peer #{}", peer.0),
     }
 }
 
-impl Hooks<Event> for AppHooks {
-    fn on_event(&mut self, now: Instant, event: &Event) -> Result<(), String> {
-        match *event {
+impl Hooks<PeerEvent> for AppHooks {
+    fn on_event(&mut self, now: Instant, named: &PeerEvent) -> Result<(), String> {
+        let key = named.key.as_ref();
+        match named.event {
             Event::HandshakeComplete {
                 peer,
                 endpoint,
                 first: true,
-            } => log_info!("{} up at {endpoint}", self.name(peer)),
+            } => log_info!("{} up at {endpoint}", name(peer, key)),
             Event::HandshakeComplete {
                 peer,
                 endpoint,
                 first: false,
-            } => log_debug!("{}: new session keys (at {endpoint})", self.name(peer)),
+            } => log_debug!("{}: new session keys (at {endpoint})", name(peer, key)),
             Event::EndpointChanged { peer, from, to } => match from {
-                Some(from) => log_info!("{} moved from {from} to {to}", self.name(peer)),
+                Some(from) => log_info!("{} moved from {from} to {to}", name(peer, key)),
                 // The first address a peer is heard from: its "up at" line names it.
-                None => log_debug!("{} is at {to}", self.name(peer)),
+                None => log_debug!("{} is at {to}", name(peer, key)),
             },
             Event::HandshakeSent {
                 peer,
                 endpoint,
                 attempt,
             } => {
-                let name = self.name(peer);
+                let name = name(peer, key);
                 log_debug!("handshake sent to {name} at {endpoint} (attempt {attempt})");
                 // An attempt past the first means the previous one went unanswered.
                 if attempt >= 2 && matches!(self.no_response.check(0, now), Verdict::Allow { .. }) {
@@ -116,13 +107,13 @@ impl Hooks<Event> for AppHooks {
             Event::HandshakeGivenUp { peer } => log_info!(
                 "{}: no handshake response after {} attempts ({} s): giving up until there is \
                  traffic for it",
-                self.name(peer),
+                name(peer, key),
                 MAX_TIMER_HANDSHAKES,
                 (REKEY_TIMEOUT * MAX_TIMER_HANDSHAKES).as_secs()
             ),
             Event::SessionsZeroed { peer } => log_info!(
                 "{} down: no new session for a long time, its session keys are erased",
-                self.name(peer)
+                name(peer, key)
             ),
         }
         Ok(())
@@ -153,11 +144,9 @@ mod tests {
 
     #[test]
     fn peers_are_named_by_key_or_by_id() {
-        let mut hooks = AppHooks::new(NoResponseHint::ConfigFile);
         let key = PublicKey::from_base64("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=").unwrap();
-        hooks.name_peers([(PeerId(3), key)]);
-        assert_eq!(hooks.name(PeerId(3)), "peer xTIBA5rb…");
-        assert_eq!(hooks.name(PeerId(4)), "peer #4");
+        assert_eq!(name(PeerId(3), Some(&key)), "peer xTIBA5rb…");
+        assert_eq!(name(PeerId(4), None), "peer #4");
     }
 
     #[test]
@@ -185,7 +174,9 @@ mod tests {
             Event::HandshakeGivenUp { peer },
             Event::SessionsZeroed { peer },
         ] {
-            assert_eq!(hooks.on_event(t, &event), Ok(()));
+            for key in [None, Some(PublicKey::from_bytes([1; 32]))] {
+                assert_eq!(hooks.on_event(t, &PeerEvent { event, key }), Ok(()));
+            }
         }
         hooks.on_drop(t, DropReason::BadMac1, Some(at));
         hooks.on_stats(&Stats::default(), &DriverStats::default());

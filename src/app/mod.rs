@@ -5,11 +5,13 @@
 //!   one-command flags and secret ([`one_command`]).
 //! - [`addressing`]: the default MTU, the one-command address convention, routes from AllowedIPs
 //!   (pure).
-//! - [`setup`]: the plan to file descriptors: privileges, signals, UDP socket, TUN device, and the
-//!   interface's configuration.
+//! - [`setup`]: the plan to file descriptors: privileges, signals, control socket, UDP socket, TUN
+//!   device, and the interface's configuration.
+//! - [`control`]: the device as `wg` drives it over the control socket (`wg show`, `wg set`).
 //! - [`hooks`]: the driver's [`crate::driver::Hooks`]: the device's events and drops to log lines.
 //! - [`report`]: the text of those lines (peers, counters, drops).
 //! - [`key_tools`]: `ringtun genkey`, `pubkey`, `genpsk`.
+//! - [`show`]: `ringtun show`, a client of the control sockets.
 //!
 //! Time: the program owns the one monotonic origin, a [`Clock`] created in [`run`]; the device's
 //! first instant is read from it and the driver is handed it, so core and driver agree on what an
@@ -17,22 +19,25 @@
 
 use std::fmt;
 
-use crate::cli::Options;
+use crate::cli::{Mode, Options};
 use crate::core::device::Device;
 use crate::driver::clock::Clock;
-use crate::driver::{self, Exit};
+use crate::driver::{self, ControlPlane, Exit};
 use crate::sys::random::SysEntropy;
-use crate::sys::{notify, signal};
+use crate::sys::{daemon, notify, signal, tun};
 use crate::{log_info, log_warn};
+use control::Controlled;
 
 pub mod addressing;
 pub mod config_file;
+pub mod control;
 pub mod hooks;
 pub mod key_tools;
 pub mod one_command;
 pub mod plan;
 pub mod report;
 pub mod setup;
+pub mod show;
 
 /// A failure that ends the program: one line for `ringtun: error: …`, and the exit status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,37 +85,82 @@ pub fn wall_clock_ns() -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs the tunnel until SIGINT or SIGTERM.
+/// The environment variable that keeps `ringtun IFNAME` in the foreground, as it does
+/// wireguard-go.
+pub const FOREGROUND_ENV: &str = "WG_PROCESS_FOREGROUND";
+
+/// Whether `ringtun IFNAME` goes to the background: not with `-f`, nor with
+/// `WG_PROCESS_FOREGROUND=1`; the other modes never do.
+fn goes_to_background(opts: &Options, foreground_env: Option<&std::ffi::OsStr>) -> bool {
+    match opts.mode {
+        Mode::Interface { foreground } => {
+            !foreground && foreground_env.is_none_or(|v| v.as_encoded_bytes() != b"1")
+        }
+        _ => false,
+    }
+}
+
+/// Runs the tunnel until SIGINT or SIGTERM, or until its interface is deleted.
 pub fn run(opts: Options) -> Result<(), AppError> {
     crate::log::set_verbosity(opts.verbosity);
     // The plan first: a configuration that cannot run is refused whatever the kernel can do.
     let plan = plan::plan(&opts)?;
     driver::probe().map_err(err)?;
+    let background = goes_to_background(&opts, std::env::var_os(FOREGROUND_ENV).as_deref());
     let setup::Prepared {
         io,
+        control,
         device_config,
         driver_config,
         mut hooks,
-        local: _,
-        ifname: _,
+        local,
+        ifname,
         start_line,
     } = setup::prepare(&opts, plan)?;
     let clock = Clock::new();
     let mut device =
         Device::new(&device_config, SysEntropy).map_err(|e| AppError::config(e.to_string()))?;
     drop(device_config);
-    hooks.name_peers(
-        device
-            .peer_ids()
-            .filter_map(|id| Some((id, *device.peer_public_key(id)?))),
-    );
+    // What `wg show` reports: the port bound, also when the kernel chose it.
+    device.set_listen_port(Some(local.port()));
+    let mut proto = Controlled::new(device, |name| tun::if_index(name).ok());
     log_info!("{start_line}");
+    let ready = if background {
+        let ready = daemon::background()
+            .map_err(|e| AppError::new(format!("{ifname}: cannot go to the background: {e}")))?;
+        // stderr is /dev/null now; without a log daemon the lines are lost.
+        let _ = crate::log::to_syslog();
+        Some(ready)
+    } else {
+        None
+    };
     // The interface is configured and the socket bound: systemd's Type=notify start is complete.
     // (WireGuard has no connection to wait for: handshakes start on the first packet.)
     if let Err(e) = notify::ready(&start_line) {
         notify_failed(e);
     }
-    match driver::run(&mut device, io, &driver_config, clock, &mut hooks).map_err(err)? {
+    if let Some(ready) = ready {
+        ready.signal();
+    }
+    let exit = match control {
+        Some(socket) => driver::run_with_control(
+            &mut proto,
+            io,
+            ControlPlane::new(socket),
+            &driver_config,
+            clock,
+            &mut hooks,
+        ),
+        None => driver::run(&mut proto, io, &driver_config, clock, &mut hooks),
+    };
+    match exit.map_err(err)? {
+        Exit::InterfaceDeleted => {
+            log_info!("{ifname} was deleted: exiting");
+            if let Err(e) = notify::stopping(&format!("{ifname} was deleted")) {
+                notify_failed(e);
+            }
+            Ok(())
+        }
         Exit::Signal(sig) => {
             log_info!("exiting on {}", signal::name(sig));
             if let Err(e) = notify::stopping(&format!("exiting on {}", signal::name(sig))) {
@@ -134,6 +184,29 @@ mod tests {
     #[test]
     fn wall_clock_is_unix_time() {
         assert!(wall_clock_ns() > 1_600_000_000_000_000_000);
+    }
+
+    #[test]
+    fn only_the_interface_mode_goes_to_the_background_and_not_when_told_to_stay() {
+        use std::ffi::OsStr;
+        let interface = |foreground| Options {
+            mode: Mode::Interface { foreground },
+            interface: "wg0".into(),
+            verbosity: 1,
+            one_command: Default::default(),
+        };
+        assert!(goes_to_background(&interface(false), None));
+        assert!(!goes_to_background(&interface(true), None));
+        assert!(!goes_to_background(
+            &interface(false),
+            Some(OsStr::new("1"))
+        ));
+        // wireguard-go stays in the foreground for "1" only.
+        assert!(goes_to_background(&interface(false), Some(OsStr::new("0"))));
+        assert!(goes_to_background(&interface(false), Some(OsStr::new(""))));
+        let mut config = interface(false);
+        config.mode = Mode::ConfigFile("/x/wg0.conf".into());
+        assert!(!goes_to_background(&config, None));
     }
 
     #[test]

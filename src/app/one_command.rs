@@ -47,9 +47,9 @@ pub fn plan(opts: &Options, secret: &[u8; SECRET_LEN]) -> Result<Plan, AppError>
                 Some(server),
                 o.keepalive,
             ),
-            Mode::ConfigFile(_) => {
+            Mode::ConfigFile(_) | Mode::Interface { .. } => {
                 return Err(AppError::new(
-                    "internal error: a configuration file has no one-command plan",
+                    "internal error: only -l and -s have a one-command plan",
                 ));
             }
         };

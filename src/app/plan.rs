@@ -3,11 +3,12 @@
 //! from either way of running ringtun. A configuration that cannot run is refused here, so a
 //! refusal leaves no interface behind.
 
-use std::net::SocketAddr;
+use std::net::{Ipv6Addr, SocketAddr};
 
 use super::{AppError, config_file, one_command};
 use crate::cli::{Mode, Options};
 use crate::core::device::DeviceConfig;
+use crate::core::keys::PrivateKey;
 use crate::core::one_command::SECRET_LEN;
 use crate::keyfile::{self, KeyError};
 
@@ -33,6 +34,8 @@ pub enum Start {
     Listen,
     /// The one-command client, and its server.
     Connect(SocketAddr),
+    /// `ringtun IFNAME`: a bare interface, configured later over its control socket.
+    Interface,
 }
 
 impl Start {
@@ -57,6 +60,10 @@ impl Start {
                     plan.describe()
                 )
             }
+            Start::Interface => format!(
+                "{ifname}: interface created, listening on {local}: waiting for its configuration \
+                 (wg setconf, wg set, or wg-quick) and its addresses (ip)"
+            ),
         }
     }
 }
@@ -69,6 +76,27 @@ pub fn plan(opts: &Options) -> Result<Plan, AppError> {
             let secret = read_secret(&opts.one_command.key_path)?;
             one_command::plan(opts, secret.as_bytes())
         }
+        Mode::Interface { .. } => Ok(interface_plan()),
+    }
+}
+
+/// The MTU a bare interface is created with: wireguard-go's, and what `wg-quick` sets over a
+/// 1500-byte link. Without offloads the loop's buffers take packets up to
+/// [`INTERFACE_MAX_PACKET`], so a larger MTU set later needs them.
+pub const INTERFACE_MTU: u16 = 1420;
+/// The largest packet a bare interface's loop reads without offloads (an MTU up to a full
+/// Ethernet frame's payload).
+pub const INTERFACE_MAX_PACKET: u16 = 1500;
+
+/// `ringtun IFNAME`: no private key (all zeros), no peers, no address, a random port (as `wg`
+/// shows an interface before its `ListenPort` is set), the link down until `ip` (or wg-quick)
+/// sets it up; as wireguard-go and boringtun create theirs.
+fn interface_plan() -> Plan {
+    Plan {
+        device: DeviceConfig::new(PrivateKey::from_bytes([0; 32])),
+        interface: InterfacePlan::new(INTERFACE_MTU, Vec::new(), Vec::new()),
+        bind: SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), 0),
+        start: Start::Interface,
     }
 }
 

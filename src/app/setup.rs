@@ -1,16 +1,19 @@
-//! Set-up before the loop, from a [`Plan`]: privilege check, blocked signals, the UDP socket (and
-//! its fwmark), the TUN device, and the interface's addresses, MTU and routes. Both ways of running
-//! configure the interface here, before the first packet: WireGuard pushes no configuration.
+//! Set-up before the loop, from a [`Plan`]: privilege check, blocked signals, the control socket
+//! `wg` talks to, the UDP socket (and its fwmark), the TUN device, and the interface's addresses,
+//! MTU and routes. A configuration file and the one-command mode configure the interface here,
+//! before the first packet (WireGuard pushes no configuration); `ringtun IFNAME` leaves it bare
+//! and down, for `wg` and `ip` (or wg-quick) to configure.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::addressing::InterfacePlan;
 use super::hooks::{AppHooks, NoResponseHint};
-use super::plan::{Plan, Start};
+use super::plan::{INTERFACE_MAX_PACKET, Plan, Start};
 use super::{AppError, err};
 use crate::cli::Options;
 use crate::core::device::DeviceConfig;
 use crate::driver::{DriverConfig, Io};
+use crate::sys::control_socket::{ControlSocket, ControlSocketError};
 use crate::sys::iface::Interface;
 use crate::sys::{signal, tun, udp};
 use crate::{log_info, log_warn};
@@ -37,6 +40,9 @@ fn cap_net_admin_in(status: &str) -> Option<bool> {
 /// Everything [`super::run`] sets up before handing over to the driver.
 pub struct Prepared {
     pub io: Io,
+    /// `/var/run/wireguard/IFNAME.sock`, listening; `None` if it could not be made (see
+    /// [`bind_control_socket`]).
+    pub control: Option<ControlSocket>,
     pub device_config: DeviceConfig,
     pub driver_config: DriverConfig,
     pub hooks: AppHooks,
@@ -58,6 +64,9 @@ pub fn prepare(opts: &Options, plan: Plan) -> Result<Prepared, AppError> {
     }
     // Blocked before anything else so that a signal during set-up is not lost (and not fatal).
     let signals = signal::block_and_signalfd().map_err(|e| err(format!("signalfd: {e}")))?;
+    // Before the interface: a second ringtun for the same name stops here, having touched nothing.
+    let bare = plan.start == Start::Interface;
+    let control = bind_control_socket(&opts.interface, bare)?;
 
     let bind_addr = plan.bind;
     let udp_fd = match udp::bind(bind_addr, udp::DEFAULT_BUFFER_BYTES) {
@@ -84,7 +93,9 @@ pub fn prepare(opts: &Options, plan: Plan) -> Result<Prepared, AppError> {
     }
     let (t, offload) = open_tun(&opts.interface, &udp_fd, want_offload)?;
     let iface = Interface::prepare(&t.name, mtu).map_err(err)?;
-    configure_interface(&iface, &plan.interface)?;
+    if !bare {
+        configure_interface(&iface, &plan.interface)?;
+    }
     if !plan.interface.full_tunnel.is_empty() {
         let list: Vec<String> = plan
             .interface
@@ -109,16 +120,43 @@ pub fn prepare(opts: &Options, plan: Plan) -> Result<Prepared, AppError> {
             udp: udp_fd,
             signals,
         },
+        control,
         hooks: AppHooks::new(match plan.start {
-            Start::ConfigFile { .. } => NoResponseHint::ConfigFile,
+            Start::ConfigFile { .. } | Start::Interface => NoResponseHint::ConfigFile,
             Start::Listen | Start::Connect(_) => NoResponseHint::OneCommand,
         }),
         device_config: plan.device,
-        driver_config: DriverConfig { mtu, offload },
+        driver_config: DriverConfig {
+            // A bare interface's MTU is set later, by `ip`: its buffers take a full frame.
+            mtu: if bare {
+                mtu.max(INTERFACE_MAX_PACKET)
+            } else {
+                mtu
+            },
+            offload,
+        },
         local,
         ifname: t.name,
         start_line,
     })
+}
+
+/// The control socket of `ifname`. Another process serving the name refuses the run; for any
+/// other failure (a sandbox without `/var/run/wireguard`, a user that may not create it) a
+/// configuration file or the one-command mode runs on without it, saying so, while a bare
+/// interface (`bare`), which has no other way to be configured, does not.
+fn bind_control_socket(ifname: &str, bare: bool) -> Result<Option<ControlSocket>, AppError> {
+    match ControlSocket::bind(ifname) {
+        Ok(socket) => Ok(Some(socket)),
+        Err(e @ ControlSocketError::InUse(_)) => Err(AppError::new(format!(
+            "{ifname}: {e} (is another ringtun or wireguard-go running for it?)"
+        ))),
+        Err(e) if bare => Err(AppError::new(format!("{ifname}: control socket: {e}"))),
+        Err(e) => {
+            log_warn!("{ifname}: no control socket, so `wg` cannot reach this interface: {e}");
+            Ok(None)
+        }
+    }
 }
 
 /// Opens the TUN device in offload mode (vnet header, TSO and checksum offload; UDP GRO on the

@@ -18,11 +18,15 @@ impl Modes {
     pub const KEYS: Modes = Modes(4);
     /// `-c FILE`: a WireGuard configuration file.
     pub const CONFIG: Modes = Modes(8);
+    /// `ringtun IFNAME`: a bare interface that `wg` and `ip` configure (as wireguard-go's).
+    pub const INTERFACE: Modes = Modes(16);
     /// The one-command server or client.
     pub const ONE_COMMAND: Modes = Modes(1 | 2);
+    /// The ways of running that name their interface with `-i`.
+    pub const NAMED_BY_FLAG: Modes = Modes(1 | 2 | 8);
     /// Any way of running the tunnel.
-    pub const RUN: Modes = Modes(1 | 2 | 8);
-    const ALL: Modes = Modes(1 | 2 | 4 | 8);
+    pub const RUN: Modes = Modes(1 | 2 | 8 | 16);
+    const ALL: Modes = Modes(1 | 2 | 4 | 8 | 16);
 
     /// Whether any mode of `other` is in this set.
     pub fn overlaps(self, other: Modes) -> bool {
@@ -67,7 +71,7 @@ impl Flag {
 }
 
 /// Every flag, in help-text order.
-pub const FLAGS: [Flag; 13] = [
+pub const FLAGS: [Flag; 14] = [
     Flag {
         short: "c",
         long: "config",
@@ -118,7 +122,7 @@ pub const FLAGS: [Flag; 13] = [
         takes: Takes::Value,
         help: "TUN interface name, at most 15 bytes (default {iface}; with -c,\n\
                the file's name without .conf, as wg-quick names it)",
-        modes: Modes::RUN,
+        modes: Modes::NAMED_BY_FLAG,
     },
     Flag {
         short: "m",
@@ -145,6 +149,14 @@ pub const FLAGS: [Flag; 13] = [
         help: "client: send a keepalive every SECONDS even when idle, to keep a\n\
                NAT mapping open (WireGuard's PersistentKeepalive; default off)",
         modes: Modes::CLIENT,
+    },
+    Flag {
+        short: "f",
+        long: "foreground",
+        hint: "",
+        takes: Takes::Switch,
+        help: "ringtun IFNAME: stay in the foreground (also WG_PROCESS_FOREGROUND=1)",
+        modes: Modes::INTERFACE,
     },
     Flag {
         short: "v",
@@ -288,7 +300,13 @@ mod tests {
                 Takes::Value | Takes::Values => &["x"],
                 Takes::Switch | Takes::Count => &[],
             };
-            for modes in [Modes::SERVER, Modes::CLIENT, Modes::KEYS, Modes::CONFIG] {
+            for modes in [
+                Modes::SERVER,
+                Modes::CLIENT,
+                Modes::KEYS,
+                Modes::CONFIG,
+                Modes::INTERFACE,
+            ] {
                 for form in [format!("-{}", f.short), format!("--{}", f.long)] {
                     let args: Vec<&str> = std::iter::once(form.as_str())
                         .chain(value.iter().copied())

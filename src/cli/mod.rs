@@ -41,6 +41,12 @@ pub enum Command {
     PubKey,
     /// `ringtun genpsk`: a fresh preshared key on stdout.
     GenPsk,
+    /// `ringtun show [IFNAME] [--json]`: what `wg show` shows, and ringtun's drop counters, of one
+    /// interface or (`None`) of every one with a control socket.
+    Show {
+        interface: Option<String>,
+        json: bool,
+    },
     Help,
     Version,
 }
@@ -54,12 +60,15 @@ pub enum Mode {
     Listen(SocketAddr),
     /// `-s HOST:PORT`: the one-command client; the server's address, resolved once at start.
     Connect(SocketAddr),
+    /// `ringtun [-f] IFNAME`: a bare interface with its control socket, for `wg` / `wg-quick`.
+    /// `foreground`: `-f` (the app also honours `WG_PROCESS_FOREGROUND=1`).
+    Interface { foreground: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     pub mode: Mode,
-    /// `-i`, or with `-c` the file's name without `.conf`.
+    /// `-i`, with `-c` the file's name without `.conf`, or `ringtun IFNAME`'s.
     pub interface: String,
     /// 0 quiet, 1 normal, 2+ verbose.
     pub verbosity: u8,
@@ -157,6 +166,7 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
         Some("genkey") => return parse_genkey(&args[1..]),
         Some("pubkey") => return parse_key_tool(&args[1..], "pubkey", Command::PubKey),
         Some("genpsk") => return parse_key_tool(&args[1..], "genpsk", Command::GenPsk),
+        Some("show") => return parse_show(&args[1..]),
         _ => {}
     }
     let m = flags::spec(Modes::RUN)
@@ -168,17 +178,23 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
     if m.opt_present("V") {
         return Ok(Command::Version);
     }
-    if let Some(extra) = m.free.first() {
+    let given = (m.opt_str("c"), m.opt_str("l"), m.opt_str("s"));
+    if let (None, None, None) = given {
+        if let [name] = m.free.as_slice() {
+            return Ok(Command::Run(interface_options(&m, name)?));
+        }
+    }
+    if let Some(extra) = m.free.get(usize::from(given == (None, None, None))) {
         return Err(CliError::usage(format!("unexpected argument '{extra}'")));
     }
-    let options = match (m.opt_str("c"), m.opt_str("l"), m.opt_str("s")) {
+    let options = match given {
         (Some(c), None, None) => config_options(&m, &c)?,
         (None, Some(l), None) => server_options(&m, values::listen_addr(&l)?)?,
         (None, None, Some(s)) => client_options(&m, values::server_addr(&s)?)?,
         (None, None, None) => {
             return Err(CliError::usage(
-                "give -c FILE to run a WireGuard configuration, or -l [ADDR:]PORT / -s HOST:PORT \
-                 for the one-command server / client",
+                "give -c FILE to run a WireGuard configuration, IFNAME for an interface that wg \
+                 configures, or -l [ADDR:]PORT / -s HOST:PORT for the one-command server / client",
             ));
         }
         _ => {
@@ -225,6 +241,54 @@ fn parse_key_tool(rest: &[String], name: &str, command: Command) -> Result<Comma
              and writes stdout, as wg {name} does)"
         ))),
     }
+}
+
+/// `ringtun show [IFNAME|all] [--json]`.
+fn parse_show(rest: &[String]) -> Result<Command, CliError> {
+    const USAGE: &str = "usage: ringtun show [IFNAME] [--json]";
+    let mut spec = getopts::Options::new();
+    spec.optflag("", "json", "");
+    spec.optflag("h", "help", "");
+    let m = spec
+        .parse(rest)
+        .map_err(|f| CliError::usage(format!("show: {} ({USAGE})", flags::fail_message(&f))))?;
+    if m.opt_present("h") {
+        return Ok(Command::Help);
+    }
+    let interface = match m.free.as_slice() {
+        [] => None,
+        [all] if all == "all" => None,
+        [name] => {
+            values::check_interface_name(name).map_err(|why| {
+                CliError::usage(format!("show: interface name '{name}': {why} ({USAGE})"))
+            })?;
+            Some(name.clone())
+        }
+        [_, extra, ..] => {
+            return Err(CliError::usage(format!(
+                "show: unexpected argument '{extra}' ({USAGE})"
+            )));
+        }
+    };
+    Ok(Command::Show {
+        interface,
+        json: m.opt_present("json"),
+    })
+}
+
+/// `ringtun [-f] IFNAME`: only `-f`, `-v` and `-q` go with it (`wg` configures the rest).
+fn interface_options(m: &getopts::Matches, name: &str) -> Result<Options, CliError> {
+    only_flags_of(m, Modes::INTERFACE, "an interface (ringtun IFNAME)")?;
+    values::check_interface_name(name)
+        .map_err(|why| CliError::usage(format!("interface name '{name}': {why}")))?;
+    Ok(Options {
+        mode: Mode::Interface {
+            foreground: m.opt_present("f"),
+        },
+        interface: name.to_owned(),
+        verbosity: verbosity(m)?,
+        one_command: OneCommandOptions::default(),
+    })
 }
 
 /// `-c FILE`: everything else is in the file; `-i` defaults to the file's name.

@@ -331,3 +331,60 @@ fn a_flag_of_another_mode_is_refused() {
     );
     err("genkey --listen 1", "genkey: unknown option --listen");
 }
+
+#[test]
+fn interface_mode_takes_a_name_and_only_f_v_q() {
+    let o = run("wg0");
+    assert_eq!(o.mode, Mode::Interface { foreground: false });
+    assert_eq!(o.interface, "wg0");
+    assert_eq!(o.verbosity, 1);
+    let o = run("-f -v wg1");
+    assert_eq!(o.mode, Mode::Interface { foreground: true });
+    assert_eq!((o.interface.as_str(), o.verbosity), ("wg1", 2));
+    assert_eq!(
+        run("--foreground wg2").mode,
+        Mode::Interface { foreground: true }
+    );
+    err(
+        "-i x wg0",
+        "-i/--interface is not for an interface (ringtun IFNAME)",
+    );
+    err("-m 1400 wg0", "-m/--mtu is not for an interface");
+    err("wg0 wg1", "unexpected argument 'wg1'");
+    err("a/b", "interface name 'a/b'");
+    err("waytoolonginterfacename", "longer than 15 bytes");
+    // -f belongs to the interface mode alone.
+    err("-f -l 1", "-f/--foreground is not for the server");
+    err("-l 1 wg0", "unexpected argument 'wg0'");
+    assert_eq!(parse(&args("-f")).unwrap_err().exit_code(), 2);
+}
+
+#[test]
+fn show_takes_an_optional_name_and_json() {
+    let show = |s: &str| parse(&args(s)).unwrap();
+    assert_eq!(
+        show("show"),
+        Command::Show {
+            interface: None,
+            json: false
+        }
+    );
+    assert_eq!(
+        show("show all --json"),
+        Command::Show {
+            interface: None,
+            json: true
+        }
+    );
+    assert_eq!(
+        show("show --json wg0"),
+        Command::Show {
+            interface: Some("wg0".into()),
+            json: true
+        }
+    );
+    assert_eq!(show("show -h"), Command::Help);
+    err("show wg0 wg1", "show: unexpected argument 'wg1'");
+    err("show --yaml", "show: unknown option --yaml");
+    err("show a:b", "show: interface name 'a:b'");
+}

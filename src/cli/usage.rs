@@ -12,6 +12,8 @@ Usage:
   ringtun -c FILE [-i NAME] [-v|-q]    run a WireGuard configuration file (e.g. wg0.conf)
   ringtun -l [ADDR:]PORT [options]     one-command mode: run the server
   ringtun -s HOST:PORT [options]       one-command mode: run the client
+  ringtun [-f] IFNAME                  create interface IFNAME for wg / wg-quick to configure
+  ringtun show [IFNAME] [--json]       what `wg show` shows, and the drops by reason
   ringtun genkey [FILE]                print a new private key, or write it to FILE (mode 0600)
   ringtun pubkey                       read a private key on stdin, print its public key
   ringtun genpsk                       print a new preshared key
@@ -25,6 +27,14 @@ peer's AllowedIPs outside its own address prefixes, except 0.0.0.0/0 and ::/0: a
 policy routing, which wg-quick sets up. Without ListenPort the port is random. wg-quick's other
 keys (DNS, Table, PreUp, PostUp, PreDown, PostDown, SaveConfig) are refused: remove them, or run
 the file with wg-quick.
+
+Interface mode (IFNAME): a bare interface (no key, no peers, no address, link down) and its
+control socket /var/run/wireguard/IFNAME.sock, as `wireguard-go IFNAME` makes them; `wg` and
+`ip` configure it. ringtun returns once both exist and keeps running in the background (logging
+to the system log) until the interface is deleted (`ip link del IFNAME`); -f or
+WG_PROCESS_FOREGROUND=1 keeps it in the foreground. With wg-quick:
+  WG_QUICK_USERSPACE_IMPLEMENTATION=ringtun wg-quick up wg0
+Every run serves the control socket of its interface: `wg show`, `wg set`, `wg syncconf`.
 
 One-command mode (-l / -s): both hosts hold the same secret file ({key}, made once
 with `ringtun genkey {key}` and copied to the other host), and derive from it
@@ -86,6 +96,7 @@ mod tests {
             "                            and accepted from it (repeatable; host bits must be zero)",
             "  -K, --keepalive SECONDS   client: send a keepalive every SECONDS even when idle, to keep a",
             "                            NAT mapping open (WireGuard's PersistentKeepalive; default off)",
+            "  -f, --foreground          ringtun IFNAME: stay in the foreground (also WG_PROCESS_FOREGROUND=1)",
             "  -v, --verbose             more detail (handshakes)",
             "  -q, --quiet               errors and warnings only",
             "  -h, --help                this text",

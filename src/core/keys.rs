@@ -39,10 +39,10 @@ impl PublicKey {
         ascii_string(&encode_base64(&self.0))
     }
 
-    /// From the UAPI's 64 hex digits.
-    pub fn from_hex(text: &str) -> Result<Self, KeyTextError> {
+    /// From the UAPI's 64 hex digits (either case; text or the bytes of a request line).
+    pub fn from_hex(text: impl AsRef<[u8]>) -> Result<Self, KeyTextError> {
         let mut bytes = [0u8; KEY_LEN];
-        decode_hex(text.as_bytes(), &mut bytes)?;
+        decode_hex(text.as_ref(), &mut bytes)?;
         Ok(PublicKey(bytes))
     }
 
@@ -122,11 +122,17 @@ macro_rules! secret_key {
                 secret_string(encode_base64(&self.0))
             }
 
-            /// From the UAPI's 64 hex digits, decoded in constant time.
-            pub fn from_hex(text: &str) -> Result<Self, KeyTextError> {
+            /// From the UAPI's 64 hex digits (either case; text or the bytes of a request line),
+            /// decoded in constant time.
+            pub fn from_hex(text: impl AsRef<[u8]>) -> Result<Self, KeyTextError> {
                 let mut key = $name([0u8; KEY_LEN]);
-                decode_hex(text.as_bytes(), &mut key.0)?;
+                decode_hex(text.as_ref(), &mut key.0)?;
                 Ok(key)
+            }
+
+            /// All zeros, which the UAPI and `wg` read as "no key" (checked in constant time).
+            pub fn is_zero(&self) -> bool {
+                ct_eq(&self.0, &[0; KEY_LEN])
             }
 
             /// Hex for the UAPI; wiped when dropped.
@@ -212,7 +218,7 @@ mod tests {
             k.to_hex(),
             "c53201039adba14be71f886da1d8dbe9eebded08cb111b75340078999aa9f038"
         );
-        assert_eq!(PublicKey::from_hex(&k.to_hex()).unwrap(), k);
+        assert_eq!(PublicKey::from_hex(k.to_hex()).unwrap(), k);
         assert_eq!(PublicKey::from_bytes(*k.as_bytes()), k);
         assert!(matches!(
             PublicKey::from_base64("abc"),
@@ -225,7 +231,7 @@ mod tests {
     fn secret_keys_round_trip_and_compare() {
         let k = PrivateKey::from_base64(MAN_PAGE_PRIVATE).unwrap();
         assert_eq!(k.to_base64().as_str(), MAN_PAGE_PRIVATE);
-        assert_eq!(PrivateKey::from_hex(&k.to_hex()).unwrap(), k);
+        assert_eq!(PrivateKey::from_hex(k.to_hex()).unwrap(), k);
         assert_eq!(k.clone(), k);
         let mut other = *k.as_bytes();
         other[31] ^= 1;
@@ -234,6 +240,19 @@ mod tests {
         assert_eq!(PresharedKey::from_base64(&psk.to_base64()).unwrap(), psk);
         assert!(PresharedKey::from_base64(&MAN_PAGE_PRIVATE[1..]).is_err());
         assert!(PresharedKey::from_hex("00").is_err());
+        // The bytes of a request line decode as the text does, in either case.
+        let upper = k.to_hex().to_ascii_uppercase();
+        assert_eq!(PrivateKey::from_hex(upper.as_bytes()).unwrap(), k);
+    }
+
+    #[test]
+    fn all_zero_secrets_are_no_key() {
+        assert!(PrivateKey::from_bytes([0; 32]).is_zero());
+        assert!(PresharedKey::none().is_zero());
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        assert!(!PrivateKey::from_bytes(one).is_zero());
+        assert!(!PresharedKey::from_bytes(one).is_zero());
     }
 
     #[test]

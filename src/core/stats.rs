@@ -54,10 +54,13 @@ pub enum DropReason {
     /// messages is full (the driver is not draining it fast enough), or no receiver index was
     /// free. Nothing was changed.
     ControlQueueFull,
+    /// Handshake message while the interface has no private key (none configured yet, or removed
+    /// with an all-zero key): it answers no handshake and starts none.
+    NoPrivateKey,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 22;
+    pub const COUNT: usize = 23;
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::Malformed,
         DropReason::UnknownSession,
@@ -81,6 +84,7 @@ impl DropReason {
         DropReason::NoEndpoint,
         DropReason::BadCookieReply,
         DropReason::ControlQueueFull,
+        DropReason::NoPrivateKey,
     ];
 
     /// Short name for logs and counter dumps.
@@ -108,6 +112,7 @@ impl DropReason {
             DropReason::NoEndpoint => "no-endpoint",
             DropReason::BadCookieReply => "bad-cookie-reply",
             DropReason::ControlQueueFull => "control-queue-full",
+            DropReason::NoPrivateKey => "no-private-key",
         }
     }
 }

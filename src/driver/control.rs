@@ -6,7 +6,8 @@
 //! Per client, everything goes through the ring and nothing waits: the multishot accept hands
 //! the connection to a client slot; a read into the slot's buffer; each chunk is fed to the
 //! slot's [`Session`]; once a request is complete the loop calls [`Control::get`] or
-//! [`Control::set`] (or takes the codec's refusal), queues the send of the reply (owned by the
+//! [`Control::set`] (or takes the codec's refusal; a `set` may change the UDP socket through
+//! [`SocketControl`]), queues the send of the reply (owned by the
 //! slot until it completes, continued after a partial send) and closes the connection when the
 //! reply is out. A client that sends nothing, or takes no reply bytes, for
 //! [`ControlPlane::idle_timeout`] has its request cancelled and is closed. Bounds: at most
@@ -19,7 +20,9 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use super::DriverStats;
+use super::socket::{SocketControl, SocketHandle, UdpSocket};
 use crate::core::Instant;
+use crate::core::time::WallTime;
 use crate::sys::control_socket::ControlSocket;
 use crate::sys::uring::{ClientId, Completion, Op, Uring};
 use crate::uapi::{
@@ -29,11 +32,18 @@ use crate::uapi::{
 /// What the control socket's requests do. The loop calls it on its own thread, between packets,
 /// with the batch's `now`; each call should take about as long as handling a few packets.
 pub trait Control {
-    /// `get=1`: the interface's configuration and counters (`wg show`, `wg showconf`).
-    fn get(&mut self, now: Instant) -> Snapshot;
+    /// `get=1`: the interface's configuration and counters (`wg show`, `wg showconf`); `wall` is
+    /// the wall clock at `now` (`wg show` dates handshakes on it).
+    fn get(&mut self, now: Instant, wall: WallTime) -> Snapshot;
     /// `set=1`: apply all of `request` or none of it (`wg set`, `wg setconf`, `wg syncconf`); the
-    /// error's errno is what `wg` prints.
-    fn set(&mut self, now: Instant, request: SetRequest) -> Result<(), Errno>;
+    /// error's errno is what `wg` prints. `socket` applies `listen_port` and `fwmark`: call it
+    /// once everything that can be refused has been checked, and refuse the request if it fails.
+    fn set(
+        &mut self,
+        now: Instant,
+        request: SetRequest,
+        socket: &mut dyn SocketControl,
+    ) -> Result<(), Errno>;
 }
 
 /// The control socket a loop serves, and how (see the module documentation).
@@ -71,13 +81,26 @@ const ACCEPT_RETRY: Duration = Duration::from_secs(1);
 
 /// How the loop answers a complete request with its protocol: [`answer`] for a protocol that
 /// implements [`Control`].
-pub(super) type Answer<P> = fn(&mut P, Instant, Request) -> Reply;
+pub(super) type Answer<P> = fn(&mut P, Instant, WallTime, Request, &mut dyn SocketControl) -> Reply;
 
-pub(super) fn answer<P: Control>(proto: &mut P, now: Instant, request: Request) -> Reply {
+pub(super) fn answer<P: Control>(
+    proto: &mut P,
+    now: Instant,
+    wall: WallTime,
+    request: Request,
+    socket: &mut dyn SocketControl,
+) -> Reply {
     match request {
-        Request::Get => get_reply(&proto.get(now)),
-        Request::Set(set) => status_reply(proto.set(now, set)),
+        Request::Get => get_reply(&proto.get(now, wall)),
+        Request::Set(set) => status_reply(proto.set(now, set, socket)),
     }
+}
+
+/// What a request's answer may use besides the protocol: the time, and the UDP socket.
+pub(super) struct Context<'a> {
+    pub(super) now: Instant,
+    pub(super) wall: WallTime,
+    pub(super) udp: &'a mut UdpSocket,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,12 +162,13 @@ impl<P> ControlServer<P> {
     /// A completion of the accept or of a client's read or send.
     pub(super) fn complete(
         &mut self,
-        now: Instant,
+        cx: Context<'_>,
         c: &Completion,
         uring: &mut Uring,
         proto: &mut P,
         stats: &mut DriverStats,
     ) {
+        let now = cx.now;
         match c.op {
             Op::Accept { client: Some(id) } => {
                 stats.control_clients += 1;
@@ -161,7 +185,7 @@ impl<P> ControlServer<P> {
                     self.accept_retry = Some(now + ACCEPT_RETRY);
                 }
             }
-            Op::ClientRead { client } => self.read_done(now, client, c.result, uring, proto, stats),
+            Op::ClientRead { client } => self.read_done(cx, client, c.result, uring, proto, stats),
             Op::ClientSend { client, unsent } => {
                 let state = self.clients[client.index()].state;
                 if state == State::Replying && c.result > 0 && unsent > 0 {
@@ -178,13 +202,14 @@ impl<P> ControlServer<P> {
 
     fn read_done(
         &mut self,
-        now: Instant,
+        cx: Context<'_>,
         id: ClientId,
         result: i32,
         uring: &mut Uring,
         proto: &mut P,
         stats: &mut DriverStats,
     ) {
+        let now = cx.now;
         let client = &mut self.clients[id.index()];
         let outcome = match usize::try_from(result) {
             // Timed out meanwhile.
@@ -207,7 +232,11 @@ impl<P> ControlServer<P> {
             None => return self.close(id, uring),
             Some(Ok(request)) => {
                 stats.control_requests += 1;
-                (self.answer)(proto, now, request)
+                let mut socket = SocketHandle {
+                    socket: cx.udp,
+                    uring,
+                };
+                (self.answer)(proto, now, cx.wall, request, &mut socket)
             }
             Some(Err(e)) => {
                 stats.control_bad_requests += 1;

@@ -25,7 +25,7 @@ use crate::core::{Received, Transmit};
 use crate::sys::control_socket::{ControlSocket, ControlSocketError, SOCKET_MODE};
 use crate::sys::{signal, testnet};
 use crate::uapi::{
-    AllowedIp, Counter, Endpoint, Errno, PeerSnapshot, PublicKey, SecretKey, SetRequest, Snapshot,
+    AllowedIp, Counter, Endpoint, Errno, PeerSnapshot, PrivateKey, PublicKey, SetRequest, Snapshot,
     get_reply,
 };
 
@@ -48,7 +48,7 @@ const REFUSED_PORT: u16 = 1;
 
 /// What `get` answers: an interface with a key, a port and one peer with everything set.
 fn snapshot() -> Snapshot {
-    let mut peer = PeerSnapshot::new(PublicKey(PEER_KEY));
+    let mut peer = PeerSnapshot::new(PublicKey::from_bytes(PEER_KEY));
     peer.endpoint = Endpoint::parse(b"192.0.2.7:51820");
     peer.last_handshake_time = Some(Duration::new(1_700_000_000, 5));
     peer.rx_bytes = 1234;
@@ -59,11 +59,11 @@ fn snapshot() -> Snapshot {
         AllowedIp::parse(b"fd07::/64").unwrap(),
     ];
     Snapshot {
-        private_key: SecretKey::from_hex(PRIVATE_KEY_HEX),
+        private_key: PrivateKey::from_hex(PRIVATE_KEY_HEX).ok(),
         listen_port: 51820,
         fwmark: 0,
         counters: vec![Counter {
-            name: "drop_replay",
+            name: "drop_replay".into(),
             value: 3,
         }],
         peers: vec![peer],
@@ -77,7 +77,7 @@ fn big_snapshot() -> Snapshot {
             .map(|i| {
                 let mut key = [0u8; 32];
                 key[..4].copy_from_slice(&i.to_be_bytes());
-                PeerSnapshot::new(PublicKey(key))
+                PeerSnapshot::new(PublicKey::from_bytes(key))
             })
             .collect(),
         ..snapshot()
@@ -89,6 +89,8 @@ struct StandIn {
     peer: SocketAddr,
     /// `get` answers [`big_snapshot`].
     big: bool,
+    /// `set` applies `listen_port` and `fwmark` to the socket (else it only records them).
+    apply_socket: bool,
     gets: u32,
     sets: Vec<SetRequest>,
     stats: Stats,
@@ -144,18 +146,35 @@ impl Protocol for StandIn {
 }
 
 impl Control for StandIn {
-    fn get(&mut self, _now: Instant) -> Snapshot {
+    fn get(&mut self, _now: Instant, _wall: WallTime) -> Snapshot {
         self.gets += 1;
         if self.big { big_snapshot() } else { snapshot() }
     }
 
-    fn set(&mut self, _now: Instant, request: SetRequest) -> Result<(), Errno> {
-        let refused = request.interface.listen_port == Some(REFUSED_PORT);
+    fn set(
+        &mut self,
+        _now: Instant,
+        request: SetRequest,
+        socket: &mut dyn SocketControl,
+    ) -> Result<(), Errno> {
+        let interface = &request.interface;
+        let refused = interface.listen_port == Some(REFUSED_PORT);
+        let applied = if self.apply_socket && !refused {
+            socket
+                .reconfigure(interface.listen_port, interface.fwmark)
+                .map(drop)
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AddrInUse => Errno::EADDRINUSE,
+                    _ => Errno::EIO,
+                })
+        } else {
+            Ok(())
+        };
         self.sets.push(request);
         if refused {
             Err(Errno::EADDRINUSE)
         } else {
-            Ok(())
+            applied
         }
     }
 }
@@ -222,14 +241,16 @@ impl Served {
     /// Binds the control socket of `name` in `dir`, lets `adjust` change the plane's bounds, and
     /// starts the loop.
     fn start(dir: &Path, name: &str, adjust: impl FnOnce(&mut ControlPlane)) -> Served {
-        Served::start_with(dir, name, false, adjust)
+        Served::start_with(dir, name, false, false, adjust)
     }
 
-    /// As [`Served::start`]; `big`: `get` answers [`big_snapshot`].
+    /// As [`Served::start`]; `big`: `get` answers [`big_snapshot`]; `apply_socket`: `set`
+    /// applies `listen_port` and `fwmark`.
     fn start_with(
         dir: &Path,
         name: &str,
         big: bool,
+        apply_socket: bool,
         adjust: impl FnOnce(&mut ControlPlane),
     ) -> Served {
         let socket = ControlSocket::bind_in(dir, name).expect("bind the control socket");
@@ -255,6 +276,7 @@ impl Served {
             let mut proto = StandIn {
                 peer: peer_addr,
                 big,
+                apply_socket,
                 gets: 0,
                 sets: Vec::new(),
                 stats: Stats::default(),
@@ -323,15 +345,20 @@ impl Served {
 
     /// One packet each way through the loop.
     fn forwards(&self, i: u32) {
+        self.forwards_at(self.loop_addr, i)
+    }
+
+    /// One packet each way through the loop, whose socket is bound to `loop_addr`.
+    fn forwards_at(&self, loop_addr: SocketAddr, i: u32) {
         let mut buf = [0u8; 2048];
         let packet = format!("packet {i} out");
         self.tun.send(packet.as_bytes()).unwrap();
         let (n, from) = self.peer.recv_from(&mut buf).expect("a sealed datagram");
-        assert_eq!(from, self.loop_addr);
+        assert_eq!(from, loop_addr);
         assert_eq!(buf[..n], [&HDR[..], packet.as_bytes(), &TAG[..]].concat());
         let packet = format!("packet {i} in");
         let sealed = [&HDR[..], packet.as_bytes(), &TAG[..]].concat();
-        self.peer.send_to(&sealed, self.loop_addr).unwrap();
+        self.peer.send_to(&sealed, loop_addr).unwrap();
         let n = self.tun.recv(&mut buf).expect("a packet on the TUN side");
         assert_eq!(&buf[..n], packet.as_bytes());
     }
@@ -388,6 +415,57 @@ fn poll_read(s: &mut UnixStream) -> Option<usize> {
     }
 }
 
+/// A free UDP port on 127.0.0.1 (bound a moment, then given back).
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `listen_port` moves the loop to a new socket: traffic flows on the new port and no longer on
+/// the old one; a port another socket holds is refused with EADDRINUSE and the socket in use keeps
+/// working.
+#[test]
+fn listen_port_rebinds_the_socket_in_the_ring_and_a_taken_port_changes_nothing() {
+    let scratch = Scratch::new();
+    let lp = Served::start_with(&scratch.0, "rtc9", false, true, |_| {});
+    lp.forwards(0);
+    let port = free_port();
+    let set = format!("set=1\nlisten_port={port}\n\n");
+    assert_eq!(lp.ask(set.as_bytes()), b"errno=0\n\n");
+    let moved: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    for i in 1..4 {
+        lp.forwards_at(moved, i);
+    }
+    // The port bound already keeps its socket (`wg syncconf` sends it every time).
+    assert_eq!(lp.ask(set.as_bytes()), b"errno=0\n\n");
+    lp.forwards_at(moved, 9);
+    // The old port is closed: a datagram to it reaches nobody.
+    let sealed = [&HDR[..], b"to the old port", &TAG[..]].concat();
+    let _ = lp.peer.send_to(&sealed, lp.loop_addr);
+    lp.tun
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    assert!(
+        lp.tun.recv(&mut [0u8; 64]).is_err(),
+        "delivered from the old port"
+    );
+    lp.tun
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+
+    let holder = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let taken = holder.local_addr().unwrap().port();
+    let set = format!("set=1\nlisten_port={taken}\n\n");
+    assert_eq!(lp.ask(set.as_bytes()), b"errno=-98\n\n");
+    lp.forwards_at(moved, 4);
+    let (proto, d) = lp.stop();
+    assert_eq!(proto.sets.len(), 3);
+    assert_eq!(d.udp_recv_errors, 0, "the cancelled receive is no error");
+}
+
 #[test]
 fn get_gets_the_snapshot_and_set_reaches_the_protocol() {
     let scratch = Scratch::new();
@@ -408,7 +486,7 @@ fn get_gets_the_snapshot_and_set_reaches_the_protocol() {
     let first = &proto.sets[0];
     assert_eq!(first.interface.listen_port, Some(1234));
     assert_eq!(first.peers.len(), 1);
-    assert_eq!(first.peers[0].public_key, PublicKey([0xab; 32]));
+    assert_eq!(first.peers[0].public_key, PublicKey::from_bytes([0xab; 32]));
     assert_eq!(first.peers[0].endpoint, Endpoint::parse(b"[fd00::1]:51820"));
     assert_eq!(
         first.peers[0].allowed_ips,
@@ -564,7 +642,7 @@ fn idle_clients_are_closed_after_the_time_limit() {
 #[test]
 fn a_client_that_reads_no_reply_is_closed_after_the_time_limit() {
     let scratch = Scratch::new();
-    let lp = Served::start_with(&scratch.0, "rtc6", true, |p| {
+    let lp = Served::start_with(&scratch.0, "rtc6", true, false, |p| {
         p.idle_timeout = Duration::from_millis(300);
     });
     let full = get_reply(&big_snapshot()).as_bytes().len();

@@ -31,7 +31,8 @@ use std::os::fd::AsRawFd;
 use io_uring::cqueue;
 
 use super::clock::{Clock, Timer};
-use super::control::{self, CLIENT_BUF_LEN, Control, ControlPlane, ControlServer};
+use super::control::{self, CLIENT_BUF_LEN, Context, Control, ControlPlane, ControlServer};
+use super::socket::UdpSocket;
 use super::{DriverConfig, DriverError, DriverStats, Exit, Hooks, Io, Protocol, RingSizes};
 use crate::core::offload::{self, Coalescer, TunRead, VNET_HDR_LEN, VnetHdr};
 use crate::core::{DATA_HEADER_LEN, DropReason, Instant, Received, TAG_LEN};
@@ -118,14 +119,11 @@ fn run_loop<P: Protocol>(
         uc.client_slots = server.slots();
         uc.client_buf_len = CLIENT_BUF_LEN;
     }
-    // `io` stays alive (and its fds open) until the Uring, declared after it, is dropped.
-    let uring = Uring::new(
-        &uc,
-        io.tun.as_raw_fd(),
-        io.udp.as_raw_fd(),
-        io.signals.as_raw_fd(),
-    )
-    .map_err(DriverError::Setup)?;
+    // The TUN and signal fds stay open until the Uring, declared after them, is dropped; the UDP
+    // socket moves into the loop, after its ring in field order.
+    let Io { tun, udp, signals } = io;
+    let uring = Uring::new(&uc, tun.as_raw_fd(), udp.as_raw_fd(), signals.as_raw_fd())
+        .map_err(DriverError::Setup)?;
     let mut lp = Loop {
         uring,
         proto,
@@ -141,10 +139,11 @@ fn run_loop<P: Protocol>(
         rx_backlog: VecDeque::with_capacity(usize::from(uc.udp_buffers)),
         lone: false,
         control,
+        udp: UdpSocket::new(udp, config.offload),
     };
     let r = lp.run();
     drop(lp);
-    drop(io);
+    drop((tun, signals));
     r
 }
 
@@ -175,6 +174,8 @@ struct Loop<'a, P: Protocol> {
     /// The control socket, if the loop serves one. Dropped after `uring` (field order), so the
     /// socket stays open while the ring may still accept on it.
     control: Option<ControlServer<P>>,
+    /// The UDP socket (a control request may replace it). Dropped after `uring`, as above.
+    udp: UdpSocket,
 }
 
 /// Whether exactly one of `cqes` carries a packet (stops looking at the second).
@@ -325,6 +326,7 @@ impl<P: Protocol> Loop<'_, P> {
                     self.tun_packet(now, buf);
                 }
                 None if c.result == -libc::ENOBUFS => self.stats.out_of_buffers += 1,
+                None if c.result == -libc::EBADFD => return Ok(Some(Exit::InterfaceDeleted)),
                 None if c.result < 0 => {
                     self.stats.tun_read_errors += 1;
                     read_failed(&mut self.tun_failures, "reading the TUN device", c.result)?;
@@ -337,6 +339,8 @@ impl<P: Protocol> Loop<'_, P> {
                     self.datagram(now, buf);
                 }
                 None if c.result == -libc::ENOBUFS => self.stats.out_of_buffers += 1,
+                // Cancelled on the socket a control request replaced: re-armed on the new one.
+                None if c.result == -libc::ECANCELED => {}
                 None if c.result < 0 => {
                     self.stats.udp_recv_errors += 1;
                     read_failed(
@@ -386,7 +390,12 @@ impl<P: Protocol> Loop<'_, P> {
             Op::TimeoutRemove | Op::Cancel => {}
             Op::Accept { .. } | Op::ClientRead { .. } | Op::ClientSend { .. } => {
                 if let Some(control) = &mut self.control {
-                    control.complete(now, &c, &mut self.uring, self.proto, &mut self.stats);
+                    let cx = Context {
+                        now,
+                        wall: self.clock.wall(),
+                        udp: &mut self.udp,
+                    };
+                    control.complete(cx, &c, &mut self.uring, self.proto, &mut self.stats);
                 }
             }
         }

@@ -4,7 +4,8 @@
 //! Safe code only: every `unsafe` block lives in [`crate::sys::uring`] and
 //! [`crate::sys::buf_ring`]. The loop itself is in [`event_loop`], the time source (whose origin
 //! the caller creates and passes in) and the timeout bookkeeping in [`clock`], the control socket
-//! it can serve (`wg show`, `wg set`) in [`control`]. The loop is generic over [`Protocol`]
+//! it can serve (`wg show`, `wg set`) in [`control`], and the UDP socket as such a request changes
+//! it (a new port, a firewall mark) in [`socket`]. The loop is generic over [`Protocol`]
 //! (implemented by the WireGuard [`Device`]) so it is monomorphized for the real core and can be
 //! tested with a stand-in.
 #![forbid(unsafe_code)]
@@ -25,10 +26,12 @@ pub mod control;
 #[cfg(test)]
 mod control_tests;
 pub mod event_loop;
+pub mod socket;
 #[cfg(test)]
 mod tests;
 
 pub use control::{Control, ControlPlane};
+pub use socket::SocketControl;
 
 /// File descriptors the loop owns while it runs.
 pub struct Io {
@@ -130,6 +133,9 @@ pub struct DriverConfig {
 pub enum Exit {
     /// SIGINT or SIGTERM.
     Signal(i32),
+    /// The TUN interface was deleted (`ip link del`, `wg-quick down`): reading it fails with
+    /// EBADFD, as it does once the kernel has detached the device from its file.
+    InterfaceDeleted,
 }
 
 /// Why the loop could not start or had to stop.

@@ -5,6 +5,7 @@ pub mod buf_ring;
 pub mod cmsg;
 pub mod control_socket;
 pub mod cpu;
+pub mod daemon;
 #[cfg(any(test, feature = "test-util"))]
 pub mod deny_syscall;
 pub mod iface;

@@ -39,6 +39,7 @@
 //! - [`session`]: cuts a byte stream (in any chunking) into requests, enforcing [`Limits`].
 //! - [`request`]: the `set` body into a [`SetRequest`], and [`ParseError`] with its errno.
 //! - [`response`]: a [`Snapshot`] into a get reply; status replies.
+//! - [`read_reply`]: the client's side: a get reply back into a [`Snapshot`] (`ringtun show`).
 //! - [`key`], [`endpoint`], [`allowed_ip`]: the value types; [`errno`]: the reply status.
 #![deny(unsafe_code)]
 
@@ -46,6 +47,7 @@ pub mod allowed_ip;
 pub mod endpoint;
 pub mod errno;
 pub mod key;
+pub mod read_reply;
 pub mod request;
 pub mod response;
 pub mod session;
@@ -58,7 +60,8 @@ mod wg_interop;
 pub use allowed_ip::AllowedIp;
 pub use endpoint::{Endpoint, ScopeName};
 pub use errno::Errno;
-pub use key::{PublicKey, SecretKey};
+pub use key::{PresharedKey, PrivateKey, PublicKey};
+pub use read_reply::{ReplyError, parse_get_reply};
 pub use request::{ErrorKind, InterfaceChange, Key, ParseError, PeerChange, SetRequest};
 pub use response::{Counter, PeerSnapshot, Reply, Snapshot, get_reply, status_reply};
 pub use session::{Request, Session, parse_request};

@@ -14,7 +14,9 @@ use super::Limits;
 use super::allowed_ip::AllowedIp;
 use super::endpoint::Endpoint;
 use super::errno::Errno;
-use super::key::{PublicKey, SecretKey};
+use super::key::{
+    PresharedKey, PrivateKey, PublicKey, parse_preshared, parse_private, parse_public,
+};
 
 /// Every key a `set` request may carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -95,7 +97,7 @@ pub struct SetRequest {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct InterfaceChange {
     /// All zeros removes the private key (the interface then answers no handshake).
-    pub private_key: Option<SecretKey>,
+    pub private_key: Option<PrivateKey>,
     /// 0 lets the kernel pick a port.
     pub listen_port: Option<u16>,
     /// 0 turns the mark off.
@@ -116,7 +118,7 @@ pub struct PeerChange {
     pub remove: bool,
     pub update_only: bool,
     /// All zeros turns the preshared key off.
-    pub preshared_key: Option<SecretKey>,
+    pub preshared_key: Option<PresharedKey>,
     pub endpoint: Option<Endpoint>,
     /// Seconds; 0 turns persistent keepalive off.
     pub persistent_keepalive_interval: Option<u16>,
@@ -244,8 +246,7 @@ impl SetParser {
         let (name, value) = (&line[..eq], &line[eq + 1..]);
 
         if name == Key::PublicKey.name().as_bytes() {
-            let key =
-                PublicKey::from_hex(value).ok_or(fail(ErrorKind::InvalidValue(Key::PublicKey)))?;
+            let key = parse_public(value).ok_or(fail(ErrorKind::InvalidValue(Key::PublicKey)))?;
             if self.request.peers.len() >= limits.max_peers {
                 return Err(fail(ErrorKind::TooManyPeers));
             }
@@ -259,7 +260,7 @@ impl SetParser {
             let interface = &mut self.request.interface;
             match key {
                 Key::PrivateKey => {
-                    interface.private_key = Some(SecretKey::from_hex(value).ok_or(invalid)?)
+                    interface.private_key = Some(parse_private(value).ok_or(invalid)?)
                 }
                 Key::ListenPort => interface.listen_port = Some(parse_u16(value).ok_or(invalid)?),
                 Key::Fwmark => interface.fwmark = Some(parse_u32(value).ok_or(invalid)?),
@@ -271,9 +272,7 @@ impl SetParser {
         let key = Key::find(&Key::PEER, name).ok_or(fail(ErrorKind::UnknownPeerKey))?;
         let invalid = fail(ErrorKind::InvalidValue(key));
         match key {
-            Key::PresharedKey => {
-                peer.preshared_key = Some(SecretKey::from_hex(value).ok_or(invalid)?)
-            }
+            Key::PresharedKey => peer.preshared_key = Some(parse_preshared(value).ok_or(invalid)?),
             Key::Endpoint => peer.endpoint = Some(Endpoint::parse(value).ok_or(invalid)?),
             Key::PersistentKeepaliveInterval => {
                 peer.persistent_keepalive_interval = Some(parse_u16(value).ok_or(invalid)?)
@@ -350,11 +349,15 @@ mod tests {
     }
 
     fn public(hex: &str) -> PublicKey {
-        PublicKey::from_hex(hex.as_bytes()).unwrap()
+        PublicKey::from_hex(hex).unwrap()
     }
 
-    fn secret(hex: &str) -> SecretKey {
-        SecretKey::from_hex(hex.as_bytes()).unwrap()
+    fn private(hex: &str) -> PrivateKey {
+        PrivateKey::from_hex(hex).unwrap()
+    }
+
+    fn preshared(hex: &str) -> PresharedKey {
+        PresharedKey::from_hex(hex).unwrap()
     }
 
     fn ip(text: &str) -> AllowedIp {
@@ -374,7 +377,7 @@ mod tests {
         peer.allowed_ips = vec![ip("10.0.0.2/32"), ip("fd00::2/128")];
         let expected = SetRequest {
             interface: InterfaceChange {
-                private_key: Some(secret(PRIVATE_KEY_HEX)),
+                private_key: Some(private(PRIVATE_KEY_HEX)),
                 listen_port: Some(1234),
                 fwmark: None,
                 replace_peers: false,
@@ -386,7 +389,7 @@ mod tests {
 
     fn setconf_peers() -> Vec<PeerChange> {
         let mut first = PeerChange::new(public(PEER_PUBLIC_KEY_HEX));
-        first.preshared_key = Some(secret(PRESHARED_KEY_HEX));
+        first.preshared_key = Some(preshared(PRESHARED_KEY_HEX));
         first.endpoint = Some(endpoint("[fd00::1]:51820"));
         first.persistent_keepalive_interval = Some(0);
         first.replace_allowed_ips = true;
@@ -403,7 +406,7 @@ mod tests {
         assert_eq!(
             got.interface,
             InterfaceChange {
-                private_key: Some(secret(PRIVATE_KEY_HEX)),
+                private_key: Some(private(PRIVATE_KEY_HEX)),
                 listen_port: Some(51821),
                 fwmark: Some(0x42),
                 replace_peers: true,
@@ -417,7 +420,7 @@ mod tests {
         let got = parse(WG_SYNCCONF).unwrap();
         assert!(!got.interface.replace_peers);
         assert_eq!(got.interface.fwmark, Some(0x42));
-        let mut stale = PeerChange::new(PublicKey([0xab; 32]));
+        let mut stale = PeerChange::new(PublicKey::from_bytes([0xab; 32]));
         stale.remove = true;
         let mut expected = vec![stale];
         expected.extend(setconf_peers());
@@ -434,20 +437,23 @@ mod tests {
 
         let got = parse(WG_SET_FWMARK_OFF_PSK).unwrap();
         assert_eq!(got.interface.fwmark, Some(0));
-        assert_eq!(got.peers[0].preshared_key, Some(secret(PRESHARED_KEY_HEX)));
+        assert_eq!(
+            got.peers[0].preshared_key,
+            Some(preshared(PRESHARED_KEY_HEX))
+        );
 
         let got = parse(WG_SET_ZERO_KEYS).unwrap();
         assert!(
             got.interface
                 .private_key
                 .as_ref()
-                .is_some_and(SecretKey::is_zero)
+                .is_some_and(PrivateKey::is_zero)
         );
         assert!(
             got.peers[0]
                 .preshared_key
                 .as_ref()
-                .is_some_and(SecretKey::is_zero)
+                .is_some_and(PresharedKey::is_zero)
         );
         assert!(got.peers[0].replace_allowed_ips);
         assert!(got.peers[0].allowed_ips.is_empty());
@@ -736,7 +742,7 @@ mod tests {
         assert!(!shown.contains(&PRIVATE_KEY_HEX[..16]), "{shown}");
         assert!(!shown.contains(&PRESHARED_KEY_HEX[..16]), "{shown}");
         assert!(
-            shown.contains(PEER_PUBLIC_KEY_HEX),
+            shown.contains(PEER_PUBLIC_KEY_B64),
             "public keys are not secret: {shown}"
         );
     }

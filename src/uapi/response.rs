@@ -9,19 +9,20 @@
 //! wireguard-tools `ipc-uapi.h` is a chain of `strcmp` with no final `else`, and any line of
 //! the form `key=value` passes), and so does wgctrl-go; both only require `=` in every line.
 
+use std::borrow::Cow;
 use std::fmt::{self, Write};
 use std::time::Duration;
 
 use super::allowed_ip::AllowedIp;
 use super::endpoint::Endpoint;
 use super::errno::Errno;
-use super::key::{PublicKey, SecretKey, wipe};
+use super::key::{PresharedKey, PrivateKey, PublicKey, wipe};
 
 /// What a `get` reports about the interface.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// Omitted from the reply when `None` or all zeros.
-    pub private_key: Option<SecretKey>,
+    pub private_key: Option<PrivateKey>,
     /// The bound port; omitted when 0.
     pub listen_port: u16,
     /// Omitted when 0 (off).
@@ -35,7 +36,7 @@ pub struct Snapshot {
 pub struct PeerSnapshot {
     pub public_key: PublicKey,
     /// `None` is written as all zeros, as wireguard-go does.
-    pub preshared_key: Option<SecretKey>,
+    pub preshared_key: Option<PresharedKey>,
     /// Omitted when `None` (no endpoint known yet).
     pub endpoint: Option<Endpoint>,
     /// Wall-clock time of the last completed handshake since the Unix epoch; `None` (never) is
@@ -70,9 +71,9 @@ impl PeerSnapshot {
 /// lowercased and anything but `[a-z0-9_]` becomes `_`, so no name can break the line format
 /// (`DropReason` names such as `auth-failed` become `ringtun_drop_auth_failed` given
 /// `drop_auth-failed`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Counter {
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
     pub value: u64,
 }
 
@@ -124,7 +125,7 @@ fn write_status(status: Result<(), Errno>, w: &mut impl Write) -> fmt::Result {
 
 fn write_get(s: &Snapshot, w: &mut impl Write) -> fmt::Result {
     if let Some(key) = s.private_key.as_ref().filter(|k| !k.is_zero()) {
-        key.with_hex(|hex| writeln!(w, "private_key={hex}"))?;
+        writeln!(w, "private_key={}", key.to_hex().as_str())?;
     }
     if s.listen_port != 0 {
         writeln!(w, "listen_port={}", s.listen_port)?;
@@ -134,9 +135,9 @@ fn write_get(s: &Snapshot, w: &mut impl Write) -> fmt::Result {
     }
     write_counters(&s.counters, w)?;
     for peer in &s.peers {
-        writeln!(w, "public_key={}", peer.public_key)?;
+        writeln!(w, "public_key={}", peer.public_key.to_hex())?;
         match &peer.preshared_key {
-            Some(key) => key.with_hex(|hex| writeln!(w, "preshared_key={hex}"))?,
+            Some(key) => writeln!(w, "preshared_key={}", key.to_hex().as_str())?,
             None => writeln!(w, "preshared_key={}", "0".repeat(64))?,
         }
         writeln!(w, "protocol_version=1")?;
@@ -208,17 +209,13 @@ mod tests {
     }
 
     fn public(hex: &str) -> PublicKey {
-        PublicKey::from_hex(hex.as_bytes()).unwrap()
-    }
-
-    fn secret(hex: &str) -> SecretKey {
-        SecretKey::from_hex(hex.as_bytes()).unwrap()
+        PublicKey::from_hex(hex).unwrap()
     }
 
     /// Two peers: one with everything set, one with nothing.
     pub(crate) fn full_snapshot() -> Snapshot {
         let mut first = PeerSnapshot::new(public(PEER_PUBLIC_KEY_HEX));
-        first.preshared_key = Some(secret(PRESHARED_KEY_HEX));
+        first.preshared_key = Some(PresharedKey::from_hex(PRESHARED_KEY_HEX).unwrap());
         first.endpoint = Endpoint::parse(b"[fd00::1]:51820");
         first.last_handshake_time = Some(Duration::new(1_700_000_000, 123_456_789));
         first.rx_bytes = 1000;
@@ -229,24 +226,24 @@ mod tests {
             AllowedIp::parse(b"fd00::/64").unwrap(),
         ];
         first.counters = vec![Counter {
-            name: "handshakes_completed",
+            name: "handshakes_completed".into(),
             value: 3,
         }];
         Snapshot {
-            private_key: Some(secret(PRIVATE_KEY_HEX)),
+            private_key: Some(PrivateKey::from_hex(PRIVATE_KEY_HEX).unwrap()),
             listen_port: 51820,
             fwmark: 0x42,
             counters: vec![
                 Counter {
-                    name: "drop_auth-failed",
+                    name: "drop_auth-failed".into(),
                     value: 7,
                 },
                 Counter {
-                    name: "Drop Replay!",
+                    name: "Drop Replay!".into(),
                     value: 0,
                 },
             ],
-            peers: vec![first, PeerSnapshot::new(PublicKey([0xab; 32]))],
+            peers: vec![first, PeerSnapshot::new(PublicKey::from_bytes([0xab; 32]))],
         }
     }
 
@@ -295,7 +292,7 @@ mod tests {
     fn unset_interface_values_are_omitted() {
         assert_eq!(text(&get_reply(&Snapshot::default())), "errno=0\n\n");
         let zero_key = Snapshot {
-            private_key: Some(SecretKey::from_bytes(&[0; 32])),
+            private_key: Some(PrivateKey::from_bytes([0; 32])),
             ..Snapshot::default()
         };
         assert_eq!(text(&get_reply(&zero_key)), "errno=0\n\n");
@@ -303,7 +300,7 @@ mod tests {
 
     #[test]
     fn handshake_seconds_fit_what_wg_reads() {
-        let mut peer = PeerSnapshot::new(PublicKey([1; 32]));
+        let mut peer = PeerSnapshot::new(PublicKey::from_bytes([1; 32]));
         peer.last_handshake_time = Some(Duration::new(u64::MAX, 999_999_999));
         let snapshot = Snapshot {
             peers: vec![peer],

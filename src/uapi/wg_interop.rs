@@ -177,18 +177,14 @@ impl Drop for Scratch {
 }
 
 fn public(hex: &str) -> PublicKey {
-    PublicKey::from_hex(hex.as_bytes()).unwrap()
-}
-
-fn secret(hex: &str) -> SecretKey {
-    SecretKey::from_hex(hex.as_bytes()).unwrap()
+    PublicKey::from_hex(hex).unwrap()
 }
 
 /// What the syncconf fixture's interface runs: PEER (as in the file, but fewer allowed IPs) and
 /// STALE_PEER (not in the file); with ringtun's counters in both sections.
 fn running_snapshot() -> Snapshot {
     let mut peer = PeerSnapshot::new(public(PEER_PUBLIC_KEY_HEX));
-    peer.preshared_key = Some(secret(PRESHARED_KEY_HEX));
+    peer.preshared_key = Some(PresharedKey::from_hex(PRESHARED_KEY_HEX).unwrap());
     peer.endpoint = Endpoint::parse(b"[fd00::1]:51820");
     peer.last_handshake_time = Some(Duration::new(1_700_000_000, 5));
     peer.rx_bytes = 1000;
@@ -196,23 +192,23 @@ fn running_snapshot() -> Snapshot {
     peer.persistent_keepalive_interval = 25;
     peer.allowed_ips = vec![AllowedIp::parse(b"10.0.0.0/24").unwrap()];
     peer.counters = vec![Counter {
-        name: "handshakes_completed",
+        name: "handshakes_completed".into(),
         value: 3,
     }];
-    let mut stale = PeerSnapshot::new(PublicKey([0xab; 32]));
+    let mut stale = PeerSnapshot::new(PublicKey::from_bytes([0xab; 32]));
     stale.endpoint = Endpoint::parse(b"192.0.2.1:1");
     stale.allowed_ips = vec![AllowedIp::parse(b"10.9.0.0/16").unwrap()];
     Snapshot {
-        private_key: Some(secret(PRIVATE_KEY_HEX)),
+        private_key: Some(PrivateKey::from_hex(PRIVATE_KEY_HEX).unwrap()),
         listen_port: 51821,
         fwmark: 0x42,
         counters: vec![
             Counter {
-                name: "drop_auth-failed",
+                name: "drop_auth-failed".into(),
                 value: 7,
             },
             Counter {
-                name: "drop_replay",
+                name: "drop_replay".into(),
                 value: 1,
             },
         ],

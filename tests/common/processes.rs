@@ -70,9 +70,45 @@ pub struct Ringtun {
     status: Option<ExitStatus>,
 }
 
+/// The directory `wg` finds userspace interfaces' control sockets in. It is one directory for the
+/// whole machine, whatever the network namespace (as for wireguard-go), so two ringtun processes
+/// of the same interface name in two namespaces would refuse each other.
+pub const CONTROL_SOCKET_DIR: &str = "/var/run/wireguard";
+
+/// Runs the rest of its arguments with a private, empty `CONTROL_SOCKET_DIR` (a tmpfs in a mount
+/// namespace of its own); `unshare` and `sh` exec, so the pid stays the program's.
+const PRIVATE_CONTROL_DIR: &str =
+    r#"mkdir -p "$0" && mount -t tmpfs -o mode=755 ringtun-test "$0" && exec "$@""#;
+
 impl Ringtun {
-    /// Spawns `ip netns exec NS PROGRAM ARGS...` (ip execs the program: same pid).
+    /// Spawns `ip netns exec NS PROGRAM ARGS...` (ip execs the program: same pid), with a
+    /// `CONTROL_SOCKET_DIR` of its own: the tests' server and client both run `ringtun0` in
+    /// their own namespaces, often several tests at once, and only tests of the control socket
+    /// need `wg` to reach it ([`Ringtun::spawn_with_control`]).
     pub fn spawn(
+        ns: &str,
+        log_path: PathBuf,
+        label: &str,
+        program: &str,
+        args: &[&str],
+    ) -> Ringtun {
+        let mut full = vec![
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            PRIVATE_CONTROL_DIR,
+            CONTROL_SOCKET_DIR,
+            program,
+        ];
+        full.extend_from_slice(args);
+        Ringtun::spawn_with_control(ns, log_path, label, "unshare", &full)
+    }
+
+    /// As [`Ringtun::spawn`], but with the machine's `CONTROL_SOCKET_DIR`, where `wg` (and
+    /// `ringtun show`) find its control socket: the interface name must be unique on the machine.
+    pub fn spawn_with_control(
         ns: &str,
         log_path: PathBuf,
         label: &str,

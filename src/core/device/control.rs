@@ -53,6 +53,15 @@ impl<E: Entropy> Device<E> {
         Ok(id)
     }
 
+    /// Whether [`Device::add_peer`] would take `key` as far as the key alone goes: refused if it
+    /// has small order (one Diffie-Hellman). For checking a whole `wg set` before applying any of
+    /// it; whether the key is ours depends on the private key the same request may set.
+    pub fn check_peer_key(&self, key: &PublicKey) -> Result<(), ConfigError> {
+        PeerKeys::new(&self.identity, *key, PresharedKey::none())
+            .map(drop)
+            .map_err(|_| ConfigError::WeakPeerKey(*key))
+    }
+
     /// Grows the tables that must not grow on the data path to fit the peers configured.
     fn reserve_for_peers(&mut self) {
         let peers = self.peer_table.len();
@@ -148,8 +157,13 @@ impl<E: Entropy> Device<E> {
     /// Replaces the interface's private key, as wireguard-go does: every peer's precomputed keys
     /// are recomputed, every session and handshake in progress is dropped (their keys derive from
     /// the old key), and a peer whose public key is the new one's is removed. The peers' addresses,
-    /// AllowedIPs and counters stay; the next packet to a peer starts a new handshake.
+    /// AllowedIPs and counters stay; the next packet to a peer starts a new handshake. The key the
+    /// interface has already changes nothing (`wg syncconf` sends it every time); all zeros
+    /// removes the key: the interface then answers and starts no handshake until it gets one.
     pub fn set_private_key(&mut self, private_key: &PrivateKey) {
+        if *private_key == self.private_key {
+            return;
+        }
         let identity = StaticIdentity::new(private_key);
         if let Some(own) = self.peer_table.get(identity.public_key()) {
             self.remove_peer_id(own);
@@ -176,6 +190,7 @@ impl<E: Entropy> Device<E> {
             self.refile(id);
         }
         self.identity = identity;
+        self.private_key = private_key.clone();
         // Cookies are bound to the old public key's labels: start afresh.
         self.cookie_checker = CookieChecker::new();
     }

@@ -54,15 +54,18 @@ pub(super) fn forget_indices(indices: &mut IndexTable<IndexEntry>, dropped: Loca
 }
 
 impl<E: Entropy> Device<E> {
-    /// The checks every handshake message passes before any Diffie-Hellman: the source's rate
-    /// limit, mac1, and under load mac2 (without it the sender gets a cookie reply, queued for
-    /// `poll_transmit`, and the message goes no further).
+    /// The checks every handshake message passes before any Diffie-Hellman: a private key to
+    /// answer with, the source's rate limit, mac1, and under load mac2 (without it the sender gets
+    /// a cookie reply, queued for `poll_transmit`, and the message goes no further).
     fn screen(
         &mut self,
         now: Instant,
         from: SocketAddr,
         message: &impl HandshakeMessage,
     ) -> Result<(), DropReason> {
+        if self.private_key.is_zero() {
+            return Err(DropReason::NoPrivateKey);
+        }
         if !self.limiter.allow(now, from.ip()) {
             return Err(DropReason::RateLimited);
         }
@@ -250,8 +253,8 @@ impl<E: Entropy> Device<E> {
     }
 
     /// Builds an initiation to peer `id` into `buf` (at least `INITIATION_LEN` bytes), stamped with
-    /// `wall`. `None` if the peer has no address, is within the one-per-`REKEY_TIMEOUT` limit, or
-    /// no index is free.
+    /// `wall`. `None` if the interface has no private key, the peer has no address, is within the
+    /// one-per-`REKEY_TIMEOUT` limit, or no index is free.
     pub(super) fn send_initiation(
         &mut self,
         id: PeerId,
@@ -259,6 +262,9 @@ impl<E: Entropy> Device<E> {
         wall: WallTime,
         buf: &mut [u8],
     ) -> Option<Transmit> {
+        if self.private_key.is_zero() {
+            return None;
+        }
         let out: &mut [u8; INITIATION_LEN] = buf.get_mut(..INITIATION_LEN)?.try_into().ok()?;
         let state = peer_mut(&mut self.peers, id)?;
         let dst = state.peer.endpoint()?;

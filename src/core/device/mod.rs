@@ -65,7 +65,7 @@ use crate::core::entropy::Entropy;
 use crate::core::index_table::IndexTable;
 use crate::core::keyed_hash::HashKey;
 use crate::core::keypair::Keypair;
-use crate::core::keys::PublicKey;
+use crate::core::keys::{PresharedKey, PrivateKey, PublicKey};
 use crate::core::noise::{CookieChecker, InitiatorState, PeerCookie, PeerKeys, StaticIdentity};
 use crate::core::noise::{Tai64N, messages::INITIATION_LEN};
 use crate::core::peer::Peer;
@@ -183,6 +183,9 @@ fn peer_mut(peers: &mut [Option<PeerState>], id: PeerId) -> Option<&mut PeerStat
 /// A WireGuard interface's protocol state. `E` supplies randomness for every draw.
 pub struct Device<E: Entropy> {
     entropy: E,
+    /// All zeros: none (the UAPI's "no key"); the identity is then that of the zero key, and the
+    /// device answers and starts no handshake.
+    private_key: PrivateKey,
     identity: StaticIdentity,
     listen_port: Option<u16>,
     fwmark: Option<u32>,
@@ -216,6 +219,7 @@ impl<E: Entropy> Device<E> {
         let peers = config.peers.len();
         let mut device = Device {
             identity: StaticIdentity::new(&config.private_key),
+            private_key: config.private_key.clone(),
             listen_port: config.listen_port,
             fwmark: config.fwmark,
             limits: config.limits,
@@ -238,9 +242,20 @@ impl<E: Entropy> Device<E> {
         Ok(device)
     }
 
-    /// This interface's public key.
+    /// This interface's public key (that of the all-zero key when it has none).
     pub fn public_key(&self) -> &PublicKey {
         self.identity.public_key()
+    }
+
+    /// This interface's private key; `None` when it has none (all zeros). For the control
+    /// socket's `get` (`wg showconf`), which hands it to root only.
+    pub fn private_key(&self) -> Option<&PrivateKey> {
+        (!self.private_key.is_zero()).then_some(&self.private_key)
+    }
+
+    /// Peer `id`'s preshared key; `None` when it has none. For `wg showconf`, as above.
+    pub fn peer_preshared_key(&self, id: PeerId) -> Option<&PresharedKey> {
+        Some(self.state(id)?.keys.preshared_key()).filter(|k| !k.is_zero())
     }
 
     pub fn listen_port(&self) -> Option<u16> {

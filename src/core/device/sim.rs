@@ -1226,6 +1226,85 @@ fn a_new_private_key_drops_every_session_and_handshakes_with_the_new_identity() 
 }
 
 #[test]
+fn the_same_private_key_again_keeps_every_session() {
+    let mut net = established();
+    let client = net.dev(1).peer_id(&public_key(2)).unwrap();
+    // `wg syncconf` sends the key the interface has every time.
+    net.dev(1).set_private_key(&private_key(1));
+    let now = net.now;
+    assert!(net.dev(1).has_session(client, now));
+    assert_eq!(net.dev(1).private_key(), Some(&private_key(1)));
+    net.send_v4(2, 1, b"still up").unwrap();
+    net.pump();
+    assert_eq!(net.node(1).delivered.len(), 1);
+}
+
+#[test]
+fn without_a_private_key_no_handshake_is_answered_or_started() {
+    let mut net = Net::pair();
+    let zero = PrivateKey::from_bytes([0; 32]);
+    net.dev(1).set_private_key(&zero);
+    assert_eq!(net.dev(1).private_key(), None);
+    // The client's initiations are dropped before any other check, and never answered.
+    net.send_v4(2, 1, b"x").unwrap_err();
+    net.advance(Duration::from_secs(6));
+    assert!(net.stats(1).drops_of(DropReason::NoPrivateKey) >= 2);
+    assert_eq!(net.sent_by(outer(1), MSG_RESPONSE), 0);
+    // Nor does the server start one, even towards a peer whose address it knows.
+    let mut client = peer_config(2, true);
+    client.persistent_keepalive = Some(25);
+    net.dev(1).remove_peer(&public_key(2)).unwrap();
+    net.dev(1).add_peer(&client).unwrap();
+    net.send_v4(1, 2, b"y").unwrap_err();
+    net.advance(Duration::from_secs(1));
+    assert_eq!(net.sent_by(outer(1), MSG_INITIATION), 0);
+    // With its key back, the next retry of the client gets through.
+    net.dev(1).set_private_key(&private_key(1));
+    net.advance(Duration::from_secs(6));
+    net.send_v4(2, 1, b"z").unwrap();
+    net.pump();
+    assert!(net.node(1).delivered.iter().any(|p| p.ends_with(b"z")));
+}
+
+#[test]
+fn a_small_order_key_is_refused_before_it_is_added() {
+    let mut net = Net::pair();
+    let weak = PublicKey::from_bytes([0; 32]);
+    assert_eq!(
+        net.dev(1).check_peer_key(&weak),
+        Err(ConfigError::WeakPeerKey(weak))
+    );
+    assert_eq!(net.dev(1).check_peer_key(&public_key(7)), Ok(()));
+    let count = net.dev(1).peer_count();
+    assert!(net.dev(1).add_peer(&PeerConfig::new(weak)).is_err());
+    assert_eq!(net.dev(1).peer_count(), count);
+    let client = net.dev(1).peer_id(&public_key(2)).unwrap();
+    let ips: Vec<IpPrefix> = net.dev(1).peer_allowed_ips(client).collect();
+    assert_eq!(ips, peer_config(2, false).allowed_ips);
+}
+
+#[test]
+fn the_keys_for_showconf_are_there_only_when_set() {
+    let mut net = Net::pair();
+    let client = net.dev(1).peer_id(&public_key(2)).unwrap();
+    assert_eq!(net.dev(1).peer_preshared_key(client), None);
+    let psk = PresharedKey::from_bytes([9; 32]);
+    let update = PeerUpdate {
+        preshared_key: Some(psk.clone()),
+        ..PeerUpdate::default()
+    };
+    net.dev(1).update_peer(&public_key(2), &update).unwrap();
+    assert_eq!(net.dev(1).peer_preshared_key(client), Some(&psk));
+    let update = PeerUpdate {
+        preshared_key: Some(PresharedKey::none()),
+        ..PeerUpdate::default()
+    };
+    net.dev(1).update_peer(&public_key(2), &update).unwrap();
+    assert_eq!(net.dev(1).peer_preshared_key(client), None);
+    assert_eq!(net.dev(1).peer_preshared_key(PeerId(9)), None);
+}
+
+#[test]
 fn the_snapshot_reports_the_last_handshake_on_the_wall_clock_and_the_transfer() {
     let mut net = established();
     let handshake_at = net.now;

@@ -30,6 +30,11 @@ pub struct PeerSnapshot {
 }
 
 impl<E: Entropy> Device<E> {
+    /// Peer `id`'s AllowedIPs, in the order they were added (none for an unknown id).
+    pub fn peer_allowed_ips(&self, id: PeerId) -> impl Iterator<Item = IpPrefix> + '_ {
+        self.allowed_ips.prefixes_of(id)
+    }
+
     /// Peer `id` as `wg show` reports it; `now` and `wall` are the same moment on the monotonic and
     /// the wall clock, to date the last handshake.
     pub fn peer_snapshot(&self, id: PeerId, now: Instant, wall: WallTime) -> Option<PeerSnapshot> {

@@ -302,6 +302,27 @@ impl Uring {
         self.udp_recv_armed = true;
     }
 
+    /// Puts the socket `udp` in the place of the UDP socket (a new port): requests pushed from now
+    /// on use it, and the multishot receive on the old one is cancelled; its final completion
+    /// (-ECANCELED) ends it and [`Uring::rearm_reads`] arms it again, on `udp`. Requests already
+    /// in flight on the old socket hold their own reference to it, so the caller may close it once
+    /// this returns; `udp` must stay open while the ring uses it (as the sockets given to `new`).
+    /// On error nothing changed.
+    pub fn replace_udp(&mut self, udp: RawFd) -> io::Result<()> {
+        self.ring
+            .submitter()
+            .register_files_update(UDP_FIXED.0, &[udp])?;
+        self.udp_fd = udp;
+        self.udp_is_v6 = socket_is_ipv6(udp);
+        if self.udp_recv_armed {
+            let e = opcode::AsyncCancel::new(Tag::UdpRecv.user_data(0))
+                .build()
+                .user_data(Tag::Cancel.user_data(0));
+            self.push(e);
+        }
+        Ok(())
+    }
+
     /// Re-arms any multishot read that ended, if its ring has buffers to give. Returns true if a
     /// multishot is still not armed (waiting for buffers to come back).
     pub fn rearm_reads(&mut self) -> bool {

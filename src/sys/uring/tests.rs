@@ -484,7 +484,7 @@ fn a_long_reply_is_sent_in_parts() {
             .map(|i| {
                 let mut key = [0u8; 32];
                 key[..4].copy_from_slice(&i.to_be_bytes());
-                crate::uapi::PeerSnapshot::new(crate::uapi::PublicKey(key))
+                crate::uapi::PeerSnapshot::new(crate::uapi::PublicKey::from_bytes(key))
             })
             .collect(),
         ..Default::default()
