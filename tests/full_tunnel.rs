@@ -330,6 +330,8 @@ fn full_tunnel_life_cycle(userspace: Userspace) {
     assert_eq!(left.rules.len(), 4, "{}", left.describe());
     assert_eq!(left.nft_tables.len(), 2, "{}", left.describe());
     assert!(left.table_routes.is_empty(), "{}", left.describe());
+    // A killed process cannot remove its API socket file: the next start must take it over (6).
+    assert!(left.socket_file, "{}", left.describe());
     // With its table empty the rules fall through to the main table: the client is not cut off.
     assert_ping(c, &SERVER_PUBLIC.to_string(), 1);
 

@@ -67,8 +67,8 @@
 //! reach the other's new process under its old session) brings the tunnel back by its own timers
 //! within 30 s; **M** the client's underlay address changes under a live session and the server
 //! follows it (its `wg show` endpoint, or ringtun's "moved from … to …" line) without a new
-//! handshake; **V** the server's view of its three clients is printed (`wg show` once ringtun
-//! serves the control socket, its log and counters until then).
+//! handshake; **V** the server's view of its three clients is printed (`wg show` against ringtun's
+//! control socket, and its counters) and names each of them.
 //!
 //! The ringtun rows other than H E P I T live in one file per scenario: `interop/rekey.rs`,
 //! `interop/restart.rs`, `interop/roaming.rs`, `interop/strangers.rs` (N with ringtun as the

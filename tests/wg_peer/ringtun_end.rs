@@ -109,9 +109,11 @@ impl RingtunEnd {
         line.rsplit(' ').next().unwrap_or("").to_owned()
     }
 
-    /// The server's view for a report: `wg show IFNAME` if ringtun answers on the control socket,
-    /// else the lines of its log that say where each peer is, and a fresh counter line.
+    /// The server's view for a report: `wg show IFNAME` (ringtun answers on its control socket),
+    /// or if that fails the lines of its log that say where each peer is; then a fresh counter
+    /// line (`SIGUSR1`), which has what `wg show` does not, e.g. the drops by reason.
     pub fn view(&mut self) -> String {
+        let wg = super::tools::wg();
         let out = run(&[
             "ip",
             "netns",
@@ -119,37 +121,38 @@ impl RingtunEnd {
             &self.site.ns,
             "timeout",
             "5",
-            super::tools::wg().to_str().expect("utf-8 path"),
+            wg.to_str().expect("utf-8 path"),
             "show",
             &self.site.ifname,
         ]);
-        if out.status.success() && !out.stdout.is_empty() {
-            return format!("$ wg show\n{}", String::from_utf8_lossy(&out.stdout));
-        }
         self.process.sigusr1_stats();
         let log = self.process.log();
-        let lines: Vec<&str> = log
+        let stats = log
             .lines()
-            .filter(|l| {
-                l.contains("listening on")
-                    || l.contains(" up at ")
-                    || l.contains(" moved from ")
-                    || l.contains("ringtun: stats:")
-            })
-            .collect();
-        // Only the newest counter line.
-        let last_stats = lines.iter().rposition(|l| l.contains("ringtun: stats:"));
-        let kept: Vec<&str> = lines
-            .iter()
-            .enumerate()
-            .filter(|(i, l)| !l.contains("ringtun: stats:") || Some(*i) == last_stats)
-            .map(|(_, l)| *l)
-            .collect();
-        format!(
-            "(no control socket: wg show said {:?}; ringtun's log instead)\n{}\n",
-            String::from_utf8_lossy(&out.stderr).trim(),
-            kept.join("\n")
-        )
+            .rev()
+            .find(|l| l.contains("ringtun: stats:"))
+            .unwrap_or("");
+        let peers = if out.status.success() && !out.stdout.is_empty() {
+            format!(
+                "$ wg show\n{}",
+                String::from_utf8_lossy(&out.stdout).trim_end()
+            )
+        } else {
+            let lines: Vec<&str> = log
+                .lines()
+                .filter(|l| {
+                    l.contains("listening on")
+                        || l.contains(" up at ")
+                        || l.contains(" moved from ")
+                })
+                .collect();
+            format!(
+                "(wg show failed: {}; ringtun's log instead)\n{}",
+                String::from_utf8_lossy(&out.stderr).trim(),
+                lines.join("\n")
+            )
+        };
+        format!("{peers}\n$ kill -USR1 (ringtun's counters)\n{stats}\n")
     }
 }
 
@@ -163,7 +166,9 @@ fn launch(
 ) -> Ringtun {
     let mut args = vec!["-c", conf.to_str().expect("utf-8 path"), "-i", &site.ifname];
     args.extend_from_slice(extra_args);
-    let mut process = Ringtun::spawn(
+    // The machine's control socket directory, where `wg` finds it: the harness's interface
+    // names are unique on the machine.
+    let mut process = Ringtun::spawn_with_control(
         &site.ns,
         dir.join(format!("ringtun-{name}-{run_number}.log")),
         &format!("ringtun {name} (run {run_number})"),
