@@ -13,8 +13,9 @@
 //! 2. `wg-quick up`: the daemon runs, wg-quick's rules and table are there, unmarked traffic to
 //!    the endpoint would go into the tunnel and marked traffic leaves on the veth;
 //! 3. through the tunnel: ping and iperf3 to the outside, which sees the server's address as the
-//!    source; the tunnel's datagrams leave the client on its veth (they do not loop into the
-//!    tunnel);
+//!    source; the tunnel's datagrams to the endpoint leave the client on its veth and none goes
+//!    into the tunnel interface (an nft counter per interface, which does count a datagram to the
+//!    endpoint from a socket without the mark);
 //! 4. `wg-quick down`: the interface, the daemon, its API socket, wg-quick's rules, table and nft
 //!    table all go;
 //! 5. up again, then `kill -9` of the daemon: the interface goes with it; what stays is listed
@@ -177,12 +178,12 @@ fn check_through_the_tunnel(net: &FullTunnelNet, server: &mut Ringtun) {
         assert!(r.received_bytes > 0, "iperf3 {direction}: {r:?}");
     }
 
-    // No loop: each echo request enters the tunnel interface once and leaves the client as one
-    // datagram on its veth. A datagram routed into the tunnel would count on the interface
-    // instead, again and again.
+    // No loop: the tunnel's datagrams to the server's endpoint leave on the veth, none goes
+    // into the tunnel interface (where it would be sealed again, and again). Counted by an nft
+    // rule on the interface each leaves by, while 20 pings cross the tunnel.
     const PINGS: u64 = 20;
+    net.count_endpoint_datagrams(SERVER_PORT);
     let if_tx0 = dev_counter(c, &net.client_if, "tx_packets");
-    let veth_tx0 = dev_counter(c, "veth0", "tx_packets");
     let server_rx0 = stat(&server.sigusr1_stats(), "rx_packets");
     let r = ping_interval(
         c,
@@ -193,21 +194,47 @@ fn check_through_the_tunnel(net: &FullTunnelNet, server: &mut Ringtun) {
     );
     assert_eq!(u64::from(r.received), PINGS, "{r:?}");
     let if_tx = dev_counter(c, &net.client_if, "tx_packets") - if_tx0;
-    let veth_tx = dev_counter(c, "veth0", "tx_packets") - veth_tx0;
     let server_rx = stat(&server.sigusr1_stats(), "rx_packets") - server_rx0;
+    let (via_veth, via_tunnel) = net.endpoint_datagrams();
     eprintln!(
-        "{PINGS} pings: {if_tx} packets into the tunnel interface, {veth_tx} out of the veth, \
-         {server_rx} decrypted by the server"
+        "{PINGS} pings: {if_tx} packets into the tunnel interface; datagrams to the endpoint: \
+         {via_veth} out of the veth, {via_tunnel} into the tunnel; {server_rx} decrypted by the \
+         server"
+    );
+    assert!(if_tx >= PINGS, "only {if_tx} packets went into the tunnel");
+    assert_eq!(
+        via_tunnel, 0,
+        "the tunnel's own datagrams went into the tunnel"
     );
     assert!(
-        (PINGS..PINGS + 5).contains(&if_tx),
-        "{if_tx} packets went into the tunnel interface for {PINGS} pings"
-    );
-    assert!(
-        veth_tx >= PINGS,
-        "only {veth_tx} datagrams left on the veth"
+        via_veth >= PINGS,
+        "only {via_veth} datagrams to the endpoint left on the veth"
     );
     assert!(server_rx >= PINGS, "the server decrypted {server_rx}");
+}
+
+/// The control of the loop check: a datagram to the endpoint from a socket without the fwmark
+/// (one of the test's own) is routed into the tunnel, and the counter sees it there. (The daemon
+/// sealing it and sending it on, marked, ends it: one datagram, not a loop.)
+fn check_an_unmarked_datagram_goes_into_the_tunnel(net: &FullTunnelNet) {
+    net.count_endpoint_datagrams(SERVER_PORT);
+    let socket = in_netns(&net.client_ns, || {
+        UdpSocket::bind("0.0.0.0:0").expect("bind in the client namespace")
+    });
+    socket
+        .send_to(b"not from the tunnel", (SERVER_PUBLIC, SERVER_PORT))
+        .expect("send to the endpoint");
+    let mut counts = (0, 0);
+    let seen = wait_until(Duration::from_secs(5), || {
+        counts = net.endpoint_datagrams();
+        counts.1 == 1
+    });
+    assert!(
+        seen,
+        "an unmarked datagram to the endpoint: {} out of the veth, {} into the tunnel; \
+         expected 1 into the tunnel",
+        counts.0, counts.1
+    );
 }
 
 /// The whole life cycle (see the module docs) with `userspace` under wg-quick on the client.
@@ -281,6 +308,7 @@ fn full_tunnel_life_cycle(userspace: Userspace) {
 
     // 3. Through the tunnel.
     check_through_the_tunnel(&net, &mut server);
+    check_an_unmarked_datagram_goes_into_the_tunnel(&net);
 
     // 4. Down: everything goes.
     let (ok, out) = wg_quick(c, userspace, "down", &conf);

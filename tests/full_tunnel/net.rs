@@ -196,6 +196,64 @@ impl FullTunnelNet {
         }
     }
 
+    /// Starts counting, in the client's namespace, the UDP datagrams to the server's endpoint by
+    /// the interface they leave on: the veth, or the tunnel interface (a loop). Read with
+    /// [`endpoint_datagrams`](Self::endpoint_datagrams).
+    pub fn count_endpoint_datagrams(&self, port: u16) {
+        let tun = &self.client_if;
+        let nft = crate::wg_peer::tools::nft();
+        let nft = nft.to_str().expect("utf-8 path");
+        let _ = run(&[
+            "ip",
+            "netns",
+            "exec",
+            &self.client_ns,
+            nft,
+            "delete table ip watch",
+        ]);
+        let to_endpoint = format!("ip daddr {SERVER_PUBLIC} udp dport {port}");
+        for command in [
+            "add table ip watch".to_owned(),
+            "add chain ip watch post { type filter hook postrouting priority 0 ; }".to_owned(),
+            format!(
+                "add rule ip watch post oifname \"veth0\" {to_endpoint} counter comment \"veth\""
+            ),
+            format!(
+                "add rule ip watch post oifname \"{tun}\" {to_endpoint} counter comment \"tunnel\""
+            ),
+        ] {
+            run_ok(&["ip", "netns", "exec", &self.client_ns, nft, &command]);
+        }
+    }
+
+    /// Datagrams to the endpoint counted since [`count_endpoint_datagrams`](Self::count_endpoint_datagrams):
+    /// (out of the veth, into the tunnel interface).
+    pub fn endpoint_datagrams(&self) -> (u64, u64) {
+        let nft = crate::wg_peer::tools::nft();
+        let text = run_ok(&[
+            "ip",
+            "netns",
+            "exec",
+            &self.client_ns,
+            nft.to_str().expect("utf-8 path"),
+            "list table ip watch",
+        ]);
+        let packets = |tag: &str| -> u64 {
+            let line = text
+                .lines()
+                .find(|l| l.contains(&format!("comment \"{tag}\"")))
+                .unwrap_or_else(|| panic!("no {tag} counter in:\n{text}"));
+            let mut words = line.split_whitespace();
+            words
+                .by_ref()
+                .find(|w| *w == "packets")
+                .and_then(|_| words.next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no packet count in {line:?}"))
+        };
+        (packets("veth"), packets("tunnel"))
+    }
+
     /// A path in the scratch dir.
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.join(name)
