@@ -9,14 +9,10 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use ringtun::core::Instant;
-use ringtun::core::noise::consts::LABEL_MAC1;
 use ringtun::core::noise::cookie::CookieChecker;
-use ringtun::core::noise::crypto;
 use ringtun::core::noise::messages::{INITIATION_LEN, Initiation, RESPONSE_LEN, Response, field};
-use ringtun::core::noise::{
-    Entropy, PeerCookie, PeerKeys, PresharedKey, StaticIdentity, Tai64N, create_initiation,
-    identify_initiation,
-};
+use ringtun::core::noise::testing::{Pair, TestEntropy, WALL_NANOS, rewrite_mac1};
+use ringtun::core::noise::{Entropy, PeerCookie, Tai64N, create_initiation, identify_initiation};
 
 /// Short runs, as in benches/core.rs.
 fn quick() -> Criterion {
@@ -26,48 +22,23 @@ fn quick() -> Criterion {
         .sample_size(50)
 }
 
-/// Deterministic bytes; a benchmark needs no real randomness.
-struct Counting(u64);
-impl Entropy for Counting {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(32) {
-            self.0 += 1;
-            let block = crypto::hash(&[&self.0.to_le_bytes()]);
-            chunk.copy_from_slice(&block[..chunk.len()]);
-        }
-    }
-}
-
-struct Setup {
-    responder: StaticIdentity,
-    initiator: StaticIdentity,
-    to_responder: PeerKeys,
-    to_initiator: PeerKeys,
-}
-
-fn setup() -> Setup {
-    let initiator = StaticIdentity::from_private_bytes([1; 32]);
-    let responder = StaticIdentity::from_private_bytes([2; 32]);
-    Setup {
-        to_responder: PeerKeys::new(&initiator, *responder.public_key(), PresharedKey::none())
-            .unwrap(),
-        to_initiator: PeerKeys::new(&responder, *initiator.public_key(), PresharedKey::none())
-            .unwrap(),
-        responder,
-        initiator,
-    }
+/// Deterministic bytes (a benchmark needs no real randomness) and peers configured for each other.
+fn setup() -> Pair {
+    Pair::new(None)
 }
 
 /// An initiation of random-looking bytes with the right type and, if `good_mac1`, a correct mac1
 /// (anyone who knows the responder's public key can make one).
-fn forged_initiation(setup: &Setup, good_mac1: bool) -> [u8; INITIATION_LEN] {
+fn forged_initiation(setup: &Pair, good_mac1: bool) -> [u8; INITIATION_LEN] {
     let mut bytes = [0u8; INITIATION_LEN];
-    Counting(99).fill(&mut bytes);
+    TestEntropy::new(99).fill(&mut bytes);
     bytes[..4].copy_from_slice(&[1, 0, 0, 0]);
     if good_mac1 {
-        let key = crypto::hash(&[LABEL_MAC1, setup.responder.public_key().as_bytes()]);
-        let mac1 = crypto::mac(&key, &[&bytes[..field::initiation::MAC1.start]]);
-        bytes[field::initiation::MAC1].copy_from_slice(&mac1);
+        rewrite_mac1(
+            &mut bytes,
+            field::initiation::MAC1,
+            setup.responder.public_key(),
+        );
     }
     bytes
 }
@@ -93,18 +64,8 @@ fn responder_benches(c: &mut Criterion) {
         })
     });
 
-    let mut entropy = Counting(0);
-    let mut initiation = [0u8; INITIATION_LEN];
-    create_initiation(
-        &setup.to_responder,
-        &mut PeerCookie::new(),
-        7,
-        Tai64N::from_unix_nanos(1_700_000_000_000_000_000),
-        Instant::ZERO,
-        &mut entropy,
-        &mut initiation,
-    )
-    .unwrap();
+    let mut entropy = TestEntropy::new(0);
+    let (_, initiation) = setup.initiation(7, &mut entropy);
     let mut cookie = PeerCookie::new();
     let mut response = [0u8; RESPONSE_LEN];
     group.bench_function("valid_initiation_consume_and_respond", |b| {
@@ -135,7 +96,7 @@ fn responder_benches(c: &mut Criterion) {
 fn initiator_benches(c: &mut Criterion) {
     let setup = setup();
     let mut group = c.benchmark_group("handshake");
-    let mut entropy = Counting(0);
+    let mut entropy = TestEntropy::new(0);
     let mut cookie = PeerCookie::new();
     let mut initiation = [0u8; INITIATION_LEN];
     group.bench_function("create_initiation", |b| {
@@ -145,7 +106,7 @@ fn initiator_benches(c: &mut Criterion) {
                     &setup.to_responder,
                     &mut cookie,
                     7,
-                    Tai64N::from_unix_nanos(1_700_000_000_000_000_000),
+                    Tai64N::from_unix_nanos(WALL_NANOS),
                     Instant::ZERO,
                     &mut entropy,
                     &mut initiation,
@@ -157,31 +118,8 @@ fn initiator_benches(c: &mut Criterion) {
     group.bench_function("consume_response", |b| {
         b.iter_batched(
             || {
-                let state = create_initiation(
-                    &setup.to_responder,
-                    &mut PeerCookie::new(),
-                    7,
-                    Tai64N::from_unix_nanos(1_700_000_000_000_000_000),
-                    Instant::ZERO,
-                    &mut entropy,
-                    &mut initiation,
-                )
-                .unwrap();
-                let view = Initiation::new_checked(&initiation[..]).unwrap();
-                let mut response = [0u8; RESPONSE_LEN];
-                identify_initiation(&setup.responder, &view)
-                    .unwrap()
-                    .open_timestamp(&setup.to_initiator)
-                    .unwrap()
-                    .create_response(
-                        &setup.to_initiator,
-                        &mut PeerCookie::new(),
-                        8,
-                        Instant::ZERO,
-                        &mut Counting(1_000_000),
-                        &mut response,
-                    )
-                    .unwrap();
+                let (state, initiation) = setup.initiation(7, &mut entropy);
+                let response = setup.response(&initiation, 8, &mut TestEntropy::new(1_000_000));
                 (state, response)
             },
             |(state, response)| {

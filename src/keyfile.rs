@@ -16,14 +16,12 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
-use crate::core::key_encoding::{BASE64_LEN, KeyTextError, encode_base64};
+use crate::core::key_encoding::{BASE64_LEN, HEX_LEN, KEY_LEN, KeyTextError, encode_base64};
 use crate::core::keys::{PresharedKey, PrivateKey};
-
-pub const KEY_LEN: usize = 32;
 
 /// Why a key could not be read or written. Display is one line, with the fix when there is one.
 #[derive(Debug)]
-pub enum KeyError {
+pub(crate) enum KeyError {
     Unsafe {
         path: PathBuf,
         mode: u32,
@@ -227,7 +225,7 @@ fn is_wg_space(b: u8) -> bool {
 fn wg_key_problem(text: &[u8], err: KeyTextError) -> &'static str {
     if text.is_empty() {
         "empty"
-    } else if text.len() == 2 * KEY_LEN && text.iter().all(u8::is_ascii_hexdigit) {
+    } else if text.len() == HEX_LEN && text.iter().all(u8::is_ascii_hexdigit) {
         "64 hex digits: a ringtun v1 pre-shared key, not base64"
     } else {
         match err {
@@ -255,18 +253,19 @@ fn parse_wg_key<K>(
 }
 
 /// Reads a private key file as `wg genkey` writes it (`wg set wg0 private-key FILE`).
+#[cfg(test)]
 pub fn read_wg_private_key(path: &Path) -> Result<PrivateKey, KeyError> {
     parse_wg_key(path, &read_wg_key_text(path)?, PrivateKey::from_base64)
 }
 
 /// Reads a pre-shared key file as `wg genpsk` writes it (`wg set wg0 peer KEY preshared-key FILE`).
-pub fn read_wg_preshared_key(path: &Path) -> Result<PresharedKey, KeyError> {
+pub(crate) fn read_wg_preshared_key(path: &Path) -> Result<PresharedKey, KeyError> {
     parse_wg_key(path, &read_wg_key_text(path)?, PresharedKey::from_base64)
 }
 
 /// Writes `key` as `wg genkey` does (base64 and a newline) to a new file: mode 0600, never over an
 /// existing file.
-pub fn write_new_wg_key(path: &Path, key: &[u8; KEY_LEN]) -> Result<(), KeyError> {
+pub(crate) fn write_new_wg_key(path: &Path, key: &[u8; KEY_LEN]) -> Result<(), KeyError> {
     let mut line = Zeroizing::new([0u8; BASE64_LEN + 1]);
     line[..BASE64_LEN].copy_from_slice(&*Zeroizing::new(encode_base64(key)));
     line[BASE64_LEN] = b'\n';
@@ -274,14 +273,15 @@ pub fn write_new_wg_key(path: &Path, key: &[u8; KEY_LEN]) -> Result<(), KeyError
 }
 
 /// A fresh private key (clamped, as `wg genkey`) written to a new file at `path`.
-pub fn generate_wg_private_key_to(path: &Path) -> Result<(), KeyError> {
+pub(crate) fn generate_wg_private_key_to(path: &Path) -> Result<(), KeyError> {
     let random = Zeroizing::new(crate::sys::random::bytes32().map_err(io_err(path))?);
     let key = PrivateKey::from_random(*random);
     write_new_wg_key(path, key.as_bytes())
 }
 
 /// A fresh pre-shared key (`wg genpsk`) written to a new file at `path`.
-pub fn generate_wg_preshared_key_to(path: &Path) -> Result<(), KeyError> {
+#[cfg(test)]
+pub(crate) fn generate_wg_preshared_key_to(path: &Path) -> Result<(), KeyError> {
     let key = PresharedKey::from_bytes(crate::sys::random::bytes32().map_err(io_err(path))?);
     write_new_wg_key(path, key.as_bytes())
 }

@@ -26,7 +26,7 @@ use crate::core::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
-pub enum Level {
+pub(crate) enum Level {
     /// Errors and warnings only.
     Quiet = 0,
     /// Plus session events and stats.
@@ -37,12 +37,12 @@ pub enum Level {
 
 static LEVEL: AtomicU8 = AtomicU8::new(Level::Normal as u8);
 
-pub fn set_level(level: Level) {
+pub(crate) fn set_level(level: Level) {
     LEVEL.store(level as u8, Ordering::Relaxed);
 }
 
 /// From the CLI's verbosity count: 0 quiet, 1 normal, 2+ verbose.
-pub fn set_verbosity(v: u8) {
+pub(crate) fn set_verbosity(v: u8) {
     set_level(match v {
         0 => Level::Quiet,
         1 => Level::Normal,
@@ -50,7 +50,7 @@ pub fn set_verbosity(v: u8) {
     });
 }
 
-pub fn level() -> Level {
+pub(crate) fn level() -> Level {
     match LEVEL.load(Ordering::Relaxed) {
         0 => Level::Quiet,
         1 => Level::Normal,
@@ -58,7 +58,7 @@ pub fn level() -> Level {
     }
 }
 
-pub fn enabled(l: Level) -> bool {
+pub(crate) fn enabled(l: Level) -> bool {
     level() >= l
 }
 
@@ -73,7 +73,7 @@ pub enum Priority {
 }
 
 /// Writes one whole line `ringtun: MSG` at info priority; see [`line_at`].
-pub fn line(args: std::fmt::Arguments<'_>) {
+pub(crate) fn line(args: std::fmt::Arguments<'_>) {
     line_at(Priority::Info, args)
 }
 
@@ -90,6 +90,8 @@ pub fn line_at(priority: Priority, args: std::fmt::Arguments<'_>) {
     let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }
 
+/// Room for a typical log line up front, so that most lines are formatted without growing.
+const LINE_CAPACITY: usize = 96;
 /// The system log's socket, once [`to_syslog`] connected it.
 static SYSLOG: OnceLock<UnixDatagram> = OnceLock::new();
 /// Where journald and syslog daemons read local messages.
@@ -117,8 +119,12 @@ pub fn format_syslog(pid: u32, priority: Priority, args: std::fmt::Arguments<'_>
 }
 
 /// The bytes of one log line: `[<N>]ringtun: MSG\n`.
-pub fn format_line(journal: bool, priority: Priority, args: std::fmt::Arguments<'_>) -> String {
-    let mut s = String::with_capacity(96);
+pub(crate) fn format_line(
+    journal: bool,
+    priority: Priority,
+    args: std::fmt::Arguments<'_>,
+) -> String {
+    let mut s = String::with_capacity(LINE_CAPACITY);
     if journal {
         let _ = std::fmt::Write::write_fmt(&mut s, format_args!("<{}>", priority as u8));
     }
@@ -127,10 +133,10 @@ pub fn format_line(journal: bool, priority: Priority, args: std::fmt::Arguments<
 }
 
 /// The variable systemd sets when a service's stdout or stderr is connected to the journal.
-pub const JOURNAL_STREAM: &str = "JOURNAL_STREAM";
+pub(crate) const JOURNAL_STREAM: &str = "JOURNAL_STREAM";
 
 /// Whether stderr is the journal's stream (decided at the first call, then remembered).
-pub fn stderr_is_journal() -> bool {
+pub(crate) fn stderr_is_journal() -> bool {
     static JOURNAL: OnceLock<bool> = OnceLock::new();
     *JOURNAL.get_or_init(|| {
         let Some(value) = std::env::var_os(JOURNAL_STREAM) else {
@@ -145,7 +151,7 @@ pub fn stderr_is_journal() -> bool {
 
 /// Whether a `$JOURNAL_STREAM` value (`DEVICE:INODE`, both decimal) names the file `dev`, `ino`.
 /// A malformed value matches nothing.
-pub fn journal_stream_matches(value: &str, dev: u64, ino: u64) -> bool {
+pub(crate) fn journal_stream_matches(value: &str, dev: u64, ino: u64) -> bool {
     let Some((d, i)) = value.split_once(':') else {
         return false;
     };
@@ -154,7 +160,7 @@ pub fn journal_stream_matches(value: &str, dev: u64, ino: u64) -> bool {
 
 /// Device and inode of what fd 2 refers to (fstat of a duplicate: the same open file), or `None`
 /// when stderr is closed.
-pub fn stderr_device_inode() -> Option<(u64, u64)> {
+pub(crate) fn stderr_device_inode() -> Option<(u64, u64)> {
     let fd = std::io::stderr().as_fd().try_clone_to_owned().ok()?;
     let meta = std::fs::File::from(fd).metadata().ok()?;
     Some((meta.dev(), meta.ino()))
@@ -205,7 +211,7 @@ macro_rules! log_debug {
 /// At most `burst` lines per `interval` for each key; lines over the limit are counted, and the
 /// next allowed line reports how many were suppressed. Sans-IO: the caller passes the time.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     interval: Duration,
     burst: u32,
     slots: Vec<Slot>,
@@ -220,7 +226,7 @@ struct Slot {
 
 /// What the limiter decided about one line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Log it; `suppressed` lines of this key were dropped since the last one logged.
     Allow { suppressed: u64 },
     /// Do not log it (it has been counted).
@@ -229,7 +235,7 @@ pub enum Verdict {
 
 impl RateLimiter {
     /// `keys` distinct keys (e.g. `DropReason::COUNT`), `burst` lines each per `interval`.
-    pub fn new(keys: usize, burst: u32, interval: Duration) -> Self {
+    pub(crate) fn new(keys: usize, burst: u32, interval: Duration) -> Self {
         RateLimiter {
             interval,
             burst: burst.max(1),
@@ -245,7 +251,7 @@ impl RateLimiter {
     }
 
     /// Decides about one line for `key` at `now`. An out-of-range key is always suppressed.
-    pub fn check(&mut self, key: usize, now: Instant) -> Verdict {
+    pub(crate) fn check(&mut self, key: usize, now: Instant) -> Verdict {
         let interval = self.interval;
         let burst = self.burst;
         let Some(slot) = self.slots.get_mut(key) else {
@@ -272,7 +278,7 @@ impl RateLimiter {
 
 /// The suffix for an allowed line: empty, or ` (N similar lines suppressed)` (always "lines", so
 /// that one pattern matches every count).
-pub fn suppressed_suffix(suppressed: u64) -> String {
+pub(crate) fn suppressed_suffix(suppressed: u64) -> String {
     match suppressed {
         0 => String::new(),
         n => format!(" ({n} similar lines suppressed)"),

@@ -1,6 +1,8 @@
 //! `ringtun`: parse the command line, run, and turn every failure into one line on stderr.
 //! Exit status: 0 on success (and after SIGINT/SIGTERM), 2 for usage errors, 1 otherwise.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use ringtun::app::{self, key_tools};

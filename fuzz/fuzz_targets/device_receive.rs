@@ -7,25 +7,12 @@
 
 use libfuzzer_sys::fuzz_target;
 use ringtun::core::device::{Device, DeviceConfig, MAX_CONTROL_LEN, PeerConfig};
-use ringtun::core::entropy::Entropy;
+use ringtun::core::entropy::TestEntropy;
 use ringtun::core::keys::PrivateKey;
-use ringtun::core::noise::{StaticIdentity, crypto};
+use ringtun::core::noise::StaticIdentity;
 use ringtun::core::{DATA_HEADER_LEN, DropReason, Instant, Received, TAG_LEN, WallTime};
 use std::net::SocketAddr;
 use std::time::Duration;
-
-/// Deterministic bytes: fuzzing needs reproducible runs, not secrecy.
-struct Counting(u64);
-
-impl Entropy for Counting {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(32) {
-            self.0 += 1;
-            let block = crypto::hash(&[&self.0.to_le_bytes()]);
-            chunk.copy_from_slice(&block[..chunk.len()]);
-        }
-    }
-}
 
 const WALL: WallTime = WallTime::from_unix_nanos(1_700_000_000_000_000_000);
 
@@ -38,8 +25,8 @@ fn client_addr() -> SocketAddr {
 }
 
 struct Pair {
-    client: Device<Counting>,
-    server: Device<Counting>,
+    client: Device<TestEntropy>,
+    server: Device<TestEntropy>,
     now: Instant,
     /// Genuine datagrams seen on the wire, to mutate.
     genuine: Vec<Vec<u8>>,
@@ -53,12 +40,14 @@ fn exchange(pair: &mut Pair) {
         while let Some(t) = pair.client.poll_transmit(pair.now, WALL, &mut buf) {
             quiet = false;
             pair.genuine.push(buf[..t.len].to_vec());
-            pair.server.handle_datagram(pair.now, client_addr(), &mut buf[..t.len]);
+            pair.server
+                .handle_datagram(pair.now, client_addr(), &mut buf[..t.len]);
         }
         while let Some(t) = pair.server.poll_transmit(pair.now, WALL, &mut buf) {
             quiet = false;
             pair.genuine.push(buf[..t.len].to_vec());
-            pair.client.handle_datagram(pair.now, server_addr(), &mut buf[..t.len]);
+            pair.client
+                .handle_datagram(pair.now, server_addr(), &mut buf[..t.len]);
         }
         if quiet {
             return;
@@ -66,7 +55,7 @@ fn exchange(pair: &mut Pair) {
     }
 }
 
-fn data(device: &mut Device<Counting>, now: Instant, src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
+fn data(device: &mut Device<TestEntropy>, now: Instant, src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
     let mut packet = vec![0u8; DATA_HEADER_LEN + 28 + TAG_LEN];
     let p = &mut packet[DATA_HEADER_LEN..];
     p[0] = 0x45;
@@ -91,8 +80,8 @@ fn established() -> Pair {
     entry.endpoint = Some(server_addr());
     client.peers.push(entry);
     let mut pair = Pair {
-        client: Device::new(&client, Counting(1)).unwrap(),
-        server: Device::new(&server, Counting(2)).unwrap(),
+        client: Device::new(&client, TestEntropy::new(1)).unwrap(),
+        server: Device::new(&server, TestEntropy::new(2)).unwrap(),
         now: Instant::from_nanos(1_000_000_000),
         genuine: Vec::new(),
     };
@@ -100,7 +89,10 @@ fn established() -> Pair {
     first[DATA_HEADER_LEN] = 0x45;
     first[DATA_HEADER_LEN + 3] = 28;
     first[DATA_HEADER_LEN + 16..DATA_HEADER_LEN + 20].copy_from_slice(&[10, 0, 0, 1]);
-    assert_eq!(pair.client.seal(pair.now, &mut first, 28), Err(DropReason::NoSession));
+    assert_eq!(
+        pair.client.seal(pair.now, &mut first, 28),
+        Err(DropReason::NoSession)
+    );
     exchange(&mut pair);
     let (now, client, server) = (pair.now, &mut pair.client, &mut pair.server);
     let to_server = data(client, now, [10, 0, 0, 2], [10, 0, 0, 1]);
@@ -119,7 +111,7 @@ fn established() -> Pair {
     pair
 }
 
-fn feed(device: &mut Device<Counting>, now: Instant, datagram: &mut [u8]) {
+fn feed(device: &mut Device<TestEntropy>, now: Instant, datagram: &mut [u8]) {
     let from: SocketAddr = "203.0.113.9:999".parse().unwrap();
     let mut buf = [0u8; MAX_CONTROL_LEN];
     while device.poll_transmit(now, WALL, &mut buf).is_some() {}
@@ -131,7 +123,11 @@ fn feed(device: &mut Device<Counting>, now: Instant, datagram: &mut [u8]) {
             if reason == DropReason::CookieRequired {
                 while device.poll_transmit(now, WALL, &mut buf).is_some() {}
             }
-            assert_eq!(device.state_fingerprint(), before, "a dropped datagram ({reason:?}) changed state");
+            assert_eq!(
+                device.state_fingerprint(),
+                before,
+                "a dropped datagram ({reason:?}) changed state"
+            );
         }
         Received::Deliver { start, len: n } => assert!(start + n <= len),
         Received::Control => {}

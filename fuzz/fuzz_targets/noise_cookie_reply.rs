@@ -13,19 +13,8 @@ use libfuzzer_sys::fuzz_target;
 use ringtun::core::Instant;
 use ringtun::core::noise::cookie::{CookieChecker, CookieError};
 use ringtun::core::noise::messages::{COOKIE_REPLY_LEN, CookieReply, INITIATION_LEN, Initiation};
-use ringtun::core::noise::{
-    Entropy, PeerCookie, PeerKeys, PresharedKey, StaticIdentity, Tai64N, create_initiation,
-};
-
-struct Counting(u8);
-impl Entropy for Counting {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for byte in buf {
-            self.0 = self.0.wrapping_add(1);
-            *byte = self.0;
-        }
-    }
-}
+use ringtun::core::noise::testing::{Pair, TestEntropy, xor_mask};
+use ringtun::core::noise::{PeerCookie, PeerKeys};
 
 struct World {
     to_responder: PeerKeys,
@@ -36,26 +25,13 @@ struct World {
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let initiator = StaticIdentity::from_private_bytes([1; 32]);
-        let responder = StaticIdentity::from_private_bytes([2; 32]);
-        let to_responder =
-            PeerKeys::new(&initiator, *responder.public_key(), PresharedKey::none()).unwrap();
-        let mut entropy = Counting(0);
-        let mut initiation = [0u8; INITIATION_LEN];
-        create_initiation(
-            &to_responder,
-            &mut PeerCookie::new(),
-            0x1234,
-            Tai64N::from_unix_nanos(1_700_000_000_000_000_000),
-            Instant::ZERO,
-            &mut entropy,
-            &mut initiation,
-        )
-        .unwrap();
+        let pair = Pair::new(None);
+        let mut entropy = TestEntropy::new(0);
+        let (_, initiation) = pair.initiation(0x1234, &mut entropy);
         let mut valid = [0u8; COOKIE_REPLY_LEN];
         let source: SocketAddr = "192.0.2.1:51820".parse().unwrap();
         CookieChecker::new().create_reply(
-            &responder,
+            &pair.responder,
             Instant::ZERO,
             &mut entropy,
             &Initiation::new_checked(&initiation[..]).unwrap(),
@@ -63,7 +39,7 @@ fn world() -> &'static World {
             &mut valid,
         );
         World {
-            to_responder,
+            to_responder: pair.to_responder,
             initiation,
             valid,
         }
@@ -80,7 +56,11 @@ fn sent_initiation(world: &World) -> PeerCookie {
     cookie
 }
 
-fn consume(world: &World, cookie: &mut PeerCookie, bytes: &[u8]) -> Option<Result<(), CookieError>> {
+fn consume(
+    world: &World,
+    cookie: &mut PeerCookie,
+    bytes: &[u8],
+) -> Option<Result<(), CookieError>> {
     let reply = CookieReply::new_checked(bytes).ok()?;
     Some(cookie.consume_reply(&world.to_responder, Instant::ZERO, &reply))
 }
@@ -97,19 +77,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(consume(world, &mut cookie, &world.valid), Some(Ok(())));
         return;
     }
-    let mut mask = [0u8; COOKIE_REPLY_LEN];
-    for (m, d) in mask.iter_mut().zip(rest) {
-        *m = *d;
-    }
-    let mut bytes = world.valid;
-    for (b, m) in bytes.iter_mut().zip(mask) {
-        *b ^= m;
-    }
-    let touched = |range: core::ops::Range<usize>| mask[range].iter().any(|m| *m != 0);
+    let (bytes, mask) = xor_mask(&world.valid, rest);
     let result = consume(world, &mut cookie, &bytes);
-    if touched(0..4) {
+    if mask.touched(0..4) {
         assert_eq!(result, None);
-    } else if touched(8..COOKIE_REPLY_LEN) {
+    } else if mask.touched(8..COOKIE_REPLY_LEN) {
         assert_eq!(result, Some(Err(CookieError::AuthFailed)));
     } else {
         assert_eq!(result, Some(Ok(())));

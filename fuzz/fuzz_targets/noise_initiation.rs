@@ -10,25 +10,10 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use ringtun::core::Instant;
-use ringtun::core::noise::consts::LABEL_MAC1;
 use ringtun::core::noise::cookie::CookieChecker;
-use ringtun::core::noise::crypto;
 use ringtun::core::noise::messages::{INITIATION_LEN, Initiation, field};
-use ringtun::core::noise::{
-    Entropy, PeerCookie, PeerKeys, PresharedKey, StaticIdentity, Tai64N, create_initiation,
-    identify_initiation,
-};
-
-struct Counting(u8);
-impl Entropy for Counting {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for byte in buf {
-            self.0 = self.0.wrapping_add(1);
-            *byte = self.0;
-        }
-    }
-}
+use ringtun::core::noise::testing::{Pair, TestEntropy, rewrite_mac1, xor_mask};
+use ringtun::core::noise::{PeerKeys, StaticIdentity, identify_initiation};
 
 struct World {
     responder: StaticIdentity,
@@ -39,26 +24,11 @@ struct World {
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let initiator = StaticIdentity::from_private_bytes([1; 32]);
-        let responder = StaticIdentity::from_private_bytes([2; 32]);
-        let to_responder =
-            PeerKeys::new(&initiator, *responder.public_key(), PresharedKey::none()).unwrap();
-        let to_initiator =
-            PeerKeys::new(&responder, *initiator.public_key(), PresharedKey::none()).unwrap();
-        let mut valid = [0u8; INITIATION_LEN];
-        create_initiation(
-            &to_responder,
-            &mut PeerCookie::new(),
-            0x1234,
-            Tai64N::from_unix_nanos(1_700_000_000_000_000_000),
-            Instant::ZERO,
-            &mut Counting(0),
-            &mut valid,
-        )
-        .unwrap();
+        let pair = Pair::new(None);
+        let (_, valid) = pair.initiation(0x1234, &mut TestEntropy::new(0));
         World {
-            responder,
-            to_initiator,
+            responder: pair.responder,
+            to_initiator: pair.to_initiator,
             valid,
         }
     })
@@ -87,26 +57,20 @@ fuzz_target!(|data: &[u8]| {
         }
         return;
     }
-    let mut mask = [0u8; INITIATION_LEN];
-    for (m, d) in mask.iter_mut().zip(rest) {
-        *m = *d;
-    }
-    let mut bytes = world.valid;
-    for (b, m) in bytes.iter_mut().zip(mask) {
-        *b ^= m;
-    }
-    let mac1_key = crypto::hash(&[LABEL_MAC1, world.responder.public_key().as_bytes()]);
-    let mac1 = crypto::mac(&mac1_key, &[&bytes[..field::initiation::MAC1.start]]);
-    bytes[field::initiation::MAC1].copy_from_slice(&mac1);
+    let (mut bytes, mask) = xor_mask(&world.valid, rest);
+    rewrite_mac1(
+        &mut bytes,
+        field::initiation::MAC1,
+        world.responder.public_key(),
+    );
 
-    let touched = |range: core::ops::Range<usize>| mask[range].iter().any(|m| *m != 0);
     let result = consume(world, &bytes);
-    if touched(0..4) {
+    if mask.touched(0..field::RESERVED.end) {
         assert!(Initiation::new_checked(&bytes[..]).is_err());
-    } else if touched(field::initiation::EPHEMERAL.start..field::initiation::TIMESTAMP.end) {
+    } else if mask.touched(field::initiation::EPHEMERAL.start..field::initiation::TIMESTAMP.end) {
         assert_eq!(result, None);
     } else {
-        let sender = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
+        let sender = u32::from_le_bytes(bytes[field::initiation::SENDER].try_into().unwrap());
         assert_eq!(result, Some(sender));
     }
 });

@@ -9,25 +9,10 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use ringtun::core::Instant;
-use ringtun::core::noise::consts::LABEL_MAC1;
 use ringtun::core::noise::cookie::CookieChecker;
-use ringtun::core::noise::crypto;
-use ringtun::core::noise::messages::{INITIATION_LEN, Initiation, RESPONSE_LEN, Response, field};
-use ringtun::core::noise::{
-    Entropy, InitiatorState, PeerCookie, PeerKeys, PresharedKey, StaticIdentity, Tai64N,
-    create_initiation, identify_initiation,
-};
-
-struct Counting(u8);
-impl Entropy for Counting {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for byte in buf {
-            self.0 = self.0.wrapping_add(1);
-            *byte = self.0;
-        }
-    }
-}
+use ringtun::core::noise::messages::{RESPONSE_LEN, Response, field};
+use ringtun::core::noise::testing::{Pair, TestEntropy, rewrite_mac1, xor_mask};
+use ringtun::core::noise::{InitiatorState, PeerKeys, StaticIdentity};
 
 struct World {
     initiator: StaticIdentity,
@@ -39,41 +24,13 @@ struct World {
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let initiator = StaticIdentity::from_private_bytes([1; 32]);
-        let responder = StaticIdentity::from_private_bytes([2; 32]);
-        let psk = || PresharedKey::from_bytes([3; 32]);
-        let to_responder = PeerKeys::new(&initiator, *responder.public_key(), psk()).unwrap();
-        let to_initiator = PeerKeys::new(&responder, *initiator.public_key(), psk()).unwrap();
-        let mut entropy = Counting(0);
-        let mut initiation = [0u8; INITIATION_LEN];
-        let state = create_initiation(
-            &to_responder,
-            &mut PeerCookie::new(),
-            0x1234,
-            Tai64N::from_unix_nanos(1_700_000_000_000_000_000),
-            Instant::ZERO,
-            &mut entropy,
-            &mut initiation,
-        )
-        .unwrap();
-        let view = Initiation::new_checked(&initiation[..]).unwrap();
-        let mut valid = [0u8; RESPONSE_LEN];
-        identify_initiation(&responder, &view)
-            .unwrap()
-            .open_timestamp(&to_initiator)
-            .unwrap()
-            .create_response(
-                &to_initiator,
-                &mut PeerCookie::new(),
-                0x5678,
-                Instant::ZERO,
-                &mut entropy,
-                &mut valid,
-            )
-            .unwrap();
+        let pair = Pair::new(Some([3; 32]));
+        let mut entropy = TestEntropy::new(0);
+        let (state, initiation) = pair.initiation(0x1234, &mut entropy);
+        let valid = pair.response(&initiation, 0x5678, &mut entropy);
         World {
-            initiator,
-            to_responder,
+            initiator: pair.initiator,
+            to_responder: pair.to_responder,
             state,
             valid,
         }
@@ -100,33 +57,29 @@ fuzz_target!(|data: &[u8]| {
     if mode % 2 == 0 {
         assert_eq!(consume(world, rest), None);
         if let Ok(view) = Response::new_checked(rest) {
-            assert!(world
-                .state
-                .consume_response(&world.initiator, &world.to_responder, &view)
-                .is_err());
+            assert!(
+                world
+                    .state
+                    .consume_response(&world.initiator, &world.to_responder, &view)
+                    .is_err()
+            );
         }
         return;
     }
-    let mut mask = [0u8; RESPONSE_LEN];
-    for (m, d) in mask.iter_mut().zip(rest) {
-        *m = *d;
-    }
-    let mut bytes = world.valid;
-    for (b, m) in bytes.iter_mut().zip(mask) {
-        *b ^= m;
-    }
-    let mac1_key = crypto::hash(&[LABEL_MAC1, world.initiator.public_key().as_bytes()]);
-    let mac1 = crypto::mac(&mac1_key, &[&bytes[..field::response::MAC1.start]]);
-    bytes[field::response::MAC1].copy_from_slice(&mac1);
+    let (mut bytes, mask) = xor_mask(&world.valid, rest);
+    rewrite_mac1(
+        &mut bytes,
+        field::response::MAC1,
+        world.initiator.public_key(),
+    );
 
-    let touched = |range: core::ops::Range<usize>| mask[range].iter().any(|m| *m != 0);
     let result = consume(world, &bytes);
-    if touched(0..4) {
+    if mask.touched(0..field::RESERVED.end) {
         assert!(Response::new_checked(&bytes[..]).is_err());
-    } else if touched(field::response::RECEIVER.start..field::response::EMPTY.end) {
+    } else if mask.touched(field::response::RECEIVER.start..field::response::EMPTY.end) {
         assert_eq!(result, None);
     } else {
-        let sender = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
+        let sender = u32::from_le_bytes(bytes[field::response::SENDER].try_into().unwrap());
         assert_eq!(result, Some(sender));
     }
     // The state is borrowed, never changed: the valid response still completes.

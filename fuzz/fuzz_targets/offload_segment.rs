@@ -7,35 +7,17 @@
 
 use libfuzzer_sys::fuzz_target;
 use ringtun::core::offload::segment;
+use ringtun::net::checksum::reference::{fold, word_sum};
 use ringtun::net::vnet::{GSO_TCPV4, GSO_TCPV6, VNET_HDR_LEN, VnetHdr};
-
-fn naive_sum(data: &[u8]) -> u64 {
-    let mut s: u64 = 0;
-    for (i, b) in data.iter().enumerate() {
-        s += if i % 2 == 0 {
-            u64::from(*b) << 8
-        } else {
-            u64::from(*b)
-        };
-    }
-    s
-}
-
-fn fold(mut s: u64) -> u64 {
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    s
-}
 
 fn tcp_ok(p: &[u8], v6: bool, ihl: usize) -> bool {
     let l4 = (p.len() - ihl) as u64;
     let pseudo = if v6 {
-        naive_sum(&p[8..40]) + l4 + 6
+        word_sum(&p[8..40]) + l4 + 6
     } else {
-        naive_sum(&p[12..20]) + l4 + 6
+        word_sum(&p[12..20]) + l4 + 6
     };
-    fold(pseudo + naive_sum(&p[ihl..])) == 0xffff
+    fold(pseudo + word_sum(&p[ihl..])) == 0xffff
 }
 
 /// A valid super-packet from a few input bytes: version, options, payload size, gso_size, flags.
@@ -135,7 +117,7 @@ fuzz_target!(|data: &[u8]| {
             40 + usize::from(u16::from_be_bytes([seg[4], seg[5]]))
         } else {
             assert_eq!(usize::from(seg[0] & 15) * 4, ihl);
-            assert_eq!(fold(naive_sum(&seg[..ihl])), 0xffff, "IPv4 header checksum");
+            assert_eq!(fold(word_sum(&seg[..ihl])), 0xffff, "IPv4 header checksum");
             usize::from(u16::from_be_bytes([seg[2], seg[3]]))
         };
         assert_eq!(len, seg.len(), "IP length of segment {i}");

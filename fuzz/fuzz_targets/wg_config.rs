@@ -19,9 +19,9 @@ fuzz_target!(|data: &[u8]| {
                 max_peers: usize::MAX,
             };
             let again = parse(text.as_bytes(), "written.conf", &unbounded)
-                .unwrap_or_else(|e| panic!("written config does not parse: {e}\n{}", &*text));
-            assert_eq!(again.interface, config.interface, "{}", &*text);
-            assert_eq!(again.peers, config.peers, "{}", &*text);
+                .unwrap_or_else(|e| panic!("written config does not parse: {e}\n{}", *text));
+            assert_eq!(again.interface, config.interface, "{}", *text);
+            assert_eq!(again.peers, config.peers, "{}", *text);
             assert!(again.wg_quick_only.is_empty());
             // Writing is stable too: the second text is the first.
             assert_eq!(*to_text(&again), *text);

@@ -6,9 +6,6 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use super::{CliError, CliErrorKind};
 use crate::core::ip_prefix::IpPrefix;
 
-/// Largest interface name the kernel accepts (IFNAMSIZ - 1).
-pub const MAX_INTERFACE_LEN: usize = 15;
-
 /// `-l [ADDR:]PORT`: a bare port binds the IPv6 wildcard (dual-stack).
 pub fn listen_addr(s: &str) -> Result<SocketAddr, CliError> {
     const FLAG: &str = "-l/--listen";
@@ -112,23 +109,5 @@ pub fn cidr(s: &str) -> Result<IpPrefix, String> {
         .ok_or_else(|| format!("prefix '{p}' must be a number from 0 to {max}"))
 }
 
-/// The kernel's rules for a device name (`dev_valid_name`): 1..=15 bytes, not "." or "..", no '/',
-/// ':' or whitespace.
-pub fn check_interface_name(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() {
-        return Err("empty name");
-    }
-    if name.len() > MAX_INTERFACE_LEN {
-        return Err("longer than 15 bytes");
-    }
-    if name == "." || name == ".." {
-        return Err("not a valid name");
-    }
-    if name
-        .chars()
-        .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
-    {
-        return Err("must not contain '/', ':' or whitespace");
-    }
-    Ok(())
-}
+/// Interface names follow the kernel's rules, which live with the TUN device.
+pub(crate) use crate::sys::tun::check_interface_name;

@@ -3,27 +3,28 @@
 //! them is the caller's job, not the parser's.
 
 use core::fmt;
-use core::net::{IpAddr, Ipv6Addr, SocketAddr};
+use core::net::{IpAddr, Ipv6Addr};
 use core::str::FromStr;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EndpointHost {
+pub(crate) enum EndpointHost {
     Ip(IpAddr),
     /// A host name, or an IPv6 address with a zone (`fe80::1%eth0`), for the resolver.
     Name(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoint {
-    pub host: EndpointHost,
-    pub port: u16,
+pub(crate) struct Endpoint {
+    pub(crate) host: EndpointHost,
+    pub(crate) port: u16,
 }
 
 impl Endpoint {
     /// The address, when the host is an address literal.
-    pub fn socket_addr(&self) -> Option<SocketAddr> {
+    #[cfg(test)]
+    pub(crate) fn socket_addr(&self) -> Option<core::net::SocketAddr> {
         match self.host {
-            EndpointHost::Ip(ip) => Some(SocketAddr::new(ip, self.port)),
+            EndpointHost::Ip(ip) => Some(core::net::SocketAddr::new(ip, self.port)),
             EndpointHost::Name(_) => None,
         }
     }
@@ -60,7 +61,7 @@ fn parse_port(text: &str) -> Result<u16, &'static str> {
     }
     let significant = text.trim_start_matches('0');
     match significant.parse::<u16>() {
-        Ok(port) if port > 0 && significant.len() <= 5 => Ok(port),
+        Ok(port) if port > 0 && significant.len() <= u16::MAX.ilog10() as usize + 1 => Ok(port),
         _ => Err("the port is not from 1 to 65535"),
     }
 }

@@ -10,7 +10,7 @@ use crate::core::keys::KeyTextError;
 
 /// A section of the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Section {
+pub(crate) enum Section {
     Interface,
     Peer,
 }
@@ -25,7 +25,7 @@ impl fmt::Display for Section {
 }
 
 #[derive(Debug)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     Io(io::Error),
     TooLarge {
         limit: usize,
@@ -97,13 +97,13 @@ pub enum ErrorKind {
 /// An error at a line of a file (line 0: the file as a whole).
 #[derive(Debug)]
 pub struct ConfigError {
-    pub source: String,
-    pub line: usize,
-    pub kind: ErrorKind,
+    pub(crate) source: String,
+    pub(crate) line: usize,
+    pub(crate) kind: ErrorKind,
 }
 
 impl ConfigError {
-    pub fn new(source: &str, line: usize, kind: ErrorKind) -> Self {
+    pub(crate) fn new(source: &str, line: usize, kind: ErrorKind) -> Self {
         ConfigError {
             source: source.to_string(),
             line,
@@ -112,11 +112,16 @@ impl ConfigError {
     }
 }
 
-/// `text` if it looks like a key or section name (ASCII letters and digits, 32 at most), to be
-/// repeated in a message; `None` for anything else, which might be part of a secret.
+/// The longest key or section name repeated in a message.
+const MAX_SHOWN_NAME: usize = 32;
+
+/// `text` if it looks like a key or section name (ASCII letters and digits, [`MAX_SHOWN_NAME`] at
+/// most), to be repeated in a message; `None` for anything else, which might be part of a secret.
 pub(crate) fn shown_name(text: &str) -> Option<String> {
-    (!text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_alphanumeric()))
-        .then(|| text.to_string())
+    (!text.is_empty()
+        && text.len() <= MAX_SHOWN_NAME
+        && text.bytes().all(|b| b.is_ascii_alphanumeric()))
+    .then(|| text.to_string())
 }
 
 /// A value from the file, quoted and escaped (control characters cannot break the line) and cut

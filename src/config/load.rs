@@ -11,7 +11,7 @@ use super::error::{ConfigError, ErrorKind};
 use super::{Config, Limits, parse};
 
 /// Reads and parses the configuration at `path`; errors name the path as given.
-pub fn load(path: &Path, limits: &Limits) -> Result<Config, ConfigError> {
+pub(crate) fn load(path: &Path, limits: &Limits) -> Result<Config, ConfigError> {
     let source = path.display().to_string();
     let io_error = |e| ConfigError::new(&source, 0, ErrorKind::Io(e));
     let file = File::open(path).map_err(io_error)?;

@@ -16,18 +16,18 @@
 //! The parser is pure (bytes in, struct out) and bounded: at most [`Limits::max_bytes`] of input and
 //! [`Limits::max_peers`] peers; everything else it allocates is proportional to the input.
 
-pub mod endpoint;
-pub mod error;
-pub mod load;
-pub mod parse;
-pub mod wg_quick;
-pub mod write;
+pub(crate) mod endpoint;
+pub(crate) mod error;
+pub(crate) mod load;
+pub(crate) mod parse;
+pub(crate) mod wg_quick;
+pub(crate) mod write;
 
-pub use endpoint::{Endpoint, EndpointHost};
-pub use error::{ConfigError, ErrorKind};
-pub use load::load;
+pub(crate) use endpoint::{Endpoint, EndpointHost};
+pub(crate) use error::ErrorKind;
+pub(crate) use load::load;
 pub use parse::parse;
-pub use wg_quick::{WgQuickKey, WgQuickSetting};
+pub(crate) use wg_quick::WgQuickSetting;
 pub use write::to_text;
 
 use crate::core::ip_prefix::IpPrefix;
@@ -65,32 +65,33 @@ pub struct Config {
 /// The `[Interface]` section. Absent keys are `None` / empty / 0, as `wg setconf` treats them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct InterfaceConfig {
-    pub private_key: Option<PrivateKey>,
+    pub(crate) private_key: Option<PrivateKey>,
     /// `None` or `Some(0)`: a port chosen at random.
-    pub listen_port: Option<u16>,
+    pub(crate) listen_port: Option<u16>,
     /// Mark on outgoing UDP packets; 0 is "off".
-    pub fwmark: u32,
+    pub(crate) fwmark: u32,
     /// wg-quick's `Address`: interface addresses with their prefix length, host bits kept.
-    pub addresses: Vec<IpPrefix>,
+    pub(crate) addresses: Vec<IpPrefix>,
     /// wg-quick's `MTU`.
-    pub mtu: Option<u16>,
+    pub(crate) mtu: Option<u16>,
 }
 
 /// One `[Peer]` section.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerConfig {
-    pub public_key: PublicKey,
-    pub preshared_key: Option<PresharedKey>,
+    pub(crate) public_key: PublicKey,
+    pub(crate) preshared_key: Option<PresharedKey>,
     /// As written (host bits not cleared: `AllowedIps::insert` does that).
-    pub allowed_ips: Vec<IpPrefix>,
-    pub endpoint: Option<Endpoint>,
+    pub(crate) allowed_ips: Vec<IpPrefix>,
+    pub(crate) endpoint: Option<Endpoint>,
     /// Seconds between keepalives; 0 is "off".
-    pub persistent_keepalive: u16,
+    pub(crate) persistent_keepalive: u16,
 }
 
 impl PeerConfig {
     /// A peer with only its public key set.
-    pub fn new(public_key: PublicKey) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(public_key: PublicKey) -> Self {
         PeerConfig {
             public_key,
             preshared_key: None,

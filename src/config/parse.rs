@@ -15,7 +15,7 @@ use super::error::{ConfigError, ErrorKind, Section, shown_name};
 use super::wg_quick::{WgQuickKey, WgQuickSetting};
 use super::{Config, InterfaceConfig, Limits, PeerConfig};
 use crate::core::ip_prefix::IpPrefix;
-use crate::core::keys::{KeyTextError, PresharedKey, PrivateKey, PublicKey};
+use crate::core::keys::{KEY_LEN, KeyTextError, PresharedKey, PrivateKey, PublicKey};
 
 /// Every key (field) the parser knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -433,7 +433,7 @@ impl<'a> Parser<'a> {
     }
 
     fn finish(self) -> Result<Config, ConfigError> {
-        let mut first_line_of_key: HashMap<[u8; 32], usize> = HashMap::new();
+        let mut first_line_of_key: HashMap<[u8; KEY_LEN], usize> = HashMap::new();
         let mut peers = Vec::with_capacity(self.peers.len());
         for draft in self.peers {
             let line = draft.section.line;
@@ -477,8 +477,8 @@ fn parse_decimal(text: &str, max: u64) -> Option<u64> {
         return None;
     }
     let significant = text.trim_start_matches('0');
-    // 20 digits already exceed u64 for most values; anything longer certainly does.
-    if significant.len() > 20 {
+    // u64::MAX has 20 digits: more certainly exceed it (and `parse` rejects the rest).
+    if significant.len() > u64::MAX.ilog10() as usize + 1 {
         return None;
     }
     let value = if significant.is_empty() {
@@ -497,7 +497,8 @@ fn parse_fwmark(text: &str) -> Option<u32> {
     let value = match text.strip_prefix("0x") {
         Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
             let significant = hex.trim_start_matches('0');
-            if significant.len() > 8 {
+            // Two hex digits a byte: more than a u32 holds.
+            if significant.len() > 2 * size_of::<u32>() {
                 return None;
             }
             u64::from_str_radix(hex, 16).ok()?

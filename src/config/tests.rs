@@ -1,5 +1,7 @@
 //! Parser, writer and loader tests: real-world files, wg's leniencies, every error with its line.
 
+use super::error::ConfigError;
+use super::wg_quick::WgQuickKey;
 use super::*;
 use crate::core::ip_prefix::IpPrefix;
 use crate::core::keys::{PresharedKey, PrivateKey, PublicKey};

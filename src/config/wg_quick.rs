@@ -8,7 +8,7 @@ use core::fmt;
 use super::error::{ConfigError, ErrorKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WgQuickKey {
+pub(crate) enum WgQuickKey {
     Dns,
     Table,
     PreUp,
@@ -19,7 +19,7 @@ pub enum WgQuickKey {
 }
 
 impl WgQuickKey {
-    pub const ALL: [WgQuickKey; 7] = [
+    pub(crate) const ALL: [WgQuickKey; 7] = [
         WgQuickKey::Dns,
         WgQuickKey::Table,
         WgQuickKey::PreUp,
@@ -30,7 +30,7 @@ impl WgQuickKey {
     ];
 
     /// The key as wg-quick(8) spells it.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             WgQuickKey::Dns => "DNS",
             WgQuickKey::Table => "Table",
@@ -43,14 +43,14 @@ impl WgQuickKey {
     }
 
     /// The key whose name this is (any case), if any.
-    pub fn from_name(name: &str) -> Option<Self> {
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
         Self::ALL
             .into_iter()
             .find(|k| k.name().eq_ignore_ascii_case(name))
     }
 
     /// What `ringtun -c` would have to do to honour the key, for the refusal message.
-    pub fn what_ringtun_does_not_do(self) -> &'static str {
+    pub(crate) fn what_ringtun_does_not_do(self) -> &'static str {
         match self {
             WgQuickKey::Dns => "set DNS",
             WgQuickKey::Table => "choose routing tables",
@@ -71,13 +71,13 @@ impl fmt::Display for WgQuickKey {
 /// A wg-quick key found in the file, and where.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WgQuickSetting {
-    pub line: usize,
-    pub key: WgQuickKey,
+    pub(crate) line: usize,
+    pub(crate) key: WgQuickKey,
 }
 
 impl WgQuickSetting {
     /// The one-line error for `ringtun -c` to stop with; `source` names the file.
-    pub fn refusal(&self, source: &str) -> ConfigError {
+    pub(crate) fn refusal(&self, source: &str) -> ConfigError {
         ConfigError::new(source, self.line, ErrorKind::WgQuickOnly(self.key))
     }
 }

@@ -37,7 +37,7 @@ use core::hash::Hash;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::collections::HashMap;
 
-use super::ip_prefix::IpPrefix;
+use super::ip_prefix::{IpPrefix, V4_BITS, V6_BITS};
 use super::keyed_hash::HashKey;
 use super::peer_id::PeerId;
 
@@ -53,21 +53,26 @@ trait AddressBits: Copy {
 
 impl AddressBits for u32 {
     type Key = u32;
-    const BITS: u8 = 32;
+    const BITS: u8 = V4_BITS;
 
     fn key(self, len: u8) -> u32 {
         // checked_shl: a shift by 32 (len 0) would overflow; the mask is then empty.
-        self & u32::MAX.checked_shl(u32::from(32 - len)).unwrap_or(0)
+        self & u32::MAX
+            .checked_shl(u32::BITS - u32::from(len))
+            .unwrap_or(0)
     }
 }
 
 impl AddressBits for u128 {
     type Key = (u64, u64);
-    const BITS: u8 = 128;
+    const BITS: u8 = V6_BITS;
 
     fn key(self, len: u8) -> (u64, u64) {
-        let masked = self & u128::MAX.checked_shl(u32::from(128 - len)).unwrap_or(0);
-        ((masked >> 64) as u64, masked as u64)
+        let masked = self
+            & u128::MAX
+                .checked_shl(u128::BITS - u32::from(len))
+                .unwrap_or(0);
+        ((masked >> u64::BITS) as u64, masked as u64)
     }
 }
 
@@ -258,8 +263,13 @@ impl AllowedIps {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+pub mod model;
+
 #[cfg(test)]
 mod tests {
+    use super::model::Model;
     use super::*;
     use crate::core::entropy::{Entropy, TestEntropy};
 
@@ -416,54 +426,6 @@ mod tests {
         assert_eq!(t.lookup(ip("ffff::")), Some(C));
         assert_eq!(t.lookup(ip("::")), Some(B));
         assert_eq!(t.lookup(ip("::1")), None);
-    }
-
-    /// The obvious implementation: a list of (masked prefix, peer), longest containing one wins.
-    #[derive(Default)]
-    struct Model {
-        entries: Vec<(IpPrefix, PeerId)>,
-    }
-
-    impl Model {
-        fn insert(&mut self, prefix: IpPrefix, peer: PeerId) {
-            let prefix = prefix.masked();
-            match self.entries.iter_mut().find(|(p, _)| *p == prefix) {
-                Some(e) => e.1 = peer,
-                None => self.entries.push((prefix, peer)),
-            }
-        }
-
-        fn remove(&mut self, prefix: IpPrefix, peer: PeerId) -> bool {
-            let prefix = prefix.masked();
-            let before = self.entries.len();
-            self.entries.retain(|&(p, o)| !(p == prefix && o == peer));
-            self.entries.len() != before
-        }
-
-        fn remove_peer(&mut self, peer: PeerId) -> usize {
-            let before = self.entries.len();
-            self.entries.retain(|&(_, o)| o != peer);
-            before - self.entries.len()
-        }
-
-        fn lookup(&self, addr: IpAddr) -> Option<PeerId> {
-            self.entries
-                .iter()
-                .filter(|(p, _)| p.contains(addr))
-                .max_by_key(|(p, _)| p.prefix_len())
-                .map(|&(_, peer)| peer)
-        }
-
-        fn prefixes_of(&self, peer: PeerId) -> Vec<IpPrefix> {
-            let mut v: Vec<_> = self
-                .entries
-                .iter()
-                .filter(|&&(_, o)| o == peer)
-                .map(|&(p, _)| p)
-                .collect();
-            v.sort_by_key(|p| (p.addr(), p.prefix_len()));
-            v
-        }
     }
 
     /// A random address of the family, half the time near one already used (random low bits from

@@ -52,7 +52,8 @@ pub struct DeadlineQueue {
 }
 
 impl DeadlineQueue {
-    pub fn new() -> Self {
+    #[cfg(test)]
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -106,12 +107,12 @@ impl DeadlineQueue {
     }
 
     /// Clears `peer`'s deadline (the peer is being removed).
-    pub fn remove(&mut self, peer: PeerId) {
+    pub(crate) fn remove(&mut self, peer: PeerId) {
         self.set(peer, None);
     }
 
     /// `peer`'s deadline as last set.
-    pub fn deadline(&self, peer: PeerId) -> Option<Instant> {
+    pub(crate) fn deadline(&self, peer: PeerId) -> Option<Instant> {
         self.peers.get(peer.index()).and_then(|slot| slot.deadline)
     }
 
@@ -140,16 +141,19 @@ impl DeadlineQueue {
     }
 
     /// Peers that have a deadline.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.scheduled
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.scheduled == 0
     }
 
     /// Heap entries held, stale ones included (never more than `2 × len() + 64` after a call).
-    pub fn heap_len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn heap_len(&self) -> usize {
         self.heap.len()
     }
 

@@ -24,15 +24,18 @@ impl<E: Entropy + ?Sized> Entropy for &mut E {
 }
 
 /// A uniformly distributed 32-bit number (a receiver index).
-pub fn random_u32(entropy: &mut (impl Entropy + ?Sized)) -> u32 {
-    let mut bytes = [0u8; 4];
+pub(crate) fn random_u32(entropy: &mut (impl Entropy + ?Sized)) -> u32 {
+    let mut bytes = [0u8; size_of::<u32>()];
     entropy.fill(&mut bytes);
     u32::from_le_bytes(bytes)
 }
 
 /// A uniformly distributed duration in `0..=max`, at nanosecond resolution.
-pub fn random_duration_up_to(entropy: &mut (impl Entropy + ?Sized), max: Duration) -> Duration {
-    let mut bytes = [0u8; 8];
+pub(crate) fn random_duration_up_to(
+    entropy: &mut (impl Entropy + ?Sized),
+    max: Duration,
+) -> Duration {
+    let mut bytes = [0u8; size_of::<u64>()];
     entropy.fill(&mut bytes);
     let span = u64::try_from(max.as_nanos())
         .unwrap_or(u64::MAX)
@@ -42,16 +45,18 @@ pub fn random_duration_up_to(entropy: &mut (impl Entropy + ?Sized), max: Duratio
 }
 
 /// Test entropy: deterministic, distinct bytes from a seed (splitmix64). Owned by the test and
-/// passed in, like the driver's getrandom(2) source; never a generator the core keeps.
-#[cfg(test)]
+/// passed in, like the driver's getrandom(2) source; never a generator the core keeps. Also what
+/// the benchmarks and fuzz targets draw from (feature `test-util`).
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
 #[derive(Clone, Debug)]
-pub(crate) struct TestEntropy {
+pub struct TestEntropy {
     state: u64,
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "test-util"))]
 impl TestEntropy {
-    pub(crate) fn new(seed: u64) -> Self {
+    pub fn new(seed: u64) -> Self {
         TestEntropy {
             state: seed ^ 0x5eed_0f7e_5700,
         }
@@ -65,12 +70,13 @@ impl TestEntropy {
         z ^ (z >> 31)
     }
 
+    #[cfg(test)]
     pub(crate) fn next_u32(&mut self) -> u32 {
         (self.next_u64() >> 32) as u32
     }
 }
 
-#[cfg(test)]
+#[cfg(any(test, feature = "test-util"))]
 impl Entropy for TestEntropy {
     fn fill(&mut self, buf: &mut [u8]) {
         for chunk in buf.chunks_mut(8) {

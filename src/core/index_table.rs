@@ -45,13 +45,20 @@ pub struct IndexTable<V: Copy> {
 
 /// 2^32 / golden ratio, odd: multiplying by it spreads consecutive integers over the top bits.
 const FIBONACCI: u64 = 0x9e37_79b9_7f4a_7c15;
+/// Most indices a table holds: half of the 2^32 there are, so a free one is always near.
+const MAX_CAPACITY: usize = 1 << 31;
+/// Slots per index the table may hold: at most half full keeps probe sequences short.
+const SLOTS_PER_INDEX: usize = 2;
+/// The fewest slots, so that `slot_bits` is never 0.
+const MIN_SLOTS: usize = 8;
 
 impl<V: Copy> IndexTable<V> {
     /// A table for at most `capacity` indices (2^31 at most, half of all indices), allocated now.
     pub fn with_capacity(capacity: usize) -> Self {
-        let capacity = capacity.min(1 << 31);
-        // At most half full; at least 8 slots so `slot_bits` is never 0.
-        let slot_count = (capacity * 2).max(8).next_power_of_two();
+        let capacity = capacity.min(MAX_CAPACITY);
+        let slot_count = (capacity * SLOTS_PER_INDEX)
+            .max(MIN_SLOTS)
+            .next_power_of_two();
         IndexTable {
             slots: vec![
                 Slot {
@@ -70,7 +77,7 @@ impl<V: Copy> IndexTable<V> {
 
     fn home(&self, index: u32) -> usize {
         // The top `slot_bits` bits of the product: slot_bits <= 63 since slot_count fits usize.
-        ((u64::from(index).wrapping_mul(FIBONACCI)) >> (64 - self.slot_bits)) as usize
+        ((u64::from(index).wrapping_mul(FIBONACCI)) >> (u64::BITS - self.slot_bits)) as usize
     }
 
     /// The slot holding `index`, if present.
@@ -117,13 +124,13 @@ impl<V: Copy> IndexTable<V> {
 
     /// Replaces the value of a present `index` (a handshake's index becoming its session's);
     /// returns the old value, or `None` (and changes nothing) if `index` is not present.
-    pub fn replace(&mut self, index: u32, value: V) -> Option<V> {
+    pub(crate) fn replace(&mut self, index: u32, value: V) -> Option<V> {
         let at = self.find(index)?;
         self.slots[at].value.replace(value)
     }
 
     /// Removes `index`; returns its value if it was present.
-    pub fn remove(&mut self, index: u32) -> Option<V> {
+    pub(crate) fn remove(&mut self, index: u32) -> Option<V> {
         let mut hole = self.find(index)?;
         let removed = self.slots[hole].value.take();
         self.len -= 1;
@@ -158,14 +165,14 @@ impl<V: Copy> IndexTable<V> {
     }
 
     /// The most entries the table accepts.
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// Raises the capacity to at least `capacity` by moving every entry into a larger array, so
     /// that a table sized for the peers configured can follow peers added at run time (a
     /// configuration change, never a packet). Does nothing if the table is big enough already.
-    pub fn reserve(&mut self, capacity: usize) {
+    pub(crate) fn reserve(&mut self, capacity: usize) {
         if capacity <= self.capacity {
             return;
         }

@@ -14,19 +14,26 @@ pub struct IpPrefix {
     len: u8,
 }
 
+/// Bits in an IPv4 address: its longest prefix.
+pub(crate) const V4_BITS: u8 = Ipv4Addr::BITS as u8;
+/// Bits in an IPv6 address: its longest prefix.
+pub(crate) const V6_BITS: u8 = Ipv6Addr::BITS as u8;
+
 /// Bits in an address of this family.
-pub fn address_bits(addr: IpAddr) -> u8 {
+pub(crate) fn address_bits(addr: IpAddr) -> u8 {
     match addr {
-        IpAddr::V4(_) => 32,
-        IpAddr::V6(_) => 128,
+        IpAddr::V4(_) => V4_BITS,
+        IpAddr::V6(_) => V6_BITS,
     }
 }
 
 /// The top `len` bits of a `bits`-bit address as a mask (`len` <= `bits` <= 128).
 fn mask_u128(len: u8, bits: u8) -> u128 {
     // checked_shl: a shift by the full width (len 0 of IPv6) would overflow; no bits remain then.
-    let ones = u128::MAX.checked_shl(u32::from(128 - len)).unwrap_or(0);
-    ones >> (128 - bits)
+    let ones = u128::MAX
+        .checked_shl(u128::BITS - u32::from(len))
+        .unwrap_or(0);
+    ones >> (u128::BITS - u32::from(bits))
 }
 
 impl IpPrefix {
@@ -52,7 +59,7 @@ impl IpPrefix {
         self.len
     }
 
-    pub fn is_ipv4(&self) -> bool {
+    pub(crate) fn is_ipv4(&self) -> bool {
         self.addr.is_ipv4()
     }
 
@@ -62,10 +69,12 @@ impl IpPrefix {
         let addr = match self.addr {
             IpAddr::V4(a) => {
                 // mask_u128 of 32-bit width fits in u32.
-                let mask = mask_u128(self.len, 32) as u32;
+                let mask = mask_u128(self.len, V4_BITS) as u32;
                 IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask))
             }
-            IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask_u128(self.len, 128))),
+            IpAddr::V6(a) => {
+                IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask_u128(self.len, V6_BITS)))
+            }
         };
         IpPrefix {
             addr,
@@ -74,7 +83,7 @@ impl IpPrefix {
     }
 
     /// Whether the host bits are all zero already (`wg` warns about entries where they are not).
-    pub fn is_masked(&self) -> bool {
+    pub(crate) fn is_masked(&self) -> bool {
         self.masked() == *self
     }
 
@@ -82,10 +91,10 @@ impl IpPrefix {
     pub fn contains(&self, addr: IpAddr) -> bool {
         match (self.masked().addr, addr) {
             (IpAddr::V4(net), IpAddr::V4(a)) => {
-                u32::from(a) & (mask_u128(self.len, 32) as u32) == u32::from(net)
+                u32::from(a) & (mask_u128(self.len, V4_BITS) as u32) == u32::from(net)
             }
             (IpAddr::V6(net), IpAddr::V6(a)) => {
-                u128::from(a) & mask_u128(self.len, 128) == u128::from(net)
+                u128::from(a) & mask_u128(self.len, V6_BITS) == u128::from(net)
             }
             _ => false,
         }
@@ -138,8 +147,8 @@ impl FromStr for IpPrefix {
             return Err(PrefixParseError::Length);
         }
         let significant = len_text.trim_start_matches('0');
-        // More than three significant digits is over 128 whatever they are (and would not fit u8).
-        if significant.len() > 3 {
+        // More significant digits than u8::MAX has are over 128 whatever they are.
+        if significant.len() > u8::MAX.ilog10() as usize + 1 {
             return Err(PrefixParseError::Length);
         }
         let len = significant.parse::<u16>().unwrap_or(0);

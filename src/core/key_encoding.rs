@@ -9,10 +9,11 @@
 use core::fmt;
 use core::hint::black_box;
 
-pub const KEY_LEN: usize = 32;
+pub use crate::core::noise::consts::KEY_LEN;
 /// 43 base64 characters for 256 bits, and one `=` of padding.
 pub const BASE64_LEN: usize = 44;
-pub const HEX_LEN: usize = 64;
+/// Two hex digits per byte.
+pub const HEX_LEN: usize = 2 * KEY_LEN;
 
 /// Why text is not a key. Lengths are public; which character is wrong is not reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,6 +12,9 @@
 
 use core::hash::{BuildHasher, Hasher};
 
+/// Bytes of the words the hash reads and keys with.
+const WORD: usize = size_of::<u64>();
+
 /// The key of the hash; also its `BuildHasher`, so `HashMap::with_hasher(key)` uses it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HashKey {
@@ -20,12 +23,15 @@ pub struct HashKey {
 }
 
 impl HashKey {
-    /// A key from 16 random bytes (from the caller's `Entropy`).
-    pub fn from_bytes(bytes: [u8; 16]) -> Self {
-        let mut lo = [0u8; 8];
-        let mut hi = [0u8; 8];
-        lo.copy_from_slice(&bytes[..8]);
-        hi.copy_from_slice(&bytes[8..]);
+    /// Random bytes a key is made from: a seed and a multiplier.
+    pub const LEN: usize = 2 * WORD;
+
+    /// A key from [`HashKey::LEN`] random bytes (from the caller's `Entropy`).
+    pub fn from_bytes(bytes: [u8; Self::LEN]) -> Self {
+        let mut lo = [0u8; WORD];
+        let mut hi = [0u8; WORD];
+        lo.copy_from_slice(&bytes[..WORD]);
+        hi.copy_from_slice(&bytes[WORD..]);
         let (seed, multiplier) = (u64::from_le_bytes(lo), u64::from_le_bytes(hi));
         // An odd multiplier keeps the multiply a bijection on the low word; the constant keeps a
         // zero key from degenerating into a constant hash.
@@ -50,18 +56,18 @@ pub struct KeyedHasher {
 
 impl Hasher for KeyedHasher {
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
+        let mut chunks = bytes.chunks_exact(WORD);
         for chunk in &mut chunks {
-            let mut word = [0u8; 8];
+            let mut word = [0u8; WORD];
             word.copy_from_slice(chunk);
             self.write_u64(u64::from_le_bytes(word));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut word = [0u8; 8];
+            let mut word = [0u8; WORD];
             word[..rest.len()].copy_from_slice(rest);
             // The length in the top byte keeps "ab" and "ab\0" apart.
-            word[7] ^= rest.len() as u8;
+            word[WORD - 1] ^= rest.len() as u8;
             self.write_u64(u64::from_le_bytes(word));
         }
     }

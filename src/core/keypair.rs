@@ -19,7 +19,8 @@ use super::stats::DropReason;
 use super::time::Instant;
 
 /// Plaintext lengths are padded to a multiple of this (WireGuard's `MESSAGE_PADDING_MULTIPLE`).
-pub const PADDING_MULTIPLE: usize = 16;
+#[cfg(test)]
+pub(crate) const PADDING_MULTIPLE: usize = 16;
 
 /// Whether `seal` pads the plaintext with zeros before encrypting it.
 ///
@@ -29,9 +30,10 @@ pub const PADDING_MULTIPLE: usize = 16;
 /// bytes, and 15 bytes of tailroom the caller must provide. The receiver trims it by the inner IP
 /// header's length, so peers that pad and peers that do not interoperate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Padding {
+pub(crate) enum Padding {
     None,
     /// Pad to a multiple of 16, but never past `mtu` (0: no cap).
+    #[cfg(test)]
     ToMultipleOf16 {
         mtu: usize,
     },
@@ -39,7 +41,8 @@ pub enum Padding {
 
 /// Padding bytes WireGuard adds to a `len`-byte packet under a tunnel MTU of `mtu` (0: no cap).
 /// A packet longer than the MTU (a segmentation-offload batch) is padded as its last segment would be.
-pub fn padding_len(len: usize, mtu: usize) -> usize {
+#[cfg(test)]
+pub(crate) fn padding_len(len: usize, mtu: usize) -> usize {
     // Written so that no length, however large, overflows.
     let to_next_multiple = |n: usize| (PADDING_MULTIPLE - n % PADDING_MULTIPLE) % PADDING_MULTIPLE;
     if mtu == 0 {
@@ -54,15 +57,15 @@ pub fn padding_len(len: usize, mtu: usize) -> usize {
 
 /// A datagram sealed in the caller's buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Sealed {
+pub(crate) struct Sealed {
     /// The datagram is `buf[..len]`: header, ciphertext (with padding), tag.
-    pub len: usize,
+    pub(crate) len: usize,
     /// The session should be replaced: it has sent `REKEY_AFTER_MESSAGES` messages, or we initiated
     /// it and it is `REKEY_AFTER_TIME` old (WireGuard's send-side "keep key fresh").
-    pub wants_rekey: bool,
+    pub(crate) wants_rekey: bool,
 }
 
-pub struct Keypair {
+pub(crate) struct Keypair {
     /// Keys and indices; wiped when the keypair is dropped.
     keys: SessionKeys,
     created: Instant,
@@ -73,7 +76,7 @@ pub struct Keypair {
 
 impl Keypair {
     /// A fresh session from a completed handshake, at `created`.
-    pub fn new(keys: SessionKeys, created: Instant) -> Self {
+    pub(crate) fn new(keys: SessionKeys, created: Instant) -> Self {
         Keypair {
             keys,
             created,
@@ -83,30 +86,30 @@ impl Keypair {
     }
 
     /// Ours: the peer puts it in what it sends us.
-    pub fn local_index(&self) -> u32 {
+    pub(crate) fn local_index(&self) -> u32 {
         self.keys.local_index()
     }
 
     /// The peer's: we put it in what we send.
-    pub fn remote_index(&self) -> u32 {
+    pub(crate) fn remote_index(&self) -> u32 {
         self.keys.remote_index()
     }
 
-    pub fn created(&self) -> Instant {
+    pub(crate) fn created(&self) -> Instant {
         self.created
     }
 
-    pub fn is_initiator(&self) -> bool {
+    pub(crate) fn is_initiator(&self) -> bool {
         self.keys.is_initiator()
     }
 
     /// The counters received so far (for state fingerprints in tests and fuzzing).
-    pub fn replay_window(&self) -> &ReplayWindow {
+    pub(crate) fn replay_window(&self) -> &ReplayWindow {
         &self.replay
     }
 
     /// Messages sealed so far (also the counter the next one gets).
-    pub fn send_counter(&self) -> u64 {
+    pub(crate) fn send_counter(&self) -> u64 {
         self.send_counter
     }
 
@@ -115,7 +118,7 @@ impl Keypair {
     }
 
     /// Could `seal` send now (the session is young enough and has counters left)?
-    pub fn can_send(&self, now: Instant) -> bool {
+    pub(crate) fn can_send(&self, now: Instant) -> bool {
         self.age(now) < REJECT_AFTER_TIME && self.send_counter < REJECT_AFTER_MESSAGES
     }
 
@@ -125,7 +128,7 @@ impl Keypair {
     ///
     /// Refused, with nothing changed: `Expired` at `REJECT_AFTER_TIME` or once the counter reached
     /// `REJECT_AFTER_MESSAGES`; `TooBig` if `buf` is too short.
-    pub fn seal(
+    pub(crate) fn seal(
         &mut self,
         now: Instant,
         buf: &mut [u8],
@@ -137,6 +140,7 @@ impl Keypair {
         }
         let padded_len = match padding {
             Padding::None => Some(payload_len),
+            #[cfg(test)]
             Padding::ToMultipleOf16 { mtu } => {
                 payload_len.checked_add(padding_len(payload_len, mtu))
             }
@@ -172,7 +176,7 @@ impl Keypair {
     /// Opens `message` in place and returns the plaintext length (padding included; the inner IP
     /// header says how much of it is the packet). On any error nothing changed: the replay window
     /// moves only after the tag verified.
-    pub fn open<T: AsRef<[u8]> + AsMut<[u8]>>(
+    pub(crate) fn open<T: AsRef<[u8]> + AsMut<[u8]>>(
         &mut self,
         now: Instant,
         message: &mut Transport<T>,

@@ -22,11 +22,11 @@
 //! - [`allowed_ips`], [`index_table`], [`peer_table`]: cryptokey routing, receiver indices, peers by
 //!   public key; [`keys`], [`key_encoding`], [`ip_prefix`], [`keyed_hash`]: what they hold.
 //! - [`transmit`]: what the core hands the driver ([`Transmit`], [`Received`]).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod aead;
 pub mod allowed_ips;
-pub mod consts;
+pub(crate) mod consts;
 pub mod deadlines;
 pub mod device;
 pub mod entropy;
@@ -34,26 +34,27 @@ pub mod index_table;
 pub mod ip_prefix;
 pub mod key_encoding;
 pub mod keyed_hash;
-pub mod keypair;
+pub(crate) mod keypair;
 pub mod keys;
 pub mod noise;
 pub mod offload;
-pub mod one_command;
-pub mod peer;
+pub(crate) mod one_command;
+pub(crate) mod peer;
 pub mod peer_id;
 pub mod peer_table;
 pub mod replay;
-pub mod roaming;
-pub mod sessions;
-pub mod stats;
-pub mod time;
-pub mod timers;
-pub mod transmit;
+pub(crate) mod roaming;
+pub(crate) mod sessions;
+pub(crate) mod stats;
+pub(crate) mod time;
+pub(crate) mod timers;
+pub(crate) mod transmit;
 
-pub use device::Device;
-pub use stats::{DropReason, Stats};
+pub use stats::DropReason;
+pub(crate) use stats::Stats;
 pub use time::{Instant, WallTime};
-pub use transmit::{Received, Transmit};
+pub use transmit::Received;
+pub(crate) use transmit::Transmit;
 
 /// Bytes after it: the Poly1305 tag.
 pub use noise::consts::TAG_LEN;
@@ -61,4 +62,4 @@ pub use noise::consts::TAG_LEN;
 pub use noise::messages::TRANSPORT_HEADER_LEN as DATA_HEADER_LEN;
 
 /// Bytes a transport-data datagram adds around an IP packet: header before, tag after.
-pub const DATA_OVERHEAD: usize = DATA_HEADER_LEN + TAG_LEN;
+pub(crate) const DATA_OVERHEAD: usize = DATA_HEADER_LEN + TAG_LEN;

@@ -29,23 +29,23 @@ use super::noise::StaticIdentity;
 use super::noise::crypto::hmac;
 
 /// Length of the shared secret, in bytes (a WireGuard key).
-pub const SECRET_LEN: usize = 32;
+pub(crate) const SECRET_LEN: usize = 32;
 
-pub const SERVER_STATIC_LABEL: &[u8] = b"ringtun one-command v2 server static key";
-pub const CLIENT_STATIC_LABEL: &[u8] = b"ringtun one-command v2 client static key";
-pub const PRESHARED_LABEL: &[u8] = b"ringtun one-command v2 preshared key";
+pub(crate) const SERVER_STATIC_LABEL: &[u8] = b"ringtun one-command v2 server static key";
+pub(crate) const CLIENT_STATIC_LABEL: &[u8] = b"ringtun one-command v2 client static key";
+pub(crate) const PRESHARED_LABEL: &[u8] = b"ringtun one-command v2 preshared key";
 
 /// Everything the two sides use, derived from the secret. `Debug` redacts (the key types do).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OneCommandKeys {
-    pub server_private: PrivateKey,
-    pub client_private: PrivateKey,
-    pub preshared: PresharedKey,
+pub(crate) struct OneCommandKeys {
+    pub(crate) server_private: PrivateKey,
+    pub(crate) client_private: PrivateKey,
+    pub(crate) preshared: PresharedKey,
 }
 
 impl OneCommandKeys {
     /// Derives the three keys from `secret` (see the module documentation).
-    pub fn derive(secret: &[u8; SECRET_LEN]) -> Self {
+    pub(crate) fn derive(secret: &[u8; SECRET_LEN]) -> Self {
         OneCommandKeys {
             server_private: PrivateKey::from_random(*hmac(secret, &[SERVER_STATIC_LABEL])),
             client_private: PrivateKey::from_random(*hmac(secret, &[CLIENT_STATIC_LABEL])),
@@ -53,17 +53,19 @@ impl OneCommandKeys {
         }
     }
 
-    pub fn server_public(&self) -> PublicKey {
+    #[cfg(test)]
+    pub(crate) fn server_public(&self) -> PublicKey {
         public_key(&self.server_private)
     }
 
-    pub fn client_public(&self) -> PublicKey {
+    #[cfg(test)]
+    pub(crate) fn client_public(&self) -> PublicKey {
         public_key(&self.client_private)
     }
 }
 
 /// The X25519 public key of `private` (what `wg pubkey` prints).
-pub fn public_key(private: &PrivateKey) -> PublicKey {
+pub(crate) fn public_key(private: &PrivateKey) -> PublicKey {
     let identity = StaticIdentity::from_private_bytes(*private.as_bytes());
     PublicKey::from_bytes(*identity.public_key().as_bytes())
 }

@@ -26,71 +26,71 @@ use super::timers::{PeerTimers, TimerActions};
 
 /// A data message sealed for the peer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Sent {
+pub(crate) struct Sent {
     /// The datagram is `buf[..len]`.
-    pub len: usize,
-    pub dst: SocketAddr,
+    pub(crate) len: usize,
+    pub(crate) dst: SocketAddr,
     /// Send a handshake initiation now too (the session is due for rekeying; rate limit checked).
-    pub initiate: bool,
+    pub(crate) initiate: bool,
 }
 
 /// Nothing was sealed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SendBlocked {
+pub(crate) struct SendBlocked {
     /// `NoSession` (none, or no address to send to), `Expired` (too old or out of counters; the
     /// packet should wait for the next session), `TooBig` (the caller's buffer).
-    pub reason: DropReason,
+    pub(crate) reason: DropReason,
     /// Send a handshake initiation now (rate limit checked).
-    pub initiate: bool,
+    pub(crate) initiate: bool,
 }
 
 /// A data message from the peer, opened in place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Received {
+pub(crate) struct Received {
     /// Plaintext bytes after the header, padding included; 0 for a keepalive. The inner IP header
     /// gives the packet's own length.
-    pub plaintext_len: usize,
-    pub endpoint_changed: Option<EndpointChange>,
+    pub(crate) plaintext_len: usize,
+    pub(crate) endpoint_changed: Option<EndpointChange>,
     /// The responder's pending session was confirmed by this message and is now current: send
     /// the packets that were waiting for a session.
-    pub session_confirmed: bool,
+    pub(crate) session_confirmed: bool,
     /// Sessions the confirmation dropped: remove these local indices from the index table.
-    pub dropped_indices: LocalIndices,
+    pub(crate) dropped_indices: LocalIndices,
     /// Send a handshake initiation now (last-minute rekey of an old session; rate limit checked).
-    pub initiate: bool,
+    pub(crate) initiate: bool,
 }
 
 /// A session installed from a completed handshake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Installed {
+pub(crate) struct Installed {
     /// Sessions the rotation dropped: remove these local indices from the index table.
-    pub dropped_indices: LocalIndices,
-    pub endpoint_changed: Option<EndpointChange>,
+    pub(crate) dropped_indices: LocalIndices,
+    pub(crate) endpoint_changed: Option<EndpointChange>,
 }
 
 /// What [`Peer::handle_timeout`] did and asks for.
 #[derive(Debug)]
-pub struct TimeoutOutcome<H> {
+pub(crate) struct TimeoutOutcome<H> {
     /// Still to do by the endpoint: `send_initiation`, `send_keepalive`, and on
     /// `handshake_given_up` drop the packets waiting for a session. `zero_key_material` and
     /// `peer_unresponsive` are already done (see the fields below).
-    pub actions: TimerActions,
+    pub(crate) actions: TimerActions,
     /// Key material was erased: remove these local indices from the index table...
-    pub dropped_indices: LocalIndices,
+    pub(crate) dropped_indices: LocalIndices,
     /// ...and the index of this dropped handshake, if it registered one.
-    pub dropped_handshake: Option<H>,
+    pub(crate) dropped_handshake: Option<H>,
     /// The endpoint fell back to the configured one.
-    pub endpoint_changed: Option<EndpointChange>,
+    pub(crate) endpoint_changed: Option<EndpointChange>,
 }
 
-pub struct Peer<H> {
+pub(crate) struct Peer<H> {
     id: PeerId,
     endpoint: PeerEndpoint,
     sessions: Sessions,
     timers: PeerTimers,
     /// The handshake in progress (ours or the peer's), the noise module's state. Erased with the
     /// sessions when key material is zeroed.
-    pub handshake: Option<H>,
+    pub(crate) handshake: Option<H>,
     /// Bytes of every datagram sent to / authenticated from this peer, handshakes included
     /// (`wg show` transfer).
     tx_bytes: u64,
@@ -103,7 +103,7 @@ pub struct Peer<H> {
 impl<H> Peer<H> {
     /// A peer with `endpoint` configured (`Endpoint =`, where to reach it first) and the
     /// `PersistentKeepalive` interval (`None` for off).
-    pub fn new(
+    pub(crate) fn new(
         id: PeerId,
         endpoint: Option<SocketAddr>,
         persistent_keepalive: Option<Duration>,
@@ -120,55 +120,55 @@ impl<H> Peer<H> {
         }
     }
 
-    pub fn id(&self) -> PeerId {
+    #[cfg(test)]
+    pub(crate) fn id(&self) -> PeerId {
         self.id
     }
 
     /// Where datagrams to the peer go now.
-    pub fn endpoint(&self) -> Option<SocketAddr> {
+    pub(crate) fn endpoint(&self) -> Option<SocketAddr> {
         self.endpoint.current()
     }
 
-    pub fn configured_endpoint(&self) -> Option<SocketAddr> {
-        self.endpoint.configured()
-    }
-
-    pub fn set_configured_endpoint(&mut self, addr: Option<SocketAddr>) -> Option<EndpointChange> {
+    pub(crate) fn set_configured_endpoint(
+        &mut self,
+        addr: Option<SocketAddr>,
+    ) -> Option<EndpointChange> {
         self.endpoint.set_configured(addr)
     }
 
-    pub fn persistent_keepalive(&self) -> Option<Duration> {
+    pub(crate) fn persistent_keepalive(&self) -> Option<Duration> {
         self.timers.persistent_keepalive()
     }
 
-    pub fn set_persistent_keepalive(&mut self, interval: Option<Duration>) {
+    pub(crate) fn set_persistent_keepalive(&mut self, interval: Option<Duration>) {
         self.timers.set_persistent_keepalive(interval);
     }
 
-    pub fn sessions(&self) -> &Sessions {
+    pub(crate) fn sessions(&self) -> &Sessions {
         &self.sessions
     }
 
-    pub fn timers(&self) -> &PeerTimers {
+    pub(crate) fn timers(&self) -> &PeerTimers {
         &self.timers
     }
 
-    pub fn tx_bytes(&self) -> u64 {
+    pub(crate) fn tx_bytes(&self) -> u64 {
         self.tx_bytes
     }
 
-    pub fn rx_bytes(&self) -> u64 {
+    pub(crate) fn rx_bytes(&self) -> u64 {
         self.rx_bytes
     }
 
-    pub fn last_handshake(&self) -> Option<Instant> {
+    pub(crate) fn last_handshake(&self) -> Option<Instant> {
         self.last_handshake
     }
 
     /// Seals the packet at `buf[HEADER_LEN..HEADER_LEN + payload_len]` (0: a keepalive) under the
     /// current session. With no usable session nothing is sealed and a handshake is asked for: the
     /// endpoint keeps the packet until the session is up.
-    pub fn seal(
+    pub(crate) fn seal(
         &mut self,
         now: Instant,
         buf: &mut [u8],
@@ -218,7 +218,7 @@ impl<H> Peer<H> {
 
     /// Opens a data message from `from` addressed to one of this peer's sessions (the endpoint
     /// found the peer by the receiver index). On error nothing changed.
-    pub fn open<T: AsRef<[u8]> + AsMut<[u8]>>(
+    pub(crate) fn open<T: AsRef<[u8]> + AsMut<[u8]>>(
         &mut self,
         now: Instant,
         from: SocketAddr,
@@ -271,12 +271,13 @@ impl<H> Peer<H> {
     /// Something outside the data path wants a handshake (a new peer with an endpoint, a manual
     /// trigger). True: build and send an initiation now (to [`Peer::endpoint`]), then call
     /// [`Peer::initiation_sent`]; false: one went out less than `REKEY_TIMEOUT` ago.
-    pub fn want_handshake(&mut self, now: Instant) -> bool {
+    #[cfg(test)]
+    pub(crate) fn want_handshake(&mut self, now: Instant) -> bool {
         self.timers.want_handshake(now)
     }
 
     /// A handshake initiation of `len` bytes was sent.
-    pub fn initiation_sent(&mut self, now: Instant, len: usize, entropy: &mut impl Entropy) {
+    pub(crate) fn initiation_sent(&mut self, now: Instant, len: usize, entropy: &mut impl Entropy) {
         self.timers.any_authenticated_packet_traversal(now);
         self.timers.any_authenticated_packet_sent(now);
         self.timers.handshake_initiated(now, entropy);
@@ -285,7 +286,7 @@ impl<H> Peer<H> {
 
     /// A handshake initiation of `len` bytes from `from` passed every check of the noise module
     /// (MACs, decryption, timestamp newer than the last, flood limit).
-    pub fn initiation_received(
+    pub(crate) fn initiation_received(
         &mut self,
         now: Instant,
         from: SocketAddr,
@@ -296,7 +297,12 @@ impl<H> Peer<H> {
 
     /// We answered an initiation with a response of `len` bytes and derived `keypair` (ours as
     /// responder): it waits in the `next` slot until the initiator uses it.
-    pub fn response_sent(&mut self, now: Instant, len: usize, keypair: Keypair) -> LocalIndices {
+    pub(crate) fn response_sent(
+        &mut self,
+        now: Instant,
+        len: usize,
+        keypair: Keypair,
+    ) -> LocalIndices {
         let dropped = self.sessions.install_as_responder(keypair);
         self.timers.session_derived(now);
         self.timers.any_authenticated_packet_traversal(now);
@@ -310,7 +316,7 @@ impl<H> Peer<H> {
     /// `keypair` (ours as initiator): it becomes current at once. The endpoint then sends the
     /// packets waiting for a session or, if none, a keepalive, so the responder learns at once that
     /// the session works.
-    pub fn response_received(
+    pub(crate) fn response_received(
         &mut self,
         now: Instant,
         from: SocketAddr,
@@ -342,13 +348,13 @@ impl<H> Peer<H> {
     }
 
     /// When [`Peer::handle_timeout`] should run next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next_deadline()
     }
 
     /// Runs the expired timers. Erasing keys and falling back to the configured endpoint happen
     /// here; sending is the endpoint's (see [`TimeoutOutcome::actions`]).
-    pub fn handle_timeout(&mut self, now: Instant) -> TimeoutOutcome<H> {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> TimeoutOutcome<H> {
         let actions = self.timers.handle_timeout(now);
         let mut outcome = TimeoutOutcome {
             actions,
@@ -369,7 +375,7 @@ impl<H> Peer<H> {
 
     /// Erases every session and the handshake in progress (timer expiry, peer removal). Returns
     /// what the endpoint must unregister from its index table.
-    pub fn clear_key_material(&mut self) -> (LocalIndices, Option<H>) {
+    pub(crate) fn clear_key_material(&mut self) -> (LocalIndices, Option<H>) {
         (self.sessions.clear(), self.handshake.take())
     }
 }
@@ -412,8 +418,7 @@ mod tests {
         core::net::IpAddr::V4(core::net::Ipv4Addr::new(198, 51, 100, 6)),
         666,
     );
-    const INITIATION_LEN: usize = 148;
-    const RESPONSE_LEN: usize = 92;
+    use crate::core::noise::messages::{INITIATION_LEN, RESPONSE_LEN};
     const MTU: Padding = Padding::ToMultipleOf16 { mtu: 1420 };
 
     fn secs(s: u64) -> Instant {

@@ -9,7 +9,7 @@ pub struct PeerId(pub u32);
 
 impl PeerId {
     /// The number as a `Vec` index.
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         // u32 always fits usize on the 32- and 64-bit targets ringtun builds for.
         self.0 as usize
     }

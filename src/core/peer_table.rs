@@ -67,7 +67,7 @@ impl PeerTable {
     }
 
     /// Removes peer `id`; returns its key, or `None` if there was no such peer.
-    pub fn remove(&mut self, id: PeerId) -> Option<PublicKey> {
+    pub(crate) fn remove(&mut self, id: PeerId) -> Option<PublicKey> {
         let key = self.keys.get_mut(id.index())?.take()?;
         self.by_key.remove(&key);
         // Keep `free` sorted high to low so `pop` gives the lowest id.
@@ -87,12 +87,12 @@ impl PeerTable {
         self.by_key.get(key).copied()
     }
 
-    pub fn public_key(&self, id: PeerId) -> Option<&PublicKey> {
+    pub(crate) fn public_key(&self, id: PeerId) -> Option<&PublicKey> {
         self.keys.get(id.index())?.as_ref()
     }
 
     /// Every peer, lowest id first.
-    pub fn iter(&self) -> impl Iterator<Item = (PeerId, &PublicKey)> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (PeerId, &PublicKey)> + '_ {
         self.keys
             .iter()
             .enumerate()
@@ -105,10 +105,6 @@ impl PeerTable {
 
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
-    }
-
-    pub fn max_peers(&self) -> u32 {
-        self.max_peers
     }
 }
 

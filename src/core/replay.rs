@@ -5,7 +5,7 @@
 //! enforces): the state starts as if counter 0 were the newest, so 0 is acceptable first.
 
 /// Bits in the ring.
-pub const RING_BITS: usize = 8192;
+pub(crate) const RING_BITS: usize = 8192;
 /// How far behind the newest counter a packet may arrive and still be accepted once.
 /// One word of the ring is always being recycled, hence the 64 (8128, as wireguard-go).
 pub const WINDOW_SIZE: u64 = (RING_BITS - 64) as u64;

@@ -20,19 +20,19 @@ use core::net::SocketAddr;
 
 /// The address data goes to changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EndpointChange {
-    pub from: Option<SocketAddr>,
-    pub to: SocketAddr,
+pub(crate) struct EndpointChange {
+    pub(crate) from: Option<SocketAddr>,
+    pub(crate) to: SocketAddr,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PeerEndpoint {
+pub(crate) struct PeerEndpoint {
     configured: Option<SocketAddr>,
     learned: Option<SocketAddr>,
 }
 
 impl PeerEndpoint {
-    pub fn new(configured: Option<SocketAddr>) -> Self {
+    pub(crate) fn new(configured: Option<SocketAddr>) -> Self {
         PeerEndpoint {
             configured,
             learned: None,
@@ -40,16 +40,20 @@ impl PeerEndpoint {
     }
 
     /// Where to send now: the learned address, else the configured one.
-    pub fn current(&self) -> Option<SocketAddr> {
+    pub(crate) fn current(&self) -> Option<SocketAddr> {
         self.learned.or(self.configured)
     }
 
-    pub fn configured(&self) -> Option<SocketAddr> {
+    #[cfg(test)]
+    pub(crate) fn configured(&self) -> Option<SocketAddr> {
         self.configured
     }
 
     /// The operator set (or removed) the endpoint. A set one takes effect at once (rule 4).
-    pub fn set_configured(&mut self, configured: Option<SocketAddr>) -> Option<EndpointChange> {
+    pub(crate) fn set_configured(
+        &mut self,
+        configured: Option<SocketAddr>,
+    ) -> Option<EndpointChange> {
         let before = self.current();
         self.configured = configured;
         if configured.is_some() {
@@ -59,14 +63,14 @@ impl PeerEndpoint {
     }
 
     /// A datagram from `from` passed every check (rule 1).
-    pub fn authenticated_from(&mut self, from: SocketAddr) -> Option<EndpointChange> {
+    pub(crate) fn authenticated_from(&mut self, from: SocketAddr) -> Option<EndpointChange> {
         let before = self.current();
         self.learned = Some(from);
         self.change_from(before)
     }
 
     /// The peer stopped answering at the current address (rule 2).
-    pub fn fall_back(&mut self) -> Option<EndpointChange> {
+    pub(crate) fn fall_back(&mut self) -> Option<EndpointChange> {
         // Nothing configured: nothing to fall back to (rule 3).
         self.configured?;
         let before = self.current();

@@ -14,16 +14,20 @@ use super::keypair::Keypair;
 
 /// Which slot a session sits in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Slot {
+pub(crate) enum Slot {
     Current,
     Previous,
     Next,
 }
 
+impl Slot {
+    pub(crate) const ALL: [Slot; 3] = [Slot::Current, Slot::Previous, Slot::Next];
+}
+
 /// Local indices of up to three sessions: those a rotation dropped, or those a peer holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LocalIndices {
-    indices: [u32; 3],
+pub(crate) struct LocalIndices {
+    indices: [u32; Slot::ALL.len()],
     len: usize,
 }
 
@@ -43,11 +47,11 @@ impl LocalIndices {
         }
     }
 
-    pub fn as_slice(&self) -> &[u32] {
+    pub(crate) fn as_slice(&self) -> &[u32] {
         &self.indices[..self.len]
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 }
@@ -57,27 +61,27 @@ impl LocalIndices {
 /// instead of a keypair's size. The box is allocated per handshake (every two minutes per active
 /// peer), never per packet.
 #[derive(Debug, Default)]
-pub struct Sessions {
+pub(crate) struct Sessions {
     current: Option<Box<Keypair>>,
     previous: Option<Box<Keypair>>,
     next: Option<Box<Keypair>>,
 }
 
 impl Sessions {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The session to send with, if any (it may be too old to use: see `Keypair::can_send`).
-    pub fn current(&self) -> Option<&Keypair> {
+    pub(crate) fn current(&self) -> Option<&Keypair> {
         self.current.as_deref()
     }
 
-    pub fn current_mut(&mut self) -> Option<&mut Keypair> {
+    pub(crate) fn current_mut(&mut self) -> Option<&mut Keypair> {
         self.current.as_deref_mut()
     }
 
-    pub fn get(&self, slot: Slot) -> Option<&Keypair> {
+    pub(crate) fn get(&self, slot: Slot) -> Option<&Keypair> {
         match slot {
             Slot::Current => self.current.as_deref(),
             Slot::Previous => self.previous.as_deref(),
@@ -86,7 +90,7 @@ impl Sessions {
     }
 
     /// The session whose local index is `local_index`, for an arriving data message.
-    pub fn find_mut(&mut self, local_index: u32) -> Option<(Slot, &mut Keypair)> {
+    pub(crate) fn find_mut(&mut self, local_index: u32) -> Option<(Slot, &mut Keypair)> {
         [
             (Slot::Current, &mut self.current),
             (Slot::Previous, &mut self.previous),
@@ -105,7 +109,7 @@ impl Sessions {
     /// the peer has it) and becomes `current` at once. The old `current` becomes `previous`; if an
     /// unconfirmed `next` existed it is newer than `current`, so it becomes `previous` instead and
     /// the old `current` is dropped.
-    pub fn install_as_initiator(&mut self, keypair: Keypair) -> LocalIndices {
+    pub(crate) fn install_as_initiator(&mut self, keypair: Keypair) -> LocalIndices {
         let mut evicted = LocalIndices::default();
         let old_current = self.current.replace(Box::new(keypair));
         let old_previous = match self.next.take() {
@@ -121,7 +125,7 @@ impl Sessions {
 
     /// We responded: the new session waits in `next` until the initiator uses it. `current` stays;
     /// `previous` and any older `next` are dropped.
-    pub fn install_as_responder(&mut self, keypair: Keypair) -> LocalIndices {
+    pub(crate) fn install_as_responder(&mut self, keypair: Keypair) -> LocalIndices {
         let mut evicted = LocalIndices::default();
         evicted.push_dropped(self.next.replace(Box::new(keypair)));
         evicted.push_dropped(self.previous.take());
@@ -130,7 +134,7 @@ impl Sessions {
 
     /// Data authenticated under `next` arrived: it becomes `current`, `current` becomes
     /// `previous`. `None` if `local_index` is not `next`'s (nothing changes).
-    pub fn confirm_next(&mut self, local_index: u32) -> Option<LocalIndices> {
+    pub(crate) fn confirm_next(&mut self, local_index: u32) -> Option<LocalIndices> {
         if self.next.as_ref()?.local_index() != local_index {
             return None;
         }
@@ -142,7 +146,7 @@ impl Sessions {
     }
 
     /// Drops every session (key material zeroing, peer removal).
-    pub fn clear(&mut self) -> LocalIndices {
+    pub(crate) fn clear(&mut self) -> LocalIndices {
         let mut evicted = LocalIndices::default();
         evicted.push_dropped(self.current.take());
         evicted.push_dropped(self.previous.take());
@@ -150,12 +154,14 @@ impl Sessions {
         evicted
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.current.is_none() && self.previous.is_none() && self.next.is_none()
     }
 
     /// Local indices of every held session (to register or audit the index table).
-    pub fn local_indices(&self) -> LocalIndices {
+    #[cfg(test)]
+    pub(crate) fn local_indices(&self) -> LocalIndices {
         let mut all = LocalIndices::default();
         for keypair in [&self.current, &self.previous, &self.next]
             .into_iter()
@@ -185,9 +191,8 @@ mod tests {
     }
 
     /// Local indices in (current, previous, next).
-    fn slots(s: &Sessions) -> [Option<u32>; 3] {
-        [Slot::Current, Slot::Previous, Slot::Next]
-            .map(|slot| s.get(slot).map(Keypair::local_index))
+    fn slots(s: &Sessions) -> [Option<u32>; Slot::ALL.len()] {
+        Slot::ALL.map(|slot| s.get(slot).map(Keypair::local_index))
     }
 
     #[test]

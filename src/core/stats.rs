@@ -60,8 +60,8 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    pub const COUNT: usize = 23;
-    pub const ALL: [DropReason; Self::COUNT] = [
+    pub(crate) const COUNT: usize = 23;
+    pub(crate) const ALL: [DropReason; Self::COUNT] = [
         DropReason::Malformed,
         DropReason::UnknownSession,
         DropReason::AuthFailed,
@@ -88,7 +88,7 @@ impl DropReason {
     ];
 
     /// Short name for logs and counter dumps.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             DropReason::Malformed => "malformed",
             DropReason::UnknownSession => "unknown-session",
@@ -120,30 +120,31 @@ impl DropReason {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// IP packets sealed and handed to the driver for sending, and their plaintext bytes.
-    pub tx_packets: u64,
-    pub tx_bytes: u64,
+    pub(crate) tx_packets: u64,
+    pub(crate) tx_bytes: u64,
     /// IP packets authenticated and delivered to the TUN device, and their plaintext bytes.
-    pub rx_packets: u64,
-    pub rx_bytes: u64,
-    pub keepalives_sent: u64,
-    pub keepalives_received: u64,
-    pub handshakes_initiated: u64,
-    pub handshakes_completed: u64,
+    pub(crate) rx_packets: u64,
+    pub(crate) rx_bytes: u64,
+    pub(crate) keepalives_sent: u64,
+    pub(crate) keepalives_received: u64,
+    pub(crate) handshakes_initiated: u64,
+    pub(crate) handshakes_completed: u64,
     /// Cookie replies sent to handshake messages that arrived under load without a valid mac2.
     pub cookie_replies_sent: u64,
-    pub drops: [u64; DropReason::COUNT],
+    pub(crate) drops: [u64; DropReason::COUNT],
 }
 
 impl Stats {
-    pub fn count_drop(&mut self, reason: DropReason) {
+    pub(crate) fn count_drop(&mut self, reason: DropReason) {
         self.drops[reason as usize] += 1;
     }
 
-    pub fn drops_of(&self, reason: DropReason) -> u64 {
+    pub(crate) fn drops_of(&self, reason: DropReason) -> u64 {
         self.drops[reason as usize]
     }
 
-    pub fn total_drops(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn total_drops(&self) -> u64 {
         self.drops.iter().sum()
     }
 }

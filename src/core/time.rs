@@ -7,6 +7,8 @@
 
 use core::time::Duration;
 
+pub(crate) const NANOS_PER_SEC: u64 = 1_000_000_000;
+
 /// A point on the caller's monotonic clock, in nanoseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant(u64);
@@ -18,16 +20,16 @@ impl Instant {
         Instant(ns)
     }
 
-    pub const fn as_nanos(self) -> u64 {
+    pub(crate) const fn as_nanos(self) -> u64 {
         self.0
     }
 
     /// Time elapsed since `earlier`, zero if `earlier` is in the future.
-    pub fn saturating_since(self, earlier: Instant) -> Duration {
+    pub(crate) fn saturating_since(self, earlier: Instant) -> Duration {
         Duration::from_nanos(self.0.saturating_sub(earlier.0))
     }
 
-    pub fn saturating_add(self, d: Duration) -> Instant {
+    pub(crate) fn saturating_add(self, d: Duration) -> Instant {
         let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         Instant(self.0.saturating_add(ns))
     }
@@ -57,7 +59,7 @@ impl WallTime {
 
     /// The wall time at the monotonic `then`, given that `self` was read at the monotonic `now`
     /// (`then` in the future counts as `now`).
-    pub fn at(self, now: Instant, then: Instant) -> WallTime {
+    pub(crate) fn at(self, now: Instant, then: Instant) -> WallTime {
         let ago = u64::try_from(now.saturating_since(then).as_nanos()).unwrap_or(u64::MAX);
         WallTime(self.0.saturating_sub(ago))
     }

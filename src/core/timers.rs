@@ -33,25 +33,25 @@ use super::time::Instant;
 /// What the caller must do after [`PeerTimers::handle_timeout`]. Several may be set at once; apply
 /// `zero_key_material` first, then send.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TimerActions {
+pub(crate) struct TimerActions {
     /// Send a handshake initiation now (the rate limit was checked), then report it with
     /// `handshake_initiated`.
-    pub send_initiation: bool,
+    pub(crate) send_initiation: bool,
     /// Send a keepalive (an empty data message) now, or the packets waiting for a session if any;
     /// with no usable session this becomes a handshake request instead.
-    pub send_keepalive: bool,
+    pub(crate) send_keepalive: bool,
     /// The handshake was retried `MAX_TIMER_HANDSHAKES` times unanswered: drop the packets waiting
     /// for a session; no more retries until new traffic asks for a handshake.
-    pub handshake_given_up: bool,
+    pub(crate) handshake_given_up: bool,
     /// No new session for `3 * REJECT_AFTER_TIME`: erase every session and the handshake state.
-    pub zero_key_material: bool,
+    pub(crate) zero_key_material: bool,
     /// The peer stopped answering (a retransmission or the dead-peer timer fired): the roaming
     /// fallback may move the endpoint back to the configured one.
-    pub peer_unresponsive: bool,
+    pub(crate) peer_unresponsive: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PeerTimers {
+pub(crate) struct PeerTimers {
     retransmit_handshake: Option<Instant>,
     send_keepalive: Option<Instant>,
     new_handshake: Option<Instant>,
@@ -84,7 +84,7 @@ fn take_due(timer: &mut Option<Instant>, now: Instant) -> bool {
 
 impl PeerTimers {
     /// `persistent_keepalive`: the peer's PersistentKeepalive interval, `None` (or zero) for off.
-    pub fn new(persistent_keepalive: Option<Duration>) -> Self {
+    pub(crate) fn new(persistent_keepalive: Option<Duration>) -> Self {
         let mut timers = PeerTimers::default();
         timers.set_persistent_keepalive(persistent_keepalive);
         timers
@@ -93,24 +93,24 @@ impl PeerTimers {
     /// Changes the persistent keepalive interval; it applies from the next authenticated packet.
     /// (WireGuard also sends one keepalive at once when it is switched on for a running interface:
     /// that is the caller's.)
-    pub fn set_persistent_keepalive(&mut self, interval: Option<Duration>) {
+    pub(crate) fn set_persistent_keepalive(&mut self, interval: Option<Duration>) {
         self.persistent_keepalive_interval = interval.filter(|i| !i.is_zero());
         if self.persistent_keepalive_interval.is_none() {
             self.persistent_keepalive = None;
         }
     }
 
-    pub fn persistent_keepalive(&self) -> Option<Duration> {
+    pub(crate) fn persistent_keepalive(&self) -> Option<Duration> {
         self.persistent_keepalive_interval
     }
 
     /// Retransmissions of the handshake in progress so far.
-    pub fn handshake_attempts(&self) -> u32 {
+    pub(crate) fn handshake_attempts(&self) -> u32 {
         self.handshake_attempts
     }
 
     /// An authenticated data message with a payload was sent (not a keepalive).
-    pub fn data_sent(&mut self, now: Instant, entropy: &mut impl Entropy) {
+    pub(crate) fn data_sent(&mut self, now: Instant, entropy: &mut impl Entropy) {
         if self.new_handshake.is_none() {
             let jitter = random_duration_up_to(entropy, REKEY_TIMEOUT_JITTER_MAX);
             self.new_handshake = Some(now + KEEPALIVE_TIMEOUT + REKEY_TIMEOUT + jitter);
@@ -118,7 +118,7 @@ impl PeerTimers {
     }
 
     /// An authenticated data message with a payload was received (not a keepalive).
-    pub fn data_received(&mut self, now: Instant) {
+    pub(crate) fn data_received(&mut self, now: Instant) {
         if self.send_keepalive.is_none() {
             self.send_keepalive = Some(now + KEEPALIVE_TIMEOUT);
         } else {
@@ -127,7 +127,7 @@ impl PeerTimers {
     }
 
     /// Any authenticated packet was sent: data, keepalive or handshake message.
-    pub fn any_authenticated_packet_sent(&mut self, now: Instant) {
+    pub(crate) fn any_authenticated_packet_sent(&mut self, now: Instant) {
         if self.keepalive_rearmed_at.take() == Some(now) {
             // Sent on behalf of the keepalive expiry that just re-armed the timer.
             self.keepalive_rearmed_at = Some(now);
@@ -137,13 +137,13 @@ impl PeerTimers {
     }
 
     /// Any authenticated packet was received: data, keepalive or handshake message.
-    pub fn any_authenticated_packet_received(&mut self, _now: Instant) {
+    pub(crate) fn any_authenticated_packet_received(&mut self, _now: Instant) {
         self.new_handshake = None;
     }
 
     /// Any authenticated packet is about to be sent or was received: restarts the persistent
     /// keepalive interval.
-    pub fn any_authenticated_packet_traversal(&mut self, now: Instant) {
+    pub(crate) fn any_authenticated_packet_traversal(&mut self, now: Instant) {
         if let Some(interval) = self.persistent_keepalive_interval {
             self.persistent_keepalive = Some(now + interval);
         }
@@ -151,20 +151,20 @@ impl PeerTimers {
 
     /// A handshake initiation was sent: retransmit after `REKEY_TIMEOUT` plus jitter unless a
     /// response completes the handshake first.
-    pub fn handshake_initiated(&mut self, now: Instant, entropy: &mut impl Entropy) {
+    pub(crate) fn handshake_initiated(&mut self, now: Instant, entropy: &mut impl Entropy) {
         self.last_handshake_sent = Some(now);
         let jitter = random_duration_up_to(entropy, REKEY_TIMEOUT_JITTER_MAX);
         self.retransmit_handshake = Some(now + REKEY_TIMEOUT + jitter);
     }
 
     /// A handshake response was sent. Counts for the initiation rate limit.
-    pub fn handshake_response_sent(&mut self, now: Instant) {
+    pub(crate) fn handshake_response_sent(&mut self, now: Instant) {
         self.last_handshake_sent = Some(now);
     }
 
     /// A handshake completed: our initiation's response arrived, or, as responder, the first data
     /// under the new session did.
-    pub fn handshake_complete(&mut self, _now: Instant) {
+    pub(crate) fn handshake_complete(&mut self, _now: Instant) {
         self.retransmit_handshake = None;
         self.handshake_attempts = 0;
         self.sent_last_minute_handshake = false;
@@ -172,12 +172,12 @@ impl PeerTimers {
 
     /// New session keys were derived (response sent or received): key material lives
     /// `3 * REJECT_AFTER_TIME` from now unless another session follows.
-    pub fn session_derived(&mut self, now: Instant) {
+    pub(crate) fn session_derived(&mut self, now: Instant) {
         self.zero_key_material = Some(now + ZERO_KEY_MATERIAL_AFTER);
     }
 
     /// Is a handshake initiation refused now by the one-per-`REKEY_TIMEOUT` limit?
-    pub fn is_rate_limited(&self, now: Instant) -> bool {
+    pub(crate) fn is_rate_limited(&self, now: Instant) -> bool {
         self.last_handshake_sent
             .is_some_and(|sent| now < sent + REKEY_TIMEOUT)
     }
@@ -185,7 +185,7 @@ impl PeerTimers {
     /// Something wants a new handshake (data with no usable session, a session due for rekeying, a
     /// keepalive with no session). Starts a fresh attempt count. True: send an initiation now;
     /// false: rate limited, one was sent less than `REKEY_TIMEOUT` ago.
-    pub fn want_handshake(&mut self, now: Instant) -> bool {
+    pub(crate) fn want_handshake(&mut self, now: Instant) -> bool {
         self.handshake_attempts = 0;
         !self.is_rate_limited(now)
     }
@@ -193,7 +193,7 @@ impl PeerTimers {
     /// The initiator received data on a session older than `REKEY_ON_RECEIVE_AFTER_TIME`: asks for
     /// a handshake once per session (until the next completes), so a session that only receives
     /// is replaced in time too. True: send an initiation now.
-    pub fn want_last_minute_handshake(&mut self, now: Instant) -> bool {
+    pub(crate) fn want_last_minute_handshake(&mut self, now: Instant) -> bool {
         if self.sent_last_minute_handshake {
             return false;
         }
@@ -202,7 +202,7 @@ impl PeerTimers {
     }
 
     /// The earliest armed timer, if any.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
         [
             self.retransmit_handshake,
             self.send_keepalive,
@@ -216,7 +216,7 @@ impl PeerTimers {
     }
 
     /// Runs every timer that expired by `now` and says what to do.
-    pub fn handle_timeout(&mut self, now: Instant) -> TimerActions {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> TimerActions {
         let mut actions = TimerActions::default();
 
         if take_due(&mut self.retransmit_handshake, now) {

@@ -8,7 +8,7 @@ use super::stats::DropReason;
 /// A datagram for the driver to send: `buf[..len]` to `dst`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Transmit {
-    pub dst: SocketAddr,
+    pub(crate) dst: SocketAddr,
     pub len: usize,
 }
 

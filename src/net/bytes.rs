@@ -7,41 +7,44 @@
 use core::ops::Range;
 
 /// The byte range of a header field.
-pub type Field = Range<usize>;
+pub(crate) type Field = Range<usize>;
+
+/// IPv4's header length (IHL) and TCP's data offset count 32-bit words of this many bytes.
+pub(crate) const HEADER_WORD_LEN: usize = 4;
 
 /// The bytes of `f` as an array, `None` if `f` is not `N` bytes inside `b`.
 #[inline(always)]
-pub fn array_at<const N: usize>(b: &[u8], f: Field) -> Option<[u8; N]> {
+pub(crate) fn array_at<const N: usize>(b: &[u8], f: Field) -> Option<[u8; N]> {
     b.get(f)?.try_into().ok()
 }
 
 /// The big-endian `u16` at `f` of `b`, `None` if it is out of bounds.
 #[inline(always)]
-pub fn get_u16(b: &[u8], f: Field) -> Option<u16> {
+pub(crate) fn get_u16(b: &[u8], f: Field) -> Option<u16> {
     array_at(b, f).map(u16::from_be_bytes)
 }
 
 /// The big-endian `u16` at `f` of `b` (0 out of bounds: callers have checked the length).
 #[inline(always)]
-pub fn u16_at(b: &[u8], f: Field) -> u16 {
+pub(crate) fn u16_at(b: &[u8], f: Field) -> u16 {
     get_u16(b, f).unwrap_or(0)
 }
 
 /// The big-endian `u32` at `f` of `b` (0 out of bounds: callers have checked the length).
 #[inline(always)]
-pub fn u32_at(b: &[u8], f: Field) -> u32 {
+pub(crate) fn u32_at(b: &[u8], f: Field) -> u32 {
     array_at(b, f).map_or(0, u32::from_be_bytes)
 }
 
 /// The byte at `i` of `b` (0 out of bounds: callers have checked the length).
 #[inline(always)]
-pub fn u8_at(b: &[u8], i: usize) -> u8 {
+pub(crate) fn u8_at(b: &[u8], i: usize) -> u8 {
     b.get(i).copied().unwrap_or(0)
 }
 
 /// Writes `v` big-endian at `f` of `b`; a no-op out of bounds (callers have checked the length).
 #[inline(always)]
-pub fn set_u16(b: &mut [u8], f: Field, v: u16) {
+pub(crate) fn set_u16(b: &mut [u8], f: Field, v: u16) {
     if let Some(w) = b.get_mut(f).and_then(|w| <&mut [u8; 2]>::try_from(w).ok()) {
         *w = v.to_be_bytes();
     }
@@ -49,7 +52,7 @@ pub fn set_u16(b: &mut [u8], f: Field, v: u16) {
 
 /// Writes `v` big-endian at `f` of `b`; a no-op out of bounds (callers have checked the length).
 #[inline(always)]
-pub fn set_u32(b: &mut [u8], f: Field, v: u32) {
+pub(crate) fn set_u32(b: &mut [u8], f: Field, v: u32) {
     if let Some(w) = b.get_mut(f).and_then(|w| <&mut [u8; 4]>::try_from(w).ok()) {
         *w = v.to_be_bytes();
     }
@@ -57,7 +60,7 @@ pub fn set_u32(b: &mut [u8], f: Field, v: u32) {
 
 /// Writes the byte `v` at `i` of `b`; a no-op out of bounds (callers have checked the length).
 #[inline(always)]
-pub fn set_u8(b: &mut [u8], i: usize, v: u8) {
+pub(crate) fn set_u8(b: &mut [u8], i: usize, v: u8) {
     if let Some(w) = b.get_mut(i) {
         *w = v;
     }

@@ -3,6 +3,10 @@
 //! Sums are `u16` values of the big-endian 16-bit word sum, folded but not complemented, so they
 //! combine with [`add`]; a checksum field holds `!sum`.
 
+/// The sum over a segment whose checksum verifies; also what a computed checksum of zero is sent
+/// as (zero would mean "no checksum" to UDP, RFC 768).
+pub(crate) const ALL_ONES: u16 = 0xffff;
+
 /// One's complement sum of `data` read as big-endian 16-bit words (an odd last byte is padded
 /// with zero), folded to 16 bits, not complemented.
 ///
@@ -53,7 +57,7 @@ fn array<const N: usize>(s: &[u8]) -> [u8; N] {
 }
 
 /// Folds a wide one's complement sum to 16 bits (end-around carry).
-pub fn fold(mut s: u64) -> u16 {
+pub(crate) fn fold(mut s: u64) -> u16 {
     s = (s & 0xffff_ffff) + (s >> 32);
     s = (s & 0xffff_ffff) + (s >> 32);
     s = (s & 0xffff) + (s >> 16);
@@ -63,12 +67,12 @@ pub fn fold(mut s: u64) -> u16 {
 }
 
 /// One's complement addition of two folded sums.
-pub fn add(a: u16, b: u16) -> u16 {
+pub(crate) fn add(a: u16, b: u16) -> u16 {
     fold(u64::from(a) + u64::from(b))
 }
 
 /// The checksum field value for `data` given a folded `initial` sum (e.g. a pseudo-header).
-pub fn checksum(initial: u16, data: &[u8]) -> u16 {
+pub(crate) fn checksum(initial: u16, data: &[u8]) -> u16 {
     !add(initial, sum(data))
 }
 
@@ -80,12 +84,12 @@ fn sum_words(bytes: &[u8]) -> u64 {
 }
 
 /// Folded sum of the IPv4 pseudo-header (RFC 793): addresses, protocol, L4 length.
-pub fn pseudo_header_v4(src: &[u8; 4], dst: &[u8; 4], proto: u8, l4_len: u16) -> u16 {
+pub(crate) fn pseudo_header_v4(src: &[u8; 4], dst: &[u8; 4], proto: u8, l4_len: u16) -> u16 {
     fold(sum_words(src) + sum_words(dst) + u64::from(proto) + u64::from(l4_len))
 }
 
 /// Folded sum of the IPv6 pseudo-header (RFC 8200 §8.1).
-pub fn pseudo_header_v6(src: &[u8; 16], dst: &[u8; 16], proto: u8, l4_len: u32) -> u16 {
+pub(crate) fn pseudo_header_v6(src: &[u8; 16], dst: &[u8; 16], proto: u8, l4_len: u32) -> u16 {
     fold(
         sum_words(src)
             + sum_words(dst)
@@ -95,12 +99,15 @@ pub fn pseudo_header_v6(src: &[u8; 16], dst: &[u8; 16], proto: u8, l4_len: u32) 
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// The checksum written the slow, obvious way, to check [`sum`] and the offload code against: the
+/// unit tests, and the fuzz targets through the `test-util` feature.
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+pub mod reference {
+    use super::ALL_ONES;
 
-    /// Reference checksum: big-endian words one at a time, folded at the end.
-    fn naive_sum(data: &[u8]) -> u16 {
+    /// Big-endian words one at a time, not folded.
+    pub fn word_sum(data: &[u8]) -> u64 {
         let mut s: u64 = 0;
         for (i, b) in data.iter().enumerate() {
             s += if i % 2 == 0 {
@@ -109,11 +116,32 @@ mod tests {
                 u64::from(*b)
             };
         }
+        s
+    }
+
+    /// `s` folded to 16 bits.
+    pub fn fold(mut s: u64) -> u64 {
         while s > 0xffff {
             s = (s & 0xffff) + (s >> 16);
         }
-        s as u16
+        s
     }
+
+    /// [`word_sum`] folded: what [`super::sum`] must return.
+    pub fn naive_sum(data: &[u8]) -> u16 {
+        fold(word_sum(data)) as u16
+    }
+
+    /// Whether a checksummed region (the field included), summed from `initial`, verifies.
+    pub fn verifies(initial: u16, data: &[u8]) -> bool {
+        fold(u64::from(initial) + u64::from(naive_sum(data))) == u64::from(ALL_ONES)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reference::naive_sum;
+    use super::*;
 
     #[test]
     fn sum_matches_naive() {

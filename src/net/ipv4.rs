@@ -6,186 +6,159 @@
 //! question.
 
 use super::Error;
-use super::bytes::{Field, array_at, set_u16, u8_at, u16_at};
+use super::bytes::{Field, HEADER_WORD_LEN, array_at, set_u16, u8_at, u16_at};
 use super::checksum;
 
 /// Byte offsets of the fixed header.
-pub mod field {
+pub(crate) mod field {
     use super::Field;
 
     /// Version (high nibble) and header length in 32-bit words (IHL, low nibble).
-    pub const VER_IHL: usize = 0;
+    pub(crate) const VER_IHL: usize = 0;
     /// DSCP and ECN (the former TOS byte).
-    pub const DSCP_ECN: usize = 1;
-    pub const LENGTH: Field = 2..4;
-    pub const IDENT: Field = 4..6;
+    pub(crate) const DSCP_ECN: usize = 1;
+    pub(crate) const LENGTH: Field = 2..4;
+    pub(crate) const IDENT: Field = 4..6;
     /// Flags (reserved, DF, MF) and fragment offset.
-    pub const FLG_OFF: Field = 6..8;
-    pub const TTL: usize = 8;
-    pub const PROTOCOL: usize = 9;
-    pub const CHECKSUM: Field = 10..12;
-    pub const SRC_ADDR: Field = 12..16;
-    pub const DST_ADDR: Field = 16..20;
+    pub(crate) const FLG_OFF: Field = 6..8;
+    pub(crate) const TTL: usize = 8;
+    pub(crate) const PROTOCOL: usize = 9;
+    pub(crate) const CHECKSUM: Field = 10..12;
+    pub(crate) const SRC_ADDR: Field = 12..16;
+    pub(crate) const DST_ADDR: Field = 16..20;
 }
 
 /// Length of the header without options.
-pub const HEADER_LEN: usize = field::DST_ADDR.end;
+pub(crate) const HEADER_LEN: usize = field::DST_ADDR.end;
 /// Don't Fragment, in [`Packet::flags_frag_off`].
-pub const FLAG_DF: u16 = 0x4000;
+pub(crate) const FLAG_DF: u16 = 0x4000;
+/// The header length's bits of the first byte (the version is the other nibble).
+const IHL_MASK: u8 = 0x0f;
 /// More Fragments, in [`Packet::flags_frag_off`].
-pub const FLAG_MF: u16 = 0x2000;
+pub(crate) const FLAG_MF: u16 = 0x2000;
 /// The fragment offset bits of [`Packet::flags_frag_off`].
-pub const FRAG_OFF_MASK: u16 = 0x1fff;
+pub(crate) const FRAG_OFF_MASK: u16 = 0x1fff;
 
-/// A read/write view of an IPv4 header at the start of a buffer.
-#[derive(Debug, Clone)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+header_view!(
+    mut
+    /// A read/write view of an IPv4 header at the start of a buffer.
+);
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` after [`check_len`](Self::check_len).
-    #[inline(always)]
-    pub fn new_checked(buffer: T) -> Result<Self, Error> {
-        let packet = Packet { buffer };
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// `Truncated` if the buffer is shorter than the fixed header or than the header length
     /// field says, `Malformed` if that field is below the fixed header's 20 bytes. The version is
     /// not looked at.
     #[inline(always)]
-    pub fn check_len(&self) -> Result<(), Error> {
-        let len = self.buffer.as_ref().len();
-        if len < HEADER_LEN {
-            Err(Error::Truncated)
-        } else if self.header_len() < HEADER_LEN {
-            Err(Error::Malformed)
-        } else if self.header_len() > len {
-            Err(Error::Truncated)
-        } else {
-            Ok(())
-        }
+    pub(crate) fn check_len(&self) -> Result<(), Error> {
+        super::check_header_len(self.buffer.as_ref().len(), HEADER_LEN, || self.header_len())
     }
 
     #[inline(always)]
-    pub fn into_inner(self) -> T {
+    pub(crate) fn into_inner(self) -> T {
         self.buffer
     }
 
     #[inline(always)]
-    fn bytes(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-
-    #[inline(always)]
-    pub fn version(&self) -> u8 {
-        u8_at(self.bytes(), field::VER_IHL) >> 4
+    #[cfg(test)]
+    pub(crate) fn version(&self) -> u8 {
+        u8_at(self.bytes(), field::VER_IHL) >> super::ip::VERSION_SHIFT
     }
 
     /// Header length in bytes, options included (IHL * 4).
     #[inline(always)]
-    pub fn header_len(&self) -> usize {
-        usize::from(u8_at(self.bytes(), field::VER_IHL) & 0x0f) * 4
+    pub(crate) fn header_len(&self) -> usize {
+        usize::from(u8_at(self.bytes(), field::VER_IHL) & IHL_MASK) * HEADER_WORD_LEN
     }
 
     #[inline(always)]
-    pub fn dscp_ecn(&self) -> u8 {
+    #[cfg(test)]
+    pub(crate) fn dscp_ecn(&self) -> u8 {
         u8_at(self.bytes(), field::DSCP_ECN)
     }
 
     /// The total length field: header and payload, in bytes.
     #[inline(always)]
-    pub fn total_len(&self) -> u16 {
+    pub(crate) fn total_len(&self) -> u16 {
         u16_at(self.bytes(), field::LENGTH)
     }
 
     #[inline(always)]
-    pub fn ident(&self) -> u16 {
+    pub(crate) fn ident(&self) -> u16 {
         u16_at(self.bytes(), field::IDENT)
     }
 
     /// The flags and fragment offset word (see [`FLAG_DF`], [`FLAG_MF`], [`FRAG_OFF_MASK`]).
     #[inline(always)]
-    pub fn flags_frag_off(&self) -> u16 {
+    pub(crate) fn flags_frag_off(&self) -> u16 {
         u16_at(self.bytes(), field::FLG_OFF)
     }
 
     /// MF set or a non-zero fragment offset: a piece of a larger datagram.
     #[inline(always)]
-    pub fn is_fragment(&self) -> bool {
+    pub(crate) fn is_fragment(&self) -> bool {
         self.flags_frag_off() & (FLAG_MF | FRAG_OFF_MASK) != 0
     }
 
     #[inline(always)]
-    pub fn ttl(&self) -> u8 {
+    #[cfg(test)]
+    pub(crate) fn ttl(&self) -> u8 {
         u8_at(self.bytes(), field::TTL)
     }
 
     #[inline(always)]
-    pub fn protocol(&self) -> u8 {
+    pub(crate) fn protocol(&self) -> u8 {
         u8_at(self.bytes(), field::PROTOCOL)
     }
 
     #[inline(always)]
-    pub fn checksum(&self) -> u16 {
-        u16_at(self.bytes(), field::CHECKSUM)
-    }
-
-    #[inline(always)]
-    pub fn src_addr(&self) -> [u8; 4] {
+    pub(crate) fn src_addr(&self) -> [u8; 4] {
         array_at(self.bytes(), field::SRC_ADDR).unwrap_or_default()
     }
 
     #[inline(always)]
-    pub fn dst_addr(&self) -> [u8; 4] {
+    pub(crate) fn dst_addr(&self) -> [u8; 4] {
         array_at(self.bytes(), field::DST_ADDR).unwrap_or_default()
     }
 
     /// The header, options included.
     #[inline(always)]
-    pub fn header(&self) -> &[u8] {
+    pub(crate) fn header(&self) -> &[u8] {
         self.bytes().get(..self.header_len()).unwrap_or_default()
     }
 
     /// Whether the header checksum verifies.
     #[inline(always)]
-    pub fn verify_checksum(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn verify_checksum(&self) -> bool {
         checksum::sum(self.header()) == 0xffff
     }
 
     /// Folded sum of the pseudo-header (RFC 793) for an L4 segment of `l4_len` bytes.
     #[inline(always)]
-    pub fn pseudo_header_sum(&self, protocol: u8, l4_len: u16) -> u16 {
+    pub(crate) fn pseudo_header_sum(&self, protocol: u8, l4_len: u16) -> u16 {
         checksum::pseudo_header_v4(&self.src_addr(), &self.dst_addr(), protocol, l4_len)
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     #[inline(always)]
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        self.buffer.as_mut()
-    }
-
-    #[inline(always)]
-    pub fn set_total_len(&mut self, len: u16) {
+    pub(crate) fn set_total_len(&mut self, len: u16) {
         set_u16(self.bytes_mut(), field::LENGTH, len);
     }
 
     #[inline(always)]
-    pub fn set_ident(&mut self, ident: u16) {
+    pub(crate) fn set_ident(&mut self, ident: u16) {
         set_u16(self.bytes_mut(), field::IDENT, ident);
     }
 
     #[inline(always)]
-    pub fn set_checksum(&mut self, sum: u16) {
+    pub(crate) fn set_checksum(&mut self, sum: u16) {
         set_u16(self.bytes_mut(), field::CHECKSUM, sum);
     }
 
     /// Computes and stores the header checksum.
     #[inline(always)]
-    pub fn fill_checksum(&mut self) {
+    pub(crate) fn fill_checksum(&mut self) {
         self.set_checksum(0);
         let sum = checksum::checksum(0, self.header());
         self.set_checksum(sum);

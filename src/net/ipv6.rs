@@ -6,43 +6,36 @@
 //! [`ip::packet_len`](super::ip::packet_len)'s question.
 
 use super::Error;
-use super::bytes::{Field, array_at, set_u16, u8_at, u16_at, u32_at};
+#[cfg(test)]
+use super::bytes::u32_at;
+use super::bytes::{Field, array_at, set_u16, u8_at, u16_at};
 use super::checksum;
 
 /// Byte offsets of the fixed header.
-pub mod field {
+pub(crate) mod field {
     use super::Field;
 
     /// Version (4 bits), traffic class (8 bits), flow label (20 bits).
-    pub const VER_TC_FLOW: Field = 0..4;
-    pub const PAYLOAD_LEN: Field = 4..6;
-    pub const NEXT_HEADER: usize = 6;
-    pub const HOP_LIMIT: usize = 7;
-    pub const SRC_ADDR: Field = 8..24;
-    pub const DST_ADDR: Field = 24..40;
+    pub(crate) const VER_TC_FLOW: Field = 0..4;
+    pub(crate) const PAYLOAD_LEN: Field = 4..6;
+    pub(crate) const NEXT_HEADER: usize = 6;
+    #[cfg(test)]
+    pub(crate) const HOP_LIMIT: usize = 7;
+    pub(crate) const SRC_ADDR: Field = 8..24;
+    pub(crate) const DST_ADDR: Field = 24..40;
 }
 
 /// Length of the fixed header.
-pub const HEADER_LEN: usize = field::DST_ADDR.end;
+pub(crate) const HEADER_LEN: usize = field::DST_ADDR.end;
 
-/// A read/write view of an IPv6 header at the start of a buffer.
-#[derive(Debug, Clone)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+header_view!(
+    /// A read/write view of an IPv6 header at the start of a buffer.
+);
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` after [`check_len`](Self::check_len).
-    #[inline(always)]
-    pub fn new_checked(buffer: T) -> Result<Self, Error> {
-        let packet = Packet { buffer };
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// `Truncated` if the buffer is shorter than the fixed header. The version is not looked at.
     #[inline(always)]
-    pub fn check_len(&self) -> Result<(), Error> {
+    pub(crate) fn check_len(&self) -> Result<(), Error> {
         if self.buffer.as_ref().len() < HEADER_LEN {
             Err(Error::Truncated)
         } else {
@@ -51,77 +44,77 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     #[inline(always)]
-    pub fn into_inner(self) -> T {
+    pub(crate) fn into_inner(self) -> T {
         self.buffer
     }
 
     #[inline(always)]
-    fn bytes(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-
-    #[inline(always)]
+    #[cfg(test)]
     fn ver_tc_flow(&self) -> u32 {
         u32_at(self.bytes(), field::VER_TC_FLOW)
     }
 
     #[inline(always)]
-    pub fn version(&self) -> u8 {
+    #[cfg(test)]
+    pub(crate) fn version(&self) -> u8 {
         (self.ver_tc_flow() >> 28) as u8
     }
 
     #[inline(always)]
-    pub fn traffic_class(&self) -> u8 {
+    #[cfg(test)]
+    pub(crate) fn traffic_class(&self) -> u8 {
         (self.ver_tc_flow() >> 20) as u8
     }
 
     #[inline(always)]
-    pub fn flow_label(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn flow_label(&self) -> u32 {
         self.ver_tc_flow() & 0x000f_ffff
     }
 
     /// Length of everything after the fixed header, extension headers included.
     #[inline(always)]
-    pub fn payload_len(&self) -> u16 {
+    pub(crate) fn payload_len(&self) -> u16 {
         u16_at(self.bytes(), field::PAYLOAD_LEN)
     }
 
     /// The fixed header and the payload length: the length of the whole packet.
     #[inline(always)]
-    pub fn total_len(&self) -> usize {
+    pub(crate) fn total_len(&self) -> usize {
         HEADER_LEN + usize::from(self.payload_len())
     }
 
     #[inline(always)]
-    pub fn next_header(&self) -> u8 {
+    pub(crate) fn next_header(&self) -> u8 {
         u8_at(self.bytes(), field::NEXT_HEADER)
     }
 
     #[inline(always)]
-    pub fn hop_limit(&self) -> u8 {
+    #[cfg(test)]
+    pub(crate) fn hop_limit(&self) -> u8 {
         u8_at(self.bytes(), field::HOP_LIMIT)
     }
 
     #[inline(always)]
-    pub fn src_addr(&self) -> [u8; 16] {
+    pub(crate) fn src_addr(&self) -> [u8; 16] {
         array_at(self.bytes(), field::SRC_ADDR).unwrap_or_default()
     }
 
     #[inline(always)]
-    pub fn dst_addr(&self) -> [u8; 16] {
+    pub(crate) fn dst_addr(&self) -> [u8; 16] {
         array_at(self.bytes(), field::DST_ADDR).unwrap_or_default()
     }
 
     /// Folded sum of the pseudo-header (RFC 8200 §8.1) for an L4 segment of `l4_len` bytes.
     #[inline(always)]
-    pub fn pseudo_header_sum(&self, next_header: u8, l4_len: u32) -> u16 {
+    pub(crate) fn pseudo_header_sum(&self, next_header: u8, l4_len: u32) -> u16 {
         checksum::pseudo_header_v6(&self.src_addr(), &self.dst_addr(), next_header, l4_len)
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     #[inline(always)]
-    pub fn set_payload_len(&mut self, len: u16) {
+    pub(crate) fn set_payload_len(&mut self, len: u16) {
         set_u16(self.buffer.as_mut(), field::PAYLOAD_LEN, len);
     }
 }

@@ -4,133 +4,119 @@
 //! after that no accessor can panic. The buffer is the TCP segment: header and payload.
 
 use super::Error;
-use super::bytes::{Field, set_u8, set_u16, set_u32, u8_at, u16_at, u32_at};
+#[cfg(test)]
+use super::bytes::u16_at;
+use super::bytes::{Field, HEADER_WORD_LEN, set_u8, set_u16, set_u32, u8_at, u32_at};
 use super::checksum;
 
 /// Byte offsets of the fixed header.
-pub mod field {
+pub(crate) mod field {
     use super::Field;
 
-    pub const SRC_PORT: Field = 0..2;
-    pub const DST_PORT: Field = 2..4;
-    pub const SEQ_NUM: Field = 4..8;
-    pub const ACK_NUM: Field = 8..12;
+    pub(crate) const SRC_PORT: Field = 0..2;
+    pub(crate) const DST_PORT: Field = 2..4;
+    pub(crate) const SEQ_NUM: Field = 4..8;
+    pub(crate) const ACK_NUM: Field = 8..12;
     /// Data offset (high nibble: header length in 32-bit words) and reserved bits.
-    pub const DATA_OFF: usize = 12;
-    pub const FLAGS: usize = 13;
-    pub const WINDOW: Field = 14..16;
-    pub const CHECKSUM: Field = 16..18;
-    pub const URGENT: Field = 18..20;
+    pub(crate) const DATA_OFF: usize = 12;
+    pub(crate) const FLAGS: usize = 13;
+    pub(crate) const WINDOW: Field = 14..16;
+    pub(crate) const CHECKSUM: Field = 16..18;
+    pub(crate) const URGENT: Field = 18..20;
 }
 
 /// Length of the header without options.
-pub const HEADER_LEN: usize = field::URGENT.end;
+pub(crate) const HEADER_LEN: usize = field::URGENT.end;
+/// The data offset is the high nibble of its byte.
+const DATA_OFF_SHIFT: u32 = 4;
 /// Length of the header with the most options the data offset can express.
-pub const MAX_HEADER_LEN: usize = 60;
+#[cfg(test)]
+pub(crate) const MAX_HEADER_LEN: usize = 60;
 
 /// Bits of [`Packet::flags`].
-pub mod flags {
-    pub const FIN: u8 = 0x01;
-    pub const SYN: u8 = 0x02;
-    pub const RST: u8 = 0x04;
-    pub const PSH: u8 = 0x08;
-    pub const ACK: u8 = 0x10;
-    pub const URG: u8 = 0x20;
-    pub const ECE: u8 = 0x40;
-    pub const CWR: u8 = 0x80;
+pub(crate) mod flags {
+    pub(crate) const FIN: u8 = 0x01;
+    #[cfg(test)]
+    pub(crate) const SYN: u8 = 0x02;
+    #[cfg(test)]
+    pub(crate) const RST: u8 = 0x04;
+    pub(crate) const PSH: u8 = 0x08;
+    pub(crate) const ACK: u8 = 0x10;
+    #[cfg(test)]
+    pub(crate) const URG: u8 = 0x20;
+    pub(crate) const CWR: u8 = 0x80;
 }
 
-/// A read/write view of a TCP segment.
-#[derive(Debug, Clone)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
-}
+header_view!(
+    mut
+    /// A read/write view of a TCP segment.
+);
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` after [`check_len`](Self::check_len).
-    #[inline(always)]
-    pub fn new_checked(buffer: T) -> Result<Self, Error> {
-        let packet = Packet { buffer };
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// `Truncated` if the buffer is shorter than the fixed header or than the data offset says,
     /// `Malformed` if the data offset is below the fixed header's 20 bytes.
     #[inline(always)]
-    pub fn check_len(&self) -> Result<(), Error> {
-        let len = self.buffer.as_ref().len();
-        if len < HEADER_LEN {
-            Err(Error::Truncated)
-        } else if self.header_len() < HEADER_LEN {
-            Err(Error::Malformed)
-        } else if self.header_len() > len {
-            Err(Error::Truncated)
-        } else {
-            Ok(())
-        }
+    pub(crate) fn check_len(&self) -> Result<(), Error> {
+        super::check_header_len(self.buffer.as_ref().len(), HEADER_LEN, || self.header_len())
     }
 
     #[inline(always)]
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    #[inline(always)]
-    fn bytes(&self) -> &[u8] {
-        self.buffer.as_ref()
-    }
-
-    #[inline(always)]
-    pub fn src_port(&self) -> u16 {
+    #[cfg(test)]
+    pub(crate) fn src_port(&self) -> u16 {
         u16_at(self.bytes(), field::SRC_PORT)
     }
 
     #[inline(always)]
-    pub fn dst_port(&self) -> u16 {
+    #[cfg(test)]
+    pub(crate) fn dst_port(&self) -> u16 {
         u16_at(self.bytes(), field::DST_PORT)
     }
 
     #[inline(always)]
-    pub fn seq_number(&self) -> u32 {
+    pub(crate) fn seq_number(&self) -> u32 {
         u32_at(self.bytes(), field::SEQ_NUM)
     }
 
     #[inline(always)]
-    pub fn ack_number(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn ack_number(&self) -> u32 {
         u32_at(self.bytes(), field::ACK_NUM)
     }
 
     /// Header length in bytes, options included (data offset * 4).
     #[inline(always)]
-    pub fn header_len(&self) -> usize {
-        usize::from(u8_at(self.bytes(), field::DATA_OFF) >> 4) * 4
+    pub(crate) fn header_len(&self) -> usize {
+        usize::from(u8_at(self.bytes(), field::DATA_OFF) >> DATA_OFF_SHIFT) * HEADER_WORD_LEN
     }
 
     /// The flag bits (see [`flags`]).
     #[inline(always)]
-    pub fn flags(&self) -> u8 {
+    pub(crate) fn flags(&self) -> u8 {
         u8_at(self.bytes(), field::FLAGS)
     }
 
     #[inline(always)]
-    pub fn window(&self) -> u16 {
+    #[cfg(test)]
+    pub(crate) fn window(&self) -> u16 {
         u16_at(self.bytes(), field::WINDOW)
     }
 
     #[inline(always)]
-    pub fn checksum(&self) -> u16 {
+    #[cfg(test)]
+    pub(crate) fn checksum(&self) -> u16 {
         u16_at(self.bytes(), field::CHECKSUM)
     }
 
     #[inline(always)]
-    pub fn urgent(&self) -> u16 {
+    #[cfg(test)]
+    pub(crate) fn urgent(&self) -> u16 {
         u16_at(self.bytes(), field::URGENT)
     }
 
     /// The option bytes (between the fixed header and the data offset).
     #[inline(always)]
-    pub fn options(&self) -> &[u8] {
+    #[cfg(test)]
+    pub(crate) fn options(&self) -> &[u8] {
         self.bytes()
             .get(HEADER_LEN..self.header_len())
             .unwrap_or_default()
@@ -138,48 +124,45 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The bytes after the header.
     #[inline(always)]
-    pub fn payload(&self) -> &[u8] {
+    #[cfg(test)]
+    pub(crate) fn payload(&self) -> &[u8] {
         self.bytes().get(self.header_len()..).unwrap_or_default()
     }
 
     /// The whole segment, header and payload: what the checksum covers.
     #[inline(always)]
-    pub fn segment(&self) -> &[u8] {
+    #[cfg(test)]
+    pub(crate) fn segment(&self) -> &[u8] {
         self.bytes()
     }
 
     /// Whether the checksum verifies, given the folded pseudo-header sum.
     #[inline(always)]
-    pub fn verify_checksum(&self, pseudo_header: u16) -> bool {
-        checksum::add(pseudo_header, checksum::sum(self.bytes())) == 0xffff
+    pub(crate) fn verify_checksum(&self, pseudo_header: u16) -> bool {
+        checksum::add(pseudo_header, checksum::sum(self.bytes())) == checksum::ALL_ONES
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     #[inline(always)]
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        self.buffer.as_mut()
-    }
-
-    #[inline(always)]
-    pub fn set_seq_number(&mut self, seq: u32) {
+    pub(crate) fn set_seq_number(&mut self, seq: u32) {
         set_u32(self.bytes_mut(), field::SEQ_NUM, seq);
     }
 
     #[inline(always)]
-    pub fn set_flags(&mut self, flags: u8) {
+    pub(crate) fn set_flags(&mut self, flags: u8) {
         set_u8(self.bytes_mut(), field::FLAGS, flags);
     }
 
     #[inline(always)]
-    pub fn set_checksum(&mut self, sum: u16) {
+    pub(crate) fn set_checksum(&mut self, sum: u16) {
         set_u16(self.bytes_mut(), field::CHECKSUM, sum);
     }
 
     /// Computes and stores the checksum over the whole segment, given the folded pseudo-header
     /// sum.
     #[inline(always)]
-    pub fn fill_checksum(&mut self, pseudo_header: u16) {
+    pub(crate) fn fill_checksum(&mut self, pseudo_header: u16) {
         self.set_checksum(0);
         let sum = checksum::checksum(pseudo_header, self.bytes());
         self.set_checksum(sum);

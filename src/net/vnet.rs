@@ -5,18 +5,32 @@
 //! writes the header) use it, so neither has to import the other.
 
 /// `struct virtio_net_hdr` (without `num_buffers`), the TUN device's default vnet header size.
-pub const VNET_HDR_LEN: usize = 10;
+pub const VNET_HDR_LEN: usize = field::CSUM_OFFSET.end;
+
+/// Byte offsets of `struct virtio_net_hdr`.
+mod field {
+    use core::ops::Range;
+    pub(super) const FLAGS: usize = 0;
+    pub(super) const GSO_TYPE: usize = 1;
+    pub(super) const HDR_LEN: Range<usize> = 2..4;
+    pub(super) const GSO_SIZE: Range<usize> = 4..6;
+    pub(super) const CSUM_START: Range<usize> = 6..8;
+    pub(super) const CSUM_OFFSET: Range<usize> = 8..10;
+}
 /// The L4 checksum is partial (pseudo-header sum only): complete it over `csum_start..`.
 pub const VIRTIO_NET_HDR_F_NEEDS_CSUM: u8 = 1;
 /// The checksum has been verified.
-pub const VIRTIO_NET_HDR_F_DATA_VALID: u8 = 2;
-pub const GSO_NONE: u8 = 0;
+#[cfg(test)]
+pub(crate) const VIRTIO_NET_HDR_F_DATA_VALID: u8 = 2;
+pub(crate) const GSO_NONE: u8 = 0;
 pub const GSO_TCPV4: u8 = 1;
-pub const GSO_UDP: u8 = 3;
+#[cfg(test)]
+pub(crate) const GSO_UDP: u8 = 3;
 pub const GSO_TCPV6: u8 = 4;
-pub const GSO_UDP_L4: u8 = 5;
+#[cfg(test)]
+pub(crate) const GSO_UDP_L4: u8 = 5;
 /// Flag bit of `gso_type`: the super-packet's TCP header has CWR set (ECN).
-pub const GSO_ECN: u8 = 0x80;
+pub(crate) const GSO_ECN: u8 = 0x80;
 
 /// `struct virtio_net_hdr`; fields are little-endian on the wire (the TUN's default on x86).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -33,25 +47,25 @@ impl VnetHdr {
     /// Reads the first [`VNET_HDR_LEN`] bytes of `b`; `None` if `b` is shorter.
     pub fn decode(b: &[u8]) -> Option<Self> {
         let b: &[u8; VNET_HDR_LEN] = b.get(..VNET_HDR_LEN).and_then(|s| s.try_into().ok())?;
-        let le = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+        let le = |f: core::ops::Range<usize>| u16::from_le_bytes([b[f.start], b[f.start + 1]]);
         Some(VnetHdr {
-            flags: b[0],
-            gso_type: b[1],
-            hdr_len: le(2),
-            gso_size: le(4),
-            csum_start: le(6),
-            csum_offset: le(8),
+            flags: b[field::FLAGS],
+            gso_type: b[field::GSO_TYPE],
+            hdr_len: le(field::HDR_LEN),
+            gso_size: le(field::GSO_SIZE),
+            csum_start: le(field::CSUM_START),
+            csum_offset: le(field::CSUM_OFFSET),
         })
     }
 
-    pub fn encode(&self) -> [u8; VNET_HDR_LEN] {
+    pub(crate) fn encode(&self) -> [u8; VNET_HDR_LEN] {
         let mut b = [0u8; VNET_HDR_LEN];
-        b[0] = self.flags;
-        b[1] = self.gso_type;
-        b[2..4].copy_from_slice(&self.hdr_len.to_le_bytes());
-        b[4..6].copy_from_slice(&self.gso_size.to_le_bytes());
-        b[6..8].copy_from_slice(&self.csum_start.to_le_bytes());
-        b[8..10].copy_from_slice(&self.csum_offset.to_le_bytes());
+        b[field::FLAGS] = self.flags;
+        b[field::GSO_TYPE] = self.gso_type;
+        b[field::HDR_LEN].copy_from_slice(&self.hdr_len.to_le_bytes());
+        b[field::GSO_SIZE].copy_from_slice(&self.gso_size.to_le_bytes());
+        b[field::CSUM_START].copy_from_slice(&self.csum_start.to_le_bytes());
+        b[field::CSUM_OFFSET].copy_from_slice(&self.csum_offset.to_le_bytes());
         b
     }
 }

@@ -15,29 +15,52 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU16, Ordering};
 
 /// Size of one `io_uring_buf` ring entry.
-pub const RING_ENTRY_LEN: usize = 16;
+pub(crate) const RING_ENTRY_LEN: usize = entry::RESV.end;
+
+/// Byte ranges of `struct io_uring_buf`. In entry 0, `resv` is the ring's shared tail
+/// (`struct io_uring_buf_ring`).
+mod entry {
+    use std::ops::Range;
+    pub(super) const ADDR: Range<usize> = 0..8;
+    pub(super) const LEN: Range<usize> = 8..12;
+    pub(super) const BID: Range<usize> = 12..14;
+    pub(super) const RESV: Range<usize> = 14..16;
+}
+
+/// Where the kernel reads the ring's tail: the `resv` field of entry 0.
+const TAIL_OFFSET: usize = entry::RESV.start;
+/// Most entries a provided-buffer ring may have (the kernel's limit).
+const MAX_RING_ENTRIES: u16 = 1 << 15;
+/// Areas, buffer slots and output buffers start on a cache line (a slot's length is a multiple).
+pub(crate) const CACHE_LINE: usize = 64;
+/// The page size if sysconf cannot tell (it always can on Linux).
+const FALLBACK_PAGE_SIZE: usize = 4096;
 
 /// Rounds `n` up to a multiple of `align` (a power of two).
-pub const fn round_up(n: usize, align: usize) -> usize {
+pub(crate) const fn round_up(n: usize, align: usize) -> usize {
     (n + align - 1) & !(align - 1)
 }
 
-pub fn page_size() -> usize {
+pub(crate) fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 { p as usize } else { 4096 }
+    if p > 0 {
+        p as usize
+    } else {
+        FALLBACK_PAGE_SIZE
+    }
 }
 
 /// One anonymous, private, pre-faulted (`MAP_POPULATE`), page-aligned mapping, zero-filled.
 /// Unmapped on drop. Only raw pointers into it are handed out; references to parts of it are created
 /// by `sys::uring` for parts the kernel does not own at that moment.
-pub struct Region {
+pub(crate) struct Region {
     ptr: NonNull<u8>,
     len: usize,
 }
 
 impl Region {
-    pub fn new(len: usize) -> io::Result<Region> {
+    pub(crate) fn new(len: usize) -> io::Result<Region> {
         let len = round_up(len.max(1), page_size());
         // SAFETY: an anonymous private mapping at an address of the kernel's choosing aliases no
         // existing memory; the result is checked against MAP_FAILED.
@@ -59,16 +82,13 @@ impl Region {
         Ok(Region { ptr, len })
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Raw pointer to byte `offset`. Panics if `offset + len` does not lie inside the region.
-    pub fn ptr_at(&self, offset: usize, len: usize) -> *mut u8 {
+    pub(crate) fn ptr_at(&self, offset: usize, len: usize) -> *mut u8 {
         assert!(
             offset.checked_add(len).is_some_and(|end| end <= self.len),
             "region access {offset}+{len} out of {}",
@@ -94,42 +114,42 @@ unsafe impl Send for Region {}
 
 /// Geometry of one buffer group inside a [`Region`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GroupLayout {
+pub(crate) struct GroupLayout {
     /// Buffer group id (`bgid`).
-    pub bgid: u16,
+    pub(crate) bgid: u16,
     /// Number of buffers = ring entries; a power of two, at most 32768.
-    pub entries: u16,
+    pub(crate) entries: u16,
     /// Offset of the ring entries in the region (page aligned).
-    pub ring_offset: usize,
+    pub(crate) ring_offset: usize,
     /// Offset of buffer 0 in the region (cache-line aligned).
-    pub slots_offset: usize,
+    pub(crate) slots_offset: usize,
     /// Distance between two buffers (multiple of 64).
-    pub slot_len: usize,
+    pub(crate) slot_len: usize,
     /// Bytes at the start of each slot that the kernel does not write (the ring entry's address
     /// points this far into the slot).
-    pub headroom: usize,
+    pub(crate) headroom: usize,
     /// Bytes at the end of each slot that the kernel does not write.
-    pub tailroom: usize,
+    pub(crate) tailroom: usize,
 }
 
 impl GroupLayout {
     /// Length the kernel may fill: the slot minus headroom and tailroom.
-    pub fn kernel_len(&self) -> usize {
+    pub(crate) fn kernel_len(&self) -> usize {
         self.slot_len - self.headroom - self.tailroom
     }
 
-    pub fn ring_bytes(&self) -> usize {
+    pub(crate) fn ring_bytes(&self) -> usize {
         usize::from(self.entries) * RING_ENTRY_LEN
     }
 
-    pub fn slots_bytes(&self) -> usize {
+    pub(crate) fn slots_bytes(&self) -> usize {
         usize::from(self.entries) * self.slot_len
     }
 }
 
 /// The application side of one provided-buffer ring: a local tail and the count of buffers the
 /// kernel may still take. `push` writes an entry, `publish` makes all pushed entries visible.
-pub struct BufRing {
+pub(crate) struct BufRing {
     layout: GroupLayout,
     ring: *mut u8,
     slots: *mut u8,
@@ -147,10 +167,13 @@ unsafe impl Send for BufRing {}
 
 impl BufRing {
     /// A ring over `layout` in `region`, empty. The caller registers it with the kernel.
-    pub fn new(region: &Region, layout: GroupLayout) -> BufRing {
-        assert!(layout.entries.is_power_of_two() && layout.entries <= 32768);
+    pub(crate) fn new(region: &Region, layout: GroupLayout) -> BufRing {
+        assert!(layout.entries.is_power_of_two() && layout.entries <= MAX_RING_ENTRIES);
         assert!(layout.ring_offset % page_size() == 0);
-        assert!(layout.slot_len % 64 == 0 && layout.headroom + layout.tailroom < layout.slot_len);
+        assert!(
+            layout.slot_len % CACHE_LINE == 0
+                && layout.headroom + layout.tailroom < layout.slot_len
+        );
         let ring = region.ptr_at(layout.ring_offset, layout.ring_bytes());
         let slots = region.ptr_at(layout.slots_offset, layout.slots_bytes());
         BufRing {
@@ -163,17 +186,17 @@ impl BufRing {
         }
     }
 
-    pub fn layout(&self) -> &GroupLayout {
+    pub(crate) fn layout(&self) -> &GroupLayout {
         &self.layout
     }
 
     /// Address of the ring entries, for IORING_REGISTER_PBUF_RING.
-    pub fn ring_addr(&self) -> u64 {
+    pub(crate) fn ring_addr(&self) -> u64 {
         self.ring as u64
     }
 
     /// Start of buffer `bid`'s slot (before the headroom).
-    pub fn slot_ptr(&self, bid: u16) -> *mut u8 {
+    pub(crate) fn slot_ptr(&self, bid: u16) -> *mut u8 {
         assert!(bid < self.layout.entries, "buffer id {bid} out of range");
         // SAFETY: bid < entries, so the slot lies inside the slots area of the region.
         unsafe { self.slots.add(usize::from(bid) * self.layout.slot_len) }
@@ -181,7 +204,7 @@ impl BufRing {
 
     /// Puts buffer `bid` back at the tail (not yet visible to the kernel: see `publish`). The caller
     /// guarantees `bid` is not in the ring already (it came out of a completion).
-    pub fn push(&mut self, bid: u16) {
+    pub(crate) fn push(&mut self, bid: u16) {
         let addr = self.slot_ptr(bid) as u64 + self.layout.headroom as u64;
         let idx = usize::from(self.tail & (self.layout.entries - 1));
         let entry = types_entry(addr, self.layout.kernel_len() as u32, bid);
@@ -190,7 +213,7 @@ impl BufRing {
         // are the shared tail: only addr/len/bid (bytes 0..14) are written here, never the tail.
         unsafe {
             let e = self.ring.add(idx * RING_ENTRY_LEN);
-            std::ptr::copy_nonoverlapping(entry.as_ptr(), e, 14);
+            std::ptr::copy_nonoverlapping(entry.as_ptr(), e, entry::BID.end);
         }
         self.tail = self.tail.wrapping_add(1);
         self.available += 1;
@@ -198,38 +221,38 @@ impl BufRing {
     }
 
     /// Makes every pushed entry visible to the kernel (one release store of the tail).
-    pub fn publish(&mut self) {
+    pub(crate) fn publish(&mut self) {
         if self.tail == self.published {
             return;
         }
         // SAFETY: the tail is the u16 at byte 14 of the ring (struct io_uring_buf_ring), 2-aligned
         // because the ring is page-aligned; the kernel reads it with an acquire load, so an atomic
         // release store is the matching protocol.
-        let tail = unsafe { AtomicU16::from_ptr(self.ring.add(14).cast::<u16>()) };
+        let tail = unsafe { AtomicU16::from_ptr(self.ring.add(TAIL_OFFSET).cast::<u16>()) };
         tail.store(self.tail, Ordering::Release);
         self.published = self.tail;
     }
 
     /// The kernel reported taking one buffer (a completion carried IORING_CQE_F_BUFFER).
-    pub fn taken(&mut self) {
+    pub(crate) fn taken(&mut self) {
         self.available = self.available.saturating_sub(1);
     }
 
     /// Buffers the kernel can still take (after the next publish).
-    pub fn available(&self) -> u32 {
+    pub(crate) fn available(&self) -> u32 {
         self.available
     }
 
-    pub fn entries(&self) -> u16 {
+    pub(crate) fn entries(&self) -> u16 {
         self.layout.entries
     }
 }
 
-fn types_entry(addr: u64, len: u32, bid: u16) -> [u8; 16] {
-    let mut e = [0u8; 16];
-    e[0..8].copy_from_slice(&addr.to_ne_bytes());
-    e[8..12].copy_from_slice(&len.to_ne_bytes());
-    e[12..14].copy_from_slice(&bid.to_ne_bytes());
+fn types_entry(addr: u64, len: u32, bid: u16) -> [u8; RING_ENTRY_LEN] {
+    let mut e = [0u8; RING_ENTRY_LEN];
+    e[entry::ADDR].copy_from_slice(&addr.to_ne_bytes());
+    e[entry::LEN].copy_from_slice(&len.to_ne_bytes());
+    e[entry::BID].copy_from_slice(&bid.to_ne_bytes());
     e
 }
 

@@ -9,34 +9,34 @@ use super::buf_ring::round_up;
 use super::udp::{SOL_UDP, UDP_GRO, UDP_SEGMENT};
 
 /// `sizeof(struct cmsghdr)`: the header in front of each cmsg's data.
-pub const CMSG_HDR_LEN: usize = 16;
+pub(crate) const CMSG_HDR_LEN: usize = 16;
 /// Alignment of each cmsg in a chain (`CMSG_ALIGN`: that of `size_t`).
-pub const CMSG_ALIGN: usize = 8;
+pub(crate) const CMSG_ALIGN: usize = 8;
 const _: () = assert!(CMSG_HDR_LEN == std::mem::size_of::<libc::cmsghdr>());
 const _: () = assert!(CMSG_ALIGN == std::mem::align_of::<libc::cmsghdr>());
 
 /// Fields of `struct cmsghdr`, in native byte order.
 mod field {
     use std::ops::Range;
-    pub const LEN: Range<usize> = 0..8;
-    pub const LEVEL: Range<usize> = 8..12;
-    pub const TYPE: Range<usize> = 12..16;
+    pub(crate) const LEN: Range<usize> = 0..8;
+    pub(crate) const LEVEL: Range<usize> = 8..12;
+    pub(crate) const TYPE: Range<usize> = 12..16;
 }
 
 /// `CMSG_LEN(data_len)`: the `cmsg_len` of a cmsg with `data_len` bytes of data.
-pub const fn cmsg_len(data_len: usize) -> usize {
+pub(crate) const fn cmsg_len(data_len: usize) -> usize {
     CMSG_HDR_LEN + data_len
 }
 
 /// `CMSG_SPACE(data_len)`: the room such a cmsg takes in a chain.
-pub const fn cmsg_space(data_len: usize) -> usize {
+pub(crate) const fn cmsg_space(data_len: usize) -> usize {
     CMSG_HDR_LEN + round_up(data_len, CMSG_ALIGN)
 }
 
 /// The `UDP_SEGMENT` data: the segment size as a `u16`.
 const UDP_SEGMENT_DATA_LEN: usize = std::mem::size_of::<u16>();
 /// Bytes of a `UDP_SEGMENT` cmsg (its `msg_controllen` when it is the only one).
-pub const UDP_SEGMENT_CMSG_SPACE: usize = cmsg_space(UDP_SEGMENT_DATA_LEN);
+pub(crate) const UDP_SEGMENT_CMSG_SPACE: usize = cmsg_space(UDP_SEGMENT_DATA_LEN);
 // libc's macros agree.
 const _: () = {
     let data_len = UDP_SEGMENT_DATA_LEN as libc::c_uint;
@@ -49,12 +49,12 @@ const _: () = {
 /// One `UDP_SEGMENT` cmsg, aligned as a `cmsghdr`, ready to be pointed at by `msg_control`.
 #[repr(C, align(8))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct UdpSegmentCmsg(pub [u8; UDP_SEGMENT_CMSG_SPACE]);
+pub(crate) struct UdpSegmentCmsg(pub [u8; UDP_SEGMENT_CMSG_SPACE]);
 const _: () = assert!(std::mem::align_of::<UdpSegmentCmsg>() >= CMSG_ALIGN);
 
 /// The `UDP_SEGMENT` cmsg of a GSO send: the kernel cuts the payload into `segment`-byte
 /// datagrams (the last may be shorter).
-pub fn udp_segment(segment: u16) -> UdpSegmentCmsg {
+pub(crate) fn udp_segment(segment: u16) -> UdpSegmentCmsg {
     let mut c = [0u8; UDP_SEGMENT_CMSG_SPACE];
     c[field::LEN].copy_from_slice(&(cmsg_len(UDP_SEGMENT_DATA_LEN) as u64).to_ne_bytes());
     c[field::LEVEL].copy_from_slice(&SOL_UDP.to_ne_bytes());
@@ -66,7 +66,7 @@ pub fn udp_segment(segment: u16) -> UdpSegmentCmsg {
 /// The `UDP_GRO` segment size in a received control area (a cmsg chain as the kernel writes it
 /// into an `io_uring_recvmsg_out` buffer). `None` if there is none (one datagram), or the chain is
 /// malformed (every length is checked against `control`).
-pub fn parse_gro(control: &[u8]) -> Option<u16> {
+pub(crate) fn parse_gro(control: &[u8]) -> Option<u16> {
     let mut off = 0usize;
     while off + CMSG_HDR_LEN <= control.len() {
         let h = &control[off..off + CMSG_HDR_LEN];

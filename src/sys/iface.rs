@@ -13,17 +13,17 @@ use super::{netlink, tun};
 /// What an interface is given, applied by [`Interface::configure`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
-    pub mtu: u16,
+    pub(crate) mtu: u16,
     /// Addresses with their prefix length (host bits kept: the address itself), any number of
     /// either family (wg-quick's `Address` may list several).
-    pub addresses: Vec<(IpAddr, u8)>,
+    pub(crate) addresses: Vec<(IpAddr, u8)>,
     /// Networks routed out of the interface (host bits zero).
-    pub routes: Vec<(IpAddr, u8)>,
+    pub(crate) routes: Vec<(IpAddr, u8)>,
 }
 
 /// A network interface (here: the TUN device's), by name and index.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Interface {
+pub(crate) struct Interface {
     name: String,
     index: u32,
 }
@@ -31,7 +31,7 @@ pub struct Interface {
 impl Interface {
     /// The freshly created TUN interface `name`: its transmit queue raised to
     /// [`tun::DEFAULT_TXQUEUELEN`], its MTU set to `mtu`, its index looked up.
-    pub fn prepare(name: &str, mtu: u16) -> io::Result<Interface> {
+    pub(crate) fn prepare(name: &str, mtu: u16) -> io::Result<Interface> {
         tun::set_txqueuelen(name, tun::DEFAULT_TXQUEUELEN)?;
         tun::set_mtu(name, mtu)?;
         Ok(Interface {
@@ -40,14 +40,14 @@ impl Interface {
         })
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
     /// MTU, addresses, link up, routes. The order matters: IPv6 needs an MTU of at least 1280
     /// first (below it the kernel removes IPv6 from the interface), and routes need the link up.
     /// Errors are one line naming what failed.
-    pub fn configure(&self, s: &Settings) -> io::Result<()> {
+    pub(crate) fn configure(&self, s: &Settings) -> io::Result<()> {
         tun::set_mtu(&self.name, s.mtu)?;
         if s.addresses.iter().any(|(a, _)| a.is_ipv6()) {
             netlink::ensure_ipv6_enabled(&self.name)?;

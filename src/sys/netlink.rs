@@ -6,12 +6,43 @@
 //! unrelated reply is an error, never a panic.
 
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 // linux/netlink.h, linux/rtnetlink.h, linux/if_addr.h
-const NLMSG_HDRLEN: usize = 16;
+const NLMSG_HDRLEN: usize = nlmsghdr::PID.end;
+/// Messages, family headers and attributes are padded to a multiple of this.
+const NLA_ALIGNTO: usize = 4;
+/// An attribute's header (`nlattr`: u16 length, u16 type).
+const NLA_HDRLEN: usize = 2 * size_of::<u16>();
+/// `struct ifaddrmsg`'s length: family, prefixlen, flags, scope, then the u32 interface index.
+const IFADDRMSG_LEN: usize = ifaddrmsg::INDEX.end;
+/// `struct rtmsg`'s length: eight u8 fields, then u32 flags.
+const RTMSG_LEN: usize = 8 + size_of::<u32>();
+/// A `struct nlmsgerr` starts with the (negated) errno.
+const NLMSGERR_ERRNO_LEN: usize = size_of::<i32>();
+/// Room for one read of replies: an ack is well under 200 bytes, even one that echoes the request.
+const REPLY_BUF_LEN: usize = 8192;
+
+/// Byte ranges of `struct nlmsghdr`.
+mod nlmsghdr {
+    use std::ops::Range;
+    pub(super) const LEN: Range<usize> = 0..4;
+    pub(super) const TYPE: Range<usize> = 4..6;
+    pub(super) const SEQ: Range<usize> = 8..12;
+    pub(super) const PID: Range<usize> = 12..16;
+}
+
+/// Byte offsets of `struct ifaddrmsg`.
+mod ifaddrmsg {
+    use std::ops::Range;
+    pub(super) const FAMILY: usize = 0;
+    pub(super) const PREFIXLEN: usize = 1;
+    pub(super) const FLAGS: usize = 2;
+    pub(super) const SCOPE: usize = 3;
+    pub(super) const INDEX: Range<usize> = 4..8;
+}
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const NLM_F_REQUEST: u16 = 0x1;
@@ -32,7 +63,7 @@ const RT_SCOPE_LINK: u8 = 253;
 const RTN_UNICAST: u8 = 1;
 
 const fn align4(n: usize) -> usize {
-    (n + 3) & !3
+    (n + NLA_ALIGNTO - 1) & !(NLA_ALIGNTO - 1)
 }
 
 /// A netlink request under construction.
@@ -42,6 +73,7 @@ struct Msg {
 
 impl Msg {
     fn new(msg_type: u16, flags: u16, seq: u32) -> Msg {
+        // Header, family header and two addresses fit without growing.
         let mut buf = Vec::with_capacity(128);
         buf.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_len, patched in finish()
         buf.extend_from_slice(&msg_type.to_ne_bytes());
@@ -58,7 +90,7 @@ impl Msg {
     }
 
     fn attr(&mut self, ty: u16, data: &[u8]) {
-        let len = 4 + data.len();
+        let len = NLA_HDRLEN + data.len();
         self.buf.extend_from_slice(&(len as u16).to_ne_bytes());
         self.buf.extend_from_slice(&ty.to_ne_bytes());
         self.buf.extend_from_slice(data);
@@ -71,7 +103,7 @@ impl Msg {
 
     fn finish(mut self) -> Vec<u8> {
         let len = self.buf.len() as u32;
-        self.buf[0..4].copy_from_slice(&len.to_ne_bytes());
+        self.buf[nlmsghdr::LEN].copy_from_slice(&len.to_ne_bytes());
         self.buf
     }
 }
@@ -92,8 +124,12 @@ fn family(ip: &IpAddr) -> u8 {
 }
 
 fn check_prefix(ip: &IpAddr, prefix: u8) -> io::Result<()> {
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    if prefix > max {
+    let max = if ip.is_ipv4() {
+        Ipv4Addr::BITS
+    } else {
+        Ipv6Addr::BITS
+    };
+    if u32::from(prefix) > max {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("prefix /{prefix} is too long for {ip}"),
@@ -111,12 +147,12 @@ fn new_addr_msg(ifindex: u32, addr: &IpAddr, prefix: u8, seq: u32) -> Vec<u8> {
     );
     // ifaddrmsg: family, prefixlen, flags, scope, index. No duplicate address detection: the
     // tunnel is point-to-point and a DAD delay would only hold up the first packets.
-    let mut ifa = [0u8; 8];
-    ifa[0] = family(addr);
-    ifa[1] = prefix;
-    ifa[2] = IFA_F_NODAD;
-    ifa[3] = RT_SCOPE_UNIVERSE;
-    ifa[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+    let mut ifa = [0u8; IFADDRMSG_LEN];
+    ifa[ifaddrmsg::FAMILY] = family(addr);
+    ifa[ifaddrmsg::PREFIXLEN] = prefix;
+    ifa[ifaddrmsg::FLAGS] = IFA_F_NODAD;
+    ifa[ifaddrmsg::SCOPE] = RT_SCOPE_UNIVERSE;
+    ifa[ifaddrmsg::INDEX].copy_from_slice(&ifindex.to_ne_bytes());
     m.body(&ifa);
     let b = ip_bytes(addr);
     m.attr(IFA_LOCAL, &b);
@@ -138,7 +174,7 @@ fn new_route_msg(ifindex: u32, dst: &IpAddr, prefix: u8, seq: u32) -> Vec<u8> {
     } else {
         RT_SCOPE_UNIVERSE
     };
-    let rtm = [
+    let rtm: [u8; RTMSG_LEN] = [
         family(dst),
         prefix,
         0,
@@ -160,20 +196,21 @@ fn new_route_msg(ifindex: u32, dst: &IpAddr, prefix: u8, seq: u32) -> Vec<u8> {
 
 /// Finds the acknowledgement for `seq` in a reply: `Some(Ok(()))` for success, `Some(Err(errno))`
 /// for a kernel error, `None` if the bytes hold no (well-formed) ack for `seq`.
-pub fn parse_ack(reply: &[u8], seq: u32) -> Option<Result<(), i32>> {
+pub(crate) fn parse_ack(reply: &[u8], seq: u32) -> Option<Result<(), i32>> {
     let mut off = 0usize;
     while let Some(hdr) = reply.get(off..off.checked_add(NLMSG_HDRLEN)?) {
-        let len = u32::from_ne_bytes(hdr[0..4].try_into().ok()?) as usize;
-        let ty = u16::from_ne_bytes(hdr[4..6].try_into().ok()?);
-        let mseq = u32::from_ne_bytes(hdr[8..12].try_into().ok()?);
+        let len = u32::from_ne_bytes(hdr[nlmsghdr::LEN].try_into().ok()?) as usize;
+        let ty = u16::from_ne_bytes(hdr[nlmsghdr::TYPE].try_into().ok()?);
+        let mseq = u32::from_ne_bytes(hdr[nlmsghdr::SEQ].try_into().ok()?);
         if len < NLMSG_HDRLEN || len > reply.len() - off {
             return None;
         }
         if mseq == seq {
             match ty {
                 NLMSG_ERROR => {
-                    let e = reply.get(off + NLMSG_HDRLEN..off + NLMSG_HDRLEN + 4)?;
-                    if len < NLMSG_HDRLEN + 4 {
+                    let errno_at = off + NLMSG_HDRLEN;
+                    let e = reply.get(errno_at..errno_at + NLMSGERR_ERRNO_LEN)?;
+                    if len < NLMSG_HDRLEN + NLMSGERR_ERRNO_LEN {
                         return None;
                     }
                     let err = i32::from_ne_bytes(e.try_into().ok()?);
@@ -215,7 +252,7 @@ fn request(msg: &[u8], seq: u32) -> io::Result<()> {
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
-    let mut buf = vec![0u8; 8192];
+    let mut buf = vec![0u8; REPLY_BUF_LEN];
     // rtnetlink handles the request inside send(), so the ack is already queued; a few tries cover
     // unrelated messages (none are expected on a fresh, unsubscribed socket).
     for _ in 0..8 {
@@ -254,7 +291,7 @@ fn hint(e: &io::Error) -> &'static str {
 
 /// Adds `addr/prefix` to interface `ifindex` (IPv4 or IPv6). For IPv6 call
 /// [`ensure_ipv6_enabled`] first: a disabled interface answers EACCES.
-pub fn add_address(ifindex: u32, addr: IpAddr, prefix: u8) -> io::Result<()> {
+pub(crate) fn add_address(ifindex: u32, addr: IpAddr, prefix: u8) -> io::Result<()> {
     check_prefix(&addr, prefix)?;
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
     request(&new_addr_msg(ifindex, &addr, prefix, seq), seq).map_err(|e| {
@@ -276,7 +313,7 @@ pub fn add_address(ifindex: u32, addr: IpAddr, prefix: u8) -> io::Result<()> {
 }
 
 /// Adds a route to `dst/prefix` out of interface `ifindex`, in the main table.
-pub fn add_route(ifindex: u32, dst: IpAddr, prefix: u8) -> io::Result<()> {
+pub(crate) fn add_route(ifindex: u32, dst: IpAddr, prefix: u8) -> io::Result<()> {
     check_prefix(&dst, prefix)?;
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
     request(&new_route_msg(ifindex, &dst, prefix, seq), seq).map_err(|e| {
@@ -300,7 +337,7 @@ pub fn add_route(ifindex: u32, dst: IpAddr, prefix: u8) -> io::Result<()> {
 /// Makes sure IPv6 is enabled on `ifname` (`net.ipv6.conf.IFNAME.disable_ipv6 = 0`), turning it on
 /// if it is off; a clear error when IPv6 is off in the whole kernel or the sysctl is not writable.
 /// The interface MTU must be at least 1280 first, or the kernel drops IPv6 from it.
-pub fn ensure_ipv6_enabled(ifname: &str) -> io::Result<()> {
+pub(crate) fn ensure_ipv6_enabled(ifname: &str) -> io::Result<()> {
     super::tun::check_name(ifname)?;
     if !std::path::Path::new("/proc/sys/net/ipv6").exists() {
         return Err(io::Error::new(

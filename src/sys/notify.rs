@@ -18,15 +18,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 
 /// The environment variable the service manager sets.
-pub const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
+pub(crate) const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
 
 /// Longest `STATUS=` text sent; longer text is cut (at a character boundary), so that a status
 /// built from runtime values always fits in one datagram.
-pub const MAX_STATUS_LEN: usize = 200;
+pub(crate) const MAX_STATUS_LEN: usize = 200;
 
 /// Where `$NOTIFY_SOCKET` points.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NotifyAddr {
+pub(crate) enum NotifyAddr {
     /// A socket in the file system (an absolute path).
     Path(Vec<u8>),
     /// An abstract socket: the name after the `@`.
@@ -35,7 +35,7 @@ pub enum NotifyAddr {
 
 /// Parses a `$NOTIFY_SOCKET` value. Empty means unset; anything but an absolute path or an `@`
 /// name (e.g. systemd's `vsock:` form, for virtual machines) is refused with a one-line error.
-pub fn parse_addr(value: &OsStr) -> io::Result<Option<NotifyAddr>> {
+pub(crate) fn parse_addr(value: &OsStr) -> io::Result<Option<NotifyAddr>> {
     let bytes = value.as_bytes();
     match bytes.first() {
         None => Ok(None),
@@ -52,7 +52,7 @@ pub fn parse_addr(value: &OsStr) -> io::Result<Option<NotifyAddr>> {
 }
 
 /// Sends `state` (newline-separated `KEY=VALUE` assignments) to `addr` in one datagram.
-pub fn send_to(addr: &NotifyAddr, state: &str) -> io::Result<()> {
+pub(crate) fn send_to(addr: &NotifyAddr, state: &str) -> io::Result<()> {
     let sock = UnixDatagram::unbound()?;
     let to = match addr {
         NotifyAddr::Path(p) => SocketAddr::from_pathname(OsStr::from_bytes(p))?,
@@ -69,12 +69,12 @@ pub fn send_to(addr: &NotifyAddr, state: &str) -> io::Result<()> {
 }
 
 /// Sends `state` to the manager named by `$NOTIFY_SOCKET`. `Ok(false)` when there is none.
-pub fn notify(state: &str) -> io::Result<bool> {
+pub(crate) fn notify(state: &str) -> io::Result<bool> {
     notify_socket(std::env::var_os(NOTIFY_SOCKET).as_deref(), state)
 }
 
 /// [`notify`] with the variable's value given: `None` or empty sends nothing (`Ok(false)`).
-pub fn notify_socket(value: Option<&OsStr>, state: &str) -> io::Result<bool> {
+pub(crate) fn notify_socket(value: Option<&OsStr>, state: &str) -> io::Result<bool> {
     match value.map(parse_addr).transpose()?.flatten() {
         None => Ok(false),
         Some(addr) => send_to(&addr, state).map(|()| true),
@@ -82,31 +82,26 @@ pub fn notify_socket(value: Option<&OsStr>, state: &str) -> io::Result<bool> {
 }
 
 /// `READY=1` with a status line: the service is up (systemd's `Type=notify` start completes).
-pub fn ready(status: &str) -> io::Result<bool> {
+pub(crate) fn ready(status: &str) -> io::Result<bool> {
     notify(&ready_message(status))
 }
 
 /// `STOPPING=1` with a status line: the service is shutting down.
-pub fn stopping(status: &str) -> io::Result<bool> {
+pub(crate) fn stopping(status: &str) -> io::Result<bool> {
     notify(&stopping_message(status))
 }
 
-/// A `STATUS=` line alone (what `systemctl status` shows under the unit).
-pub fn status(status: &str) -> io::Result<bool> {
-    notify(&status_assignment(status))
-}
-
-pub fn ready_message(status: &str) -> String {
+pub(crate) fn ready_message(status: &str) -> String {
     format!("READY=1\n{}", status_assignment(status))
 }
 
-pub fn stopping_message(status: &str) -> String {
+pub(crate) fn stopping_message(status: &str) -> String {
     format!("STOPPING=1\n{}", status_assignment(status))
 }
 
 /// `STATUS=TEXT` on one line: a newline would start a new assignment, so control characters
 /// become spaces, and the text is cut to [`MAX_STATUS_LEN`] bytes.
-pub fn status_assignment(text: &str) -> String {
+pub(crate) fn status_assignment(text: &str) -> String {
     let mut end = text.len().min(MAX_STATUS_LEN);
     while !text.is_char_boundary(end) {
         end -= 1;

@@ -5,7 +5,7 @@
 use std::io;
 
 /// Moves the calling thread into a new, empty network namespace (only `lo`, down).
-pub fn unshare_thread() -> io::Result<()> {
+pub(crate) fn unshare_thread() -> io::Result<()> {
     // SAFETY: unshare(CLONE_NEWNET) only changes the calling thread's network namespace; it takes
     // no pointers.
     let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
@@ -16,14 +16,14 @@ pub fn unshare_thread() -> io::Result<()> {
 }
 
 /// Whether the process runs with euid 0.
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
 
 /// Runs `f` on a new thread inside a fresh network namespace with `lo` up, and returns its result.
 /// For root-only tests: panics with a clear message when not root, never skips silently.
-pub fn run_isolated<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) fn run_isolated<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     assert!(
         is_root(),
         "this test needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to create a private network namespace"

@@ -23,7 +23,7 @@ impl Entropy for SysEntropy {
 
 /// Fills `buf` entirely from getrandom(2), blocking until the pool is initialised (it is, long
 /// before ringtun starts on any real system). Loops on short reads and EINTR.
-pub fn fill(buf: &mut [u8]) -> io::Result<()> {
+pub(crate) fn fill(buf: &mut [u8]) -> io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         let rest = &mut buf[done..];
@@ -43,7 +43,7 @@ pub fn fill(buf: &mut [u8]) -> io::Result<()> {
 }
 
 /// A fresh 32-byte value (key or seed).
-pub fn bytes32() -> io::Result<[u8; 32]> {
+pub(crate) fn bytes32() -> io::Result<[u8; 32]> {
     let mut b = [0u8; 32];
     fill(&mut b)?;
     Ok(b)

@@ -5,10 +5,10 @@ use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
 
 /// The signals ringtun handles.
-pub const HANDLED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGUSR1, libc::SIGHUP];
+pub(crate) const HANDLED: [i32; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGUSR1, libc::SIGHUP];
 
 /// Size of one `signalfd_siginfo` record, as read from the fd.
-pub const SIGINFO_LEN: usize = std::mem::size_of::<libc::signalfd_siginfo>();
+pub(crate) const SIGINFO_LEN: usize = std::mem::size_of::<libc::signalfd_siginfo>();
 
 fn handled_set() -> io::Result<libc::sigset_t> {
     // SAFETY: sigset_t is plain data; sigemptyset fully initialises it before any read.
@@ -28,7 +28,7 @@ fn handled_set() -> io::Result<libc::sigset_t> {
 
 /// Blocks the handled signals on the calling thread (call it on the main thread before spawning
 /// any, so that threads inherit the mask) and returns a non-blocking signalfd for them.
-pub fn block_and_signalfd() -> io::Result<OwnedFd> {
+pub(crate) fn block_and_signalfd() -> io::Result<OwnedFd> {
     let set = handled_set()?;
     // SAFETY: `set` is an initialised sigset_t; a null old-set pointer is allowed.
     let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
@@ -47,7 +47,8 @@ pub fn block_and_signalfd() -> io::Result<OwnedFd> {
 
 /// The signal number (`ssi_signo`) of a `signalfd_siginfo` record read from the fd; `None` when
 /// fewer than a whole record's bytes are given.
-pub fn signal_number(bytes: &[u8]) -> Option<i32> {
+#[cfg(test)]
+pub(crate) fn signal_number(bytes: &[u8]) -> Option<i32> {
     if bytes.len() < SIGINFO_LEN {
         return None;
     }
@@ -57,7 +58,7 @@ pub fn signal_number(bytes: &[u8]) -> Option<i32> {
 }
 
 /// The conventional name of a signal, for log lines ("SIGTERM").
-pub fn name(signo: i32) -> &'static str {
+pub(crate) fn name(signo: i32) -> &'static str {
     match signo {
         libc::SIGINT => "SIGINT",
         libc::SIGTERM => "SIGTERM",

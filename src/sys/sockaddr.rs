@@ -7,22 +7,34 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// A socket address in the kernel's layout, ready to pass as `(ptr, len)`.
 #[derive(Clone, Copy)]
-pub struct RawSockAddr {
-    pub storage: libc::sockaddr_storage,
-    pub len: libc::socklen_t,
+pub(crate) struct RawSockAddr {
+    pub(crate) storage: libc::sockaddr_storage,
+    pub(crate) len: libc::socklen_t,
 }
 
 impl RawSockAddr {
-    pub fn as_ptr(&self) -> *const libc::sockaddr {
+    pub(crate) fn as_ptr(&self) -> *const libc::sockaddr {
         (&self.storage as *const libc::sockaddr_storage).cast()
     }
 }
 
+/// Byte ranges of `struct sockaddr_in` and `struct sockaddr_in6` (family and port are shared).
+mod field {
+    use std::ops::Range;
+    pub(super) const FAMILY: Range<usize> = 0..2;
+    pub(super) const PORT: Range<usize> = 2..4;
+    pub(super) const V4_ADDR: Range<usize> = 4..8;
+    pub(super) const V6_FLOWINFO: Range<usize> = 4..8;
+    pub(super) const V6_ADDR: Range<usize> = 8..24;
+    pub(super) const V6_SCOPE_ID: Range<usize> = 24..28;
+}
+
 const V4_LEN: usize = std::mem::size_of::<libc::sockaddr_in>();
 const V6_LEN: usize = std::mem::size_of::<libc::sockaddr_in6>();
+const _: () = assert!(field::V4_ADDR.end <= V4_LEN && field::V6_SCOPE_ID.end == V6_LEN);
 
 /// The length of `addr` in the kernel's layout (`sockaddr_in` or `sockaddr_in6`).
-pub fn raw_len(addr: &SocketAddr) -> libc::socklen_t {
+pub(crate) fn raw_len(addr: &SocketAddr) -> libc::socklen_t {
     let len = match addr {
         SocketAddr::V4(_) => V4_LEN,
         SocketAddr::V6(_) => V6_LEN,
@@ -30,21 +42,21 @@ pub fn raw_len(addr: &SocketAddr) -> libc::socklen_t {
     len as libc::socklen_t
 }
 
-pub fn to_raw(addr: &SocketAddr) -> RawSockAddr {
+pub(crate) fn to_raw(addr: &SocketAddr) -> RawSockAddr {
     // Field-by-field through the storage's bytes keeps this free of `unsafe` casts.
     let mut bytes = [0u8; std::mem::size_of::<libc::sockaddr_storage>()];
     match addr {
         SocketAddr::V4(a) => {
-            bytes[0..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
-            bytes[2..4].copy_from_slice(&a.port().to_be_bytes());
-            bytes[4..8].copy_from_slice(&a.ip().octets());
+            bytes[field::FAMILY].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+            bytes[field::PORT].copy_from_slice(&a.port().to_be_bytes());
+            bytes[field::V4_ADDR].copy_from_slice(&a.ip().octets());
         }
         SocketAddr::V6(a) => {
-            bytes[0..2].copy_from_slice(&(libc::AF_INET6 as u16).to_ne_bytes());
-            bytes[2..4].copy_from_slice(&a.port().to_be_bytes());
-            bytes[4..8].copy_from_slice(&a.flowinfo().to_be_bytes());
-            bytes[8..24].copy_from_slice(&a.ip().octets());
-            bytes[24..28].copy_from_slice(&a.scope_id().to_ne_bytes());
+            bytes[field::FAMILY].copy_from_slice(&(libc::AF_INET6 as u16).to_ne_bytes());
+            bytes[field::PORT].copy_from_slice(&a.port().to_be_bytes());
+            bytes[field::V6_FLOWINFO].copy_from_slice(&a.flowinfo().to_be_bytes());
+            bytes[field::V6_ADDR].copy_from_slice(&a.ip().octets());
+            bytes[field::V6_SCOPE_ID].copy_from_slice(&a.scope_id().to_ne_bytes());
         }
     }
     RawSockAddr {
@@ -63,21 +75,21 @@ fn storage_from_bytes(
 
 /// Parses a sockaddr the kernel wrote into `bytes`; `None` for a family other than IPv4/IPv6 or too
 /// few bytes. IPv4-mapped IPv6 addresses (from a dual-stack socket) come back as IPv4.
-pub fn from_bytes(bytes: &[u8]) -> Option<SocketAddr> {
-    let family = u16::from_ne_bytes(bytes.get(0..2)?.try_into().ok()?);
-    let port = u16::from_be_bytes(bytes.get(2..4)?.try_into().ok()?);
+pub(crate) fn from_bytes(bytes: &[u8]) -> Option<SocketAddr> {
+    let family = u16::from_ne_bytes(bytes.get(field::FAMILY)?.try_into().ok()?);
+    let port = u16::from_be_bytes(bytes.get(field::PORT)?.try_into().ok()?);
     match i32::from(family) {
         libc::AF_INET => {
-            let ip: [u8; 4] = bytes.get(4..8)?.try_into().ok()?;
+            let ip: [u8; 4] = bytes.get(field::V4_ADDR)?.try_into().ok()?;
             Some(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(ip), port)))
         }
         libc::AF_INET6 => {
             if bytes.len() < V6_LEN {
                 return None;
             }
-            let flowinfo = u32::from_be_bytes(bytes[4..8].try_into().ok()?);
-            let ip = Ipv6Addr::from(<[u8; 16]>::try_from(&bytes[8..24]).ok()?);
-            let scope = u32::from_ne_bytes(bytes[24..28].try_into().ok()?);
+            let flowinfo = u32::from_be_bytes(bytes[field::V6_FLOWINFO].try_into().ok()?);
+            let ip = Ipv6Addr::from(<[u8; 16]>::try_from(&bytes[field::V6_ADDR]).ok()?);
+            let scope = u32::from_ne_bytes(bytes[field::V6_SCOPE_ID].try_into().ok()?);
             Some(match ip.to_ipv4_mapped() {
                 Some(v4) => SocketAddr::V4(SocketAddrV4::new(v4, port)),
                 None => SocketAddr::V6(SocketAddrV6::new(ip, port, flowinfo, scope)),
@@ -89,7 +101,7 @@ pub fn from_bytes(bytes: &[u8]) -> Option<SocketAddr> {
 
 /// The form of `addr` a socket of family `ipv6_socket` can send to: a dual-stack IPv6 socket needs
 /// IPv4 peers as IPv4-mapped IPv6 addresses.
-pub fn for_socket(addr: &SocketAddr, ipv6_socket: bool) -> SocketAddr {
+pub(crate) fn for_socket(addr: &SocketAddr, ipv6_socket: bool) -> SocketAddr {
     match addr {
         SocketAddr::V4(a) if ipv6_socket => {
             SocketAddr::V6(SocketAddrV6::new(a.ip().to_ipv6_mapped(), a.port(), 0, 0))

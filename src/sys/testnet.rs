@@ -6,13 +6,13 @@
 use std::io;
 
 /// The calling thread's id.
-pub fn gettid() -> libc::pid_t {
+pub(crate) fn gettid() -> libc::pid_t {
     // SAFETY: gettid has no preconditions.
     unsafe { libc::gettid() }
 }
 
 /// Sends `sig` to thread `tid` of this process.
-pub fn tgkill(tid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
+pub(crate) fn tgkill(tid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
     // SAFETY: signals a thread of our own process; the target blocks `sig` (signalfd).
     let rc = unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, sig) };
     if rc < 0 {
@@ -23,7 +23,7 @@ pub fn tgkill(tid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
 
 /// Runs iproute2's `ip` with `args` and returns its stdout. A child forked from the calling thread
 /// inherits that thread's network namespace, so this reads back what a private namespace holds.
-pub fn ip(args: &[&str]) -> String {
+pub(crate) fn ip(args: &[&str]) -> String {
     let out = std::process::Command::new("ip")
         .args(args)
         .output()

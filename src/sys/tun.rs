@@ -6,49 +6,65 @@
 
 use std::fs::OpenOptions;
 use std::io;
+#[cfg(test)]
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
 /// `IFNAMSIZ`: the name field of `ifreq`, NUL included.
-pub const IFNAMSIZ: usize = 16;
+pub(crate) const IFNAMSIZ: usize = 16;
 
 // TUNSETIFF flags (linux/if_tun.h).
-pub const IFF_TUN: u16 = 0x0001;
-pub const IFF_NO_PI: u16 = 0x1000;
+pub(crate) const IFF_TUN: u16 = 0x0001;
+pub(crate) const IFF_NO_PI: u16 = 0x1000;
 /// Packets carry a `virtio_net_hdr` (for later GSO/GRO offload via `TUNSETOFFLOAD`).
-pub const IFF_VNET_HDR: u16 = 0x4000;
-pub const IFF_MULTI_QUEUE: u16 = 0x0100;
+pub(crate) const IFF_VNET_HDR: u16 = 0x4000;
+
+// The fields of an ioctl request number (asm-generic/ioctl.h).
+const IOC_WRITE: u64 = 1;
+const IOC_NRSHIFT: u32 = 0;
+const IOC_TYPESHIFT: u32 = 8;
+const IOC_SIZESHIFT: u32 = 16;
+const IOC_DIRSHIFT: u32 = 30;
 
 /// `_IOW(type, nr, size)` as in asm-generic/ioctl.h.
 const fn iow(ty: u8, nr: u8, size: usize) -> u64 {
-    (1u64 << 30) | ((size as u64) << 16) | ((ty as u64) << 8) | nr as u64
+    (IOC_WRITE << IOC_DIRSHIFT)
+        | ((size as u64) << IOC_SIZESHIFT)
+        | ((ty as u64) << IOC_TYPESHIFT)
+        | ((nr as u64) << IOC_NRSHIFT)
 }
 
+const INT_LEN: usize = size_of::<libc::c_int>();
+
 /// `_IOW('T', 202, int)`.
-pub const TUNSETIFF: u64 = iow(b'T', 202, 4);
+pub(crate) const TUNSETIFF: u64 = iow(b'T', 202, INT_LEN);
 /// `_IOW('T', 208, unsigned int)`: offload flags, for use with `IFF_VNET_HDR`.
-pub const TUNSETOFFLOAD: u64 = iow(b'T', 208, 4);
+pub(crate) const TUNSETOFFLOAD: u64 = iow(b'T', 208, INT_LEN);
 /// `_IOW('T', 216, int)`: size of the vnet header (default sizeof(struct virtio_net_hdr) = 10).
-pub const TUNSETVNETHDRSZ: u64 = iow(b'T', 216, 4);
+pub(crate) const TUNSETVNETHDRSZ: u64 = iow(b'T', 216, INT_LEN);
 
 // TUNSETOFFLOAD flags.
-pub const TUN_F_CSUM: u32 = 0x01;
-pub const TUN_F_TSO4: u32 = 0x02;
-pub const TUN_F_TSO6: u32 = 0x04;
+pub(crate) const TUN_F_CSUM: u32 = 0x01;
+pub(crate) const TUN_F_TSO4: u32 = 0x02;
+pub(crate) const TUN_F_TSO6: u32 = 0x04;
 
 // Size of the `virtio_net_hdr` every read and write carries in offload mode (the layout itself
-// is parsed in `core::offload`).
+// is `net::vnet`'s).
 use crate::net::vnet::VNET_HDR_LEN;
 
 // Socket ioctls (linux/sockios.h).
 const SIOCGIFFLAGS: u64 = 0x8913;
 const SIOCSIFFLAGS: u64 = 0x8914;
+#[cfg(test)]
 const SIOCSIFADDR: u64 = 0x8916;
+#[cfg(test)]
 const SIOCSIFNETMASK: u64 = 0x891c;
+#[cfg(test)]
 const SIOCGIFMTU: u64 = 0x8921;
 const SIOCSIFMTU: u64 = 0x8922;
 const SIOCGIFINDEX: u64 = 0x8933;
+#[cfg(test)]
 const SIOCGIFTXQLEN: u64 = 0x8942;
 const SIOCSIFTXQLEN: u64 = 0x8943;
 
@@ -56,10 +72,11 @@ const IFF_UP: u16 = 0x1;
 
 /// A default transmit queue for the TUN device: bursts from the host's stack wait here while the
 /// loop catches up, rather than being dropped (the kernel default for TUN is 500).
-pub const DEFAULT_TXQUEUELEN: u32 = 4096;
+pub(crate) const DEFAULT_TXQUEUELEN: u32 = 4096;
 
 /// `sizeof(struct ifreq)`: the name, then a 24-byte union (`ifr_data`).
-const IFREQ_LEN: usize = IFNAMSIZ + 24;
+const IFREQ_LEN: usize = IFNAMSIZ + IFR_DATA_LEN;
+const IFR_DATA_LEN: usize = 24;
 const IFR_DATA: usize = IFNAMSIZ;
 const _: () = assert!(IFREQ_LEN == std::mem::size_of::<libc::ifreq>());
 const _: () = assert!(IFR_DATA + std::mem::size_of::<libc::sockaddr_in>() <= IFREQ_LEN);
@@ -86,25 +103,35 @@ impl IfReq {
         String::from_utf8_lossy(&raw[..end]).into_owned()
     }
 
+    /// The first `N` bytes of the union.
+    fn data<const N: usize>(&self) -> [u8; N] {
+        let mut b = [0u8; N];
+        b.copy_from_slice(&self.bytes[IFR_DATA..IFR_DATA + N]);
+        b
+    }
+
+    fn set_data(&mut self, v: &[u8]) {
+        self.bytes[IFR_DATA..IFR_DATA + v.len()].copy_from_slice(v);
+    }
+
     fn set_u16(&mut self, v: u16) {
-        self.bytes[IFR_DATA..IFR_DATA + 2].copy_from_slice(&v.to_ne_bytes());
+        self.set_data(&v.to_ne_bytes());
     }
 
     fn get_u16(&self) -> u16 {
-        u16::from_ne_bytes([self.bytes[IFR_DATA], self.bytes[IFR_DATA + 1]])
+        u16::from_ne_bytes(self.data())
     }
 
     fn set_i32(&mut self, v: i32) {
-        self.bytes[IFR_DATA..IFR_DATA + 4].copy_from_slice(&v.to_ne_bytes());
+        self.set_data(&v.to_ne_bytes());
     }
 
     fn get_i32(&self) -> i32 {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(&self.bytes[IFR_DATA..IFR_DATA + 4]);
-        i32::from_ne_bytes(b)
+        i32::from_ne_bytes(self.data())
     }
 
     /// A `sockaddr_in` with port 0 in the union.
+    #[cfg(test)]
     fn set_ipv4(&mut self, a: Ipv4Addr) {
         let d = &mut self.bytes[IFR_DATA..IFR_DATA + std::mem::size_of::<libc::sockaddr_in>()];
         d.fill(0);
@@ -125,24 +152,40 @@ impl IfReq {
     }
 }
 
-/// The kernel's rules for a device name (`dev_valid_name`), so a bad name is an error here rather
-/// than a truncated or rejected name later.
-pub fn check_name(name: &str) -> io::Result<()> {
-    let ok = !name.is_empty()
-        && name.len() < IFNAMSIZ
-        && name != "."
-        && name != ".."
-        && !name
-            .bytes()
-            .any(|b| b == b'/' || b == b':' || b == 0 || b.is_ascii_whitespace());
-    if ok {
-        Ok(())
-    } else {
-        Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("invalid interface name {name:?}: 1 to 15 bytes, no '/', ':' or whitespace"),
-        ))
+/// The longest interface name: `IFNAMSIZ` less the terminating NUL.
+pub(crate) const MAX_INTERFACE_NAME_LEN: usize = IFNAMSIZ - 1;
+
+/// The kernel's rules for a device name (`dev_valid_name`): 1 to 15 bytes, not "." or "..", no
+/// '/', ':', whitespace or control character. `Err` says which rule the name breaks, for a
+/// one-line message; the command line checks names with it before anything is opened.
+pub(crate) fn check_interface_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        return Err("empty name");
     }
+    if name.len() > MAX_INTERFACE_NAME_LEN {
+        return Err("longer than 15 bytes");
+    }
+    if name == "." || name == ".." {
+        return Err("not a valid name");
+    }
+    if name
+        .chars()
+        .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+    {
+        return Err("must not contain '/', ':' or whitespace");
+    }
+    Ok(())
+}
+
+/// [`check_interface_name`] as an `io::Error`, so that a bad name is an error here rather than a
+/// truncated or rejected name later.
+pub(crate) fn check_name(name: &str) -> io::Result<()> {
+    check_interface_name(name).map_err(|why| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("invalid interface name {name:?}: {why}"),
+        )
+    })
 }
 
 /// Adds a one-line explanation to `err`, keeping its kind (and the OS text at the end).
@@ -161,20 +204,20 @@ fn permission_hint(err: &io::Error) -> Option<&'static str> {
 
 /// An open TUN device: the queue fd and the interface's actual name.
 #[derive(Debug)]
-pub struct Tun {
-    pub fd: OwnedFd,
-    pub name: String,
+pub(crate) struct Tun {
+    pub(crate) fd: OwnedFd,
+    pub(crate) name: String,
 }
 
 /// Opens a TUN device named `name` (`IFF_TUN | IFF_NO_PI`, non-blocking, close-on-exec). The
 /// interface is not persistent: it disappears when the fd is closed.
-pub fn open(name: &str) -> io::Result<Tun> {
+pub(crate) fn open(name: &str) -> io::Result<Tun> {
     open_with_flags(name, 0)
 }
 
 /// As [`open`], with extra `TUNSETIFF` flags (e.g. [`IFF_VNET_HDR`]) or'ed into
 /// `IFF_TUN | IFF_NO_PI`.
-pub fn open_with_flags(name: &str, extra_flags: u16) -> io::Result<Tun> {
+pub(crate) fn open_with_flags(name: &str, extra_flags: u16) -> io::Result<Tun> {
     let mut req = IfReq::new(name)?;
     let file = OpenOptions::new()
         .read(true)
@@ -223,7 +266,7 @@ pub fn open_with_flags(name: &str, extra_flags: u16) -> io::Result<Tun> {
 }
 
 /// Sets `TUNSETOFFLOAD` flags on a TUN fd opened with [`IFF_VNET_HDR`].
-pub fn set_offload(tun: &OwnedFd, flags: u32) -> io::Result<()> {
+pub(crate) fn set_offload(tun: &OwnedFd, flags: u32) -> io::Result<()> {
     // SAFETY: TUNSETOFFLOAD takes its argument by value (an unsigned int), not a pointer.
     let rc = unsafe {
         libc::ioctl(
@@ -242,7 +285,7 @@ pub fn set_offload(tun: &OwnedFd, flags: u32) -> io::Result<()> {
 }
 
 /// Sets the vnet header size (`TUNSETVNETHDRSZ`).
-pub fn set_vnet_hdr_size(tun: &OwnedFd, size: i32) -> io::Result<()> {
+pub(crate) fn set_vnet_hdr_size(tun: &OwnedFd, size: i32) -> io::Result<()> {
     // SAFETY: TUNSETVNETHDRSZ reads one int through the pointer, which is live for the call.
     let rc = unsafe {
         libc::ioctl(
@@ -263,7 +306,7 @@ pub fn set_vnet_hdr_size(tun: &OwnedFd, size: i32) -> io::Result<()> {
 /// Opens a TUN device in offload mode: `IFF_VNET_HDR` with a 10-byte `virtio_net_hdr` on every
 /// read and write, checksum offload and TSO for IPv4 and IPv6 (the kernel hands us TCP
 /// super-packets of up to 64 KiB and accepts them). The device is closed again on failure.
-pub fn open_offload(name: &str) -> io::Result<Tun> {
+pub(crate) fn open_offload(name: &str) -> io::Result<Tun> {
     let t = open_with_flags(name, IFF_VNET_HDR)?;
     set_vnet_hdr_size(&t.fd, VNET_HDR_LEN as i32)?;
     set_offload(&t.fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)?;
@@ -273,7 +316,7 @@ pub fn open_offload(name: &str) -> io::Result<Tun> {
 /// Writes one packet to the TUN device now, with one `write` (the descriptor is non-blocking): the
 /// data plane's direct path for a packet that came alone (when: `driver::event_loop`'s module
 /// docs). A TUN write is all or nothing; anything shorter is an error.
-pub fn write_now(fd: RawFd, packet: &[u8]) -> io::Result<()> {
+pub(crate) fn write_now(fd: RawFd, packet: &[u8]) -> io::Result<()> {
     // SAFETY: `packet` is a live slice of `packet.len()` bytes for the whole call; write only
     // reads it and does not keep the pointer.
     let n = unsafe { libc::write(fd, packet.as_ptr().cast(), packet.len()) };
@@ -316,7 +359,7 @@ fn if_ioctl(
 }
 
 /// Sets the interface MTU.
-pub fn set_mtu(name: &str, mtu: u16) -> io::Result<()> {
+pub(crate) fn set_mtu(name: &str, mtu: u16) -> io::Result<()> {
     if_ioctl(name, SIOCSIFMTU, &format!("set MTU {mtu}"), |r| {
         r.set_i32(i32::from(mtu))
     })
@@ -324,27 +367,30 @@ pub fn set_mtu(name: &str, mtu: u16) -> io::Result<()> {
 }
 
 /// The interface MTU.
-pub fn mtu(name: &str) -> io::Result<u32> {
+#[cfg(test)]
+pub(crate) fn mtu(name: &str) -> io::Result<u32> {
     let r = if_ioctl(name, SIOCGIFMTU, "read the MTU", |_| {})?;
     u32::try_from(r.get_i32())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "negative MTU"))
 }
 
 /// The transmit queue length.
-pub fn txqueuelen(name: &str) -> io::Result<u32> {
+#[cfg(test)]
+pub(crate) fn txqueuelen(name: &str) -> io::Result<u32> {
     let r = if_ioctl(name, SIOCGIFTXQLEN, "read txqueuelen", |_| {})?;
     u32::try_from(r.get_i32())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "negative txqueuelen"))
 }
 
 /// Sets the transmit queue length (packets the kernel queues towards the TUN reader).
-pub fn set_txqueuelen(name: &str, qlen: u32) -> io::Result<()> {
+pub(crate) fn set_txqueuelen(name: &str, qlen: u32) -> io::Result<()> {
     let v = i32::try_from(qlen).unwrap_or(i32::MAX);
     if_ioctl(name, SIOCSIFTXQLEN, "set txqueuelen", |r| r.set_i32(v)).map(drop)
 }
 
 /// Sets the interface's IPv4 address and netmask (`prefix` bits, at most 32).
-pub fn set_ipv4(name: &str, addr: Ipv4Addr, prefix: u8) -> io::Result<()> {
+#[cfg(test)]
+pub(crate) fn set_ipv4(name: &str, addr: Ipv4Addr, prefix: u8) -> io::Result<()> {
     if prefix > 32 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -368,7 +414,7 @@ pub fn set_ipv4(name: &str, addr: Ipv4Addr, prefix: u8) -> io::Result<()> {
 }
 
 /// Brings the link up (sets IFF_UP, keeping the other flags).
-pub fn set_up(name: &str) -> io::Result<()> {
+pub(crate) fn set_up(name: &str) -> io::Result<()> {
     let flags = if_ioctl(name, SIOCGIFFLAGS, "read flags", |_| {})?.get_u16();
     if_ioctl(name, SIOCSIFFLAGS, "bring the link up", |r| {
         r.set_u16(flags | IFF_UP)
@@ -377,12 +423,13 @@ pub fn set_up(name: &str) -> io::Result<()> {
 }
 
 /// Whether the link is administratively up.
-pub fn is_up(name: &str) -> io::Result<bool> {
+#[cfg(test)]
+pub(crate) fn is_up(name: &str) -> io::Result<bool> {
     Ok(if_ioctl(name, SIOCGIFFLAGS, "read flags", |_| {})?.get_u16() & IFF_UP != 0)
 }
 
 /// The interface index (for rtnetlink).
-pub fn if_index(name: &str) -> io::Result<u32> {
+pub(crate) fn if_index(name: &str) -> io::Result<u32> {
     let r = if_ioctl(name, SIOCGIFINDEX, "look up the index", |_| {})?;
     u32::try_from(r.get_i32())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "negative interface index"))

@@ -8,17 +8,17 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use super::sockaddr;
 
 /// Socket buffer size asked for each way: a burst of ~2800 full-size datagrams.
-pub const DEFAULT_BUFFER_BYTES: usize = 4 << 20;
+pub(crate) const DEFAULT_BUFFER_BYTES: usize = 4 << 20;
 
 /// The UDP socket-option and cmsg level, and the offload options (linux/udp.h; libc has only the
 /// level for glibc targets).
-pub const SOL_UDP: i32 = libc::SOL_UDP;
-pub const UDP_SEGMENT: i32 = 103;
-pub const UDP_GRO: i32 = 104;
+pub(crate) const SOL_UDP: i32 = libc::SOL_UDP;
+pub(crate) const UDP_SEGMENT: i32 = 103;
+pub(crate) const UDP_GRO: i32 = 104;
 /// Limits of one UDP GSO send: `UDP_MAX_SEGMENTS` (64 on older kernels, 128 on newer: the lower
 /// one), and the largest UDP payload over IPv4 (65535 - 20 - 8).
-pub const GSO_MAX_SEGMENTS: usize = 64;
-pub const GSO_MAX_BYTES: usize = 65507;
+pub(crate) const GSO_MAX_SEGMENTS: usize = 64;
+pub(crate) const GSO_MAX_BYTES: usize = 65507;
 
 fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
     if rc < 0 {
@@ -60,7 +60,7 @@ fn getsockopt_int(fd: &OwnedFd, level: i32, name: i32) -> io::Result<i32> {
 
 /// Creates a non-blocking, close-on-exec UDP socket bound to `addr`, with `buffer_bytes` of receive
 /// and send buffer where the kernel allows it. An IPv6 wildcard (`[::]`) socket is dual-stack.
-pub fn bind(addr: SocketAddr, buffer_bytes: usize) -> io::Result<OwnedFd> {
+pub(crate) fn bind(addr: SocketAddr, buffer_bytes: usize) -> io::Result<OwnedFd> {
     let family = if addr.is_ipv6() {
         libc::AF_INET6
     } else {
@@ -136,14 +136,14 @@ fn set_buffers(fd: &OwnedFd, bytes: usize) {
 
 /// Turns on UDP GRO (`UDP_GRO`): the kernel may hand over a train of datagrams from one sender
 /// in one receive, with their segment size in a `UDP_GRO` control message.
-pub fn enable_gro(fd: &OwnedFd) -> io::Result<()> {
+pub(crate) fn enable_gro(fd: &OwnedFd) -> io::Result<()> {
     setsockopt_int(fd, SOL_UDP, UDP_GRO, 1)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot enable UDP GRO ({e})")))
 }
 
 /// Marks every packet the socket sends with `mark` (`SO_MARK`, WireGuard's `FwMark`), so that
 /// policy routing can keep the tunnel's own datagrams out of the tunnel. Needs CAP_NET_ADMIN.
-pub fn set_fwmark(fd: &OwnedFd, mark: u32) -> io::Result<()> {
+pub(crate) fn set_fwmark(fd: &OwnedFd, mark: u32) -> io::Result<()> {
     // The kernel reads the option as a u32; an i32 of the same bits is what setsockopt passes.
     setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_MARK, mark as i32).map_err(|e| {
         let why = match e.raw_os_error() {
@@ -155,19 +155,14 @@ pub fn set_fwmark(fd: &OwnedFd, mark: u32) -> io::Result<()> {
 }
 
 /// The socket's `SO_MARK` (0: none).
-pub fn fwmark(fd: &OwnedFd) -> io::Result<u32> {
+pub(crate) fn fwmark(fd: &OwnedFd) -> io::Result<u32> {
     getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_MARK).map(|m| m as u32)
-}
-
-/// Whether the kernel takes `UDP_SEGMENT` on this socket (probed with a socket option of 0, the
-/// same check as a send's cmsg).
-pub fn gso_supported(fd: &OwnedFd) -> bool {
-    setsockopt_int(fd, SOL_UDP, UDP_SEGMENT, 0).is_ok()
 }
 
 /// The receive and send buffer sizes in effect (as the kernel reports them: twice what was set,
 /// for its bookkeeping overhead).
-pub fn buffer_sizes(fd: &OwnedFd) -> io::Result<(usize, usize)> {
+#[cfg(test)]
+pub(crate) fn buffer_sizes(fd: &OwnedFd) -> io::Result<(usize, usize)> {
     let r = getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF)?;
     let s = getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF)?;
     Ok((r.max(0) as usize, s.max(0) as usize))
@@ -175,9 +170,9 @@ pub fn buffer_sizes(fd: &OwnedFd) -> io::Result<(usize, usize)> {
 
 /// Connects the socket to `peer`: only its datagrams are received. For an IPv6 socket an IPv4 peer
 /// is given as IPv4-mapped.
-pub fn connect(fd: &OwnedFd, peer: SocketAddr) -> io::Result<()> {
-    let v6 = local_addr_raw_family(fd)? == libc::AF_INET6;
-    let raw = sockaddr::to_raw(&sockaddr::for_socket(&peer, v6));
+#[cfg(test)]
+pub(crate) fn connect(fd: &OwnedFd, peer: SocketAddr) -> io::Result<()> {
+    let raw = sockaddr::to_raw(&sockaddr::for_socket(&peer, socket_is_ipv6(fd.as_raw_fd())));
     // SAFETY: `raw` holds a valid sockaddr of `raw.len` bytes for the call.
     cvt(unsafe { libc::connect(fd.as_raw_fd(), raw.as_ptr(), raw.len) })
         .map(drop)
@@ -204,22 +199,8 @@ fn getsockname_bytes(fd: &OwnedFd) -> io::Result<Vec<u8>> {
     Ok(bytes.to_vec())
 }
 
-fn local_addr_raw_family(fd: &OwnedFd) -> io::Result<i32> {
-    let b = getsockname_bytes(fd)?;
-    let fam = b
-        .get(0..2)
-        .map(|x| u16::from_ne_bytes([x[0], x[1]]))
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "short getsockname"))?;
-    Ok(i32::from(fam))
-}
-
-/// Whether the socket is an IPv6 (possibly dual-stack) one: its peers must be given IPv4-mapped.
-pub fn is_ipv6(fd: &OwnedFd) -> io::Result<bool> {
-    Ok(local_addr_raw_family(fd)? == libc::AF_INET6)
-}
-
 /// Whether `fd` is an AF_INET6 socket (IPv4 peers then need IPv4-mapped addresses).
-pub fn socket_is_ipv6(fd: RawFd) -> bool {
+pub(crate) fn socket_is_ipv6(fd: RawFd) -> bool {
     let mut domain: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: `domain` and `len` are valid for writes of the sizes given.
@@ -236,7 +217,7 @@ pub fn socket_is_ipv6(fd: RawFd) -> bool {
 }
 
 /// The address the socket is bound to (port chosen by the kernel when bound to port 0).
-pub fn local_addr(fd: &OwnedFd) -> io::Result<SocketAddr> {
+pub(crate) fn local_addr(fd: &OwnedFd) -> io::Result<SocketAddr> {
     let b = getsockname_bytes(fd)?;
     sockaddr::from_bytes(&b)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an IP socket"))
@@ -245,7 +226,7 @@ pub fn local_addr(fd: &OwnedFd) -> io::Result<SocketAddr> {
 /// Sends one datagram to `dst` now, with one `sendto` that never blocks (MSG_DONTWAIT): the data
 /// plane's direct path for a packet that came alone (when: `driver::event_loop`'s module docs).
 /// `dst` must be of the socket's family ([`sockaddr::for_socket`]).
-pub fn send_now(fd: RawFd, datagram: &[u8], dst: &SocketAddr) -> io::Result<()> {
+pub(crate) fn send_now(fd: RawFd, datagram: &[u8], dst: &SocketAddr) -> io::Result<()> {
     let raw = sockaddr::to_raw(dst);
     // SAFETY: `datagram` is a live slice of `datagram.len()` bytes and `raw` a valid sockaddr of
     // `raw.len` bytes, both for the whole call; the kernel only reads them and keeps no pointer.
@@ -268,7 +249,7 @@ pub fn send_now(fd: RawFd, datagram: &[u8], dst: &SocketAddr) -> io::Result<()> 
 /// Sends `buf` to `dst` as one UDP GSO train of `segment`-byte datagrams (blocking), as a test
 /// peer that batches like the loop does.
 #[cfg(test)]
-pub fn send_segments(
+pub(crate) fn send_segments(
     fd: &impl AsRawFd,
     buf: &[u8],
     segment: u16,
@@ -325,7 +306,7 @@ mod tests {
     fn dual_stack_wildcard_receives_v4_and_v6() {
         run_isolated(|| {
             let fd = bind("[::]:0".parse().unwrap(), DEFAULT_BUFFER_BYTES).unwrap();
-            assert!(is_ipv6(&fd).unwrap());
+            assert!(socket_is_ipv6(fd.as_raw_fd()));
             let local = local_addr(&fd).unwrap();
             assert!(local.ip().is_unspecified() && local.port() != 0);
             let (r, s) = buffer_sizes(&fd).unwrap();
@@ -361,7 +342,7 @@ mod tests {
     fn v4_bind_connect_and_addr_in_use() {
         run_isolated(|| {
             let fd = bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
-            assert!(!is_ipv6(&fd).unwrap());
+            assert!(!socket_is_ipv6(fd.as_raw_fd()));
             let local = local_addr(&fd).unwrap();
             assert_eq!(local.ip().to_string(), "127.0.0.1");
             let e = bind(local, 1 << 16).unwrap_err();

@@ -2,7 +2,7 @@
 //! key file).
 
 /// The effective user id: the one the kernel checks file access against.
-pub fn effective_uid() -> u32 {
+pub(crate) fn effective_uid() -> u32 {
     // SAFETY: geteuid(2) takes no arguments, touches no memory of ours and cannot fail.
     unsafe { libc::geteuid() }
 }

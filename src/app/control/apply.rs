@@ -19,6 +19,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use super::ScopeResolver;
+use crate::app::report::peer_name;
 use crate::core::device::{ConfigError, Device, PeerConfig, PeerUpdate};
 use crate::core::entropy::Entropy;
 use crate::core::ip_prefix::IpPrefix;
@@ -26,8 +27,6 @@ use crate::core::keys::{PrivateKey, PublicKey};
 use crate::core::noise::StaticIdentity;
 use crate::driver::SocketControl;
 use crate::uapi::{AllowedIp, Endpoint, Errno, PeerChange, SetRequest};
-
-use crate::app::report::peer_name;
 
 /// Why a request was refused: the errno for `wg`, and a line for the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,9 +121,13 @@ pub fn check<E: Entropy>(
     let limits = device.limits();
     let mut model = PeerModel::new(device, interface.replace_peers);
 
-    let private_key = interface.private_key.filter(|k| {
-        device.private_key() != Some(k) && !(k.is_zero() && device.private_key().is_none())
-    });
+    // Only a key other than the one the interface has (none: all zeros) changes anything.
+    let private_key = interface
+        .private_key
+        .filter(|k| match device.private_key() {
+            Some(current) => current != k,
+            None => !k.is_zero(),
+        });
     let own = match &private_key {
         Some(key) => {
             let own = *StaticIdentity::new(key).public_key();

@@ -56,14 +56,6 @@ impl<E: Entropy> Controlled<E> {
         }
     }
 
-    pub fn device(&self) -> &Device<E> {
-        &self.device
-    }
-
-    pub fn device_mut(&mut self) -> &mut Device<E> {
-        &mut self.device
-    }
-
     fn named(&self, event: Event) -> PeerEvent {
         let peer = match event {
             Event::HandshakeSent { peer, .. }

@@ -14,10 +14,10 @@ use crate::core::keys::{PresharedKey, PrivateKey, PublicKey};
 
 /// Peers an interface holds unless told otherwise. Every peer costs memory whether it talks or not
 /// (see the device documentation for the figure), so the bound is the operator's to raise.
-pub const DEFAULT_MAX_PEERS: u32 = 1 << 20;
+pub(crate) const DEFAULT_MAX_PEERS: u32 = 1 << 20;
 
 /// AllowedIPs entries one peer may hold unless told otherwise.
-pub const DEFAULT_MAX_ALLOWED_IPS_PER_PEER: u32 = 1 << 16;
+pub(crate) const DEFAULT_MAX_ALLOWED_IPS_PER_PEER: u32 = 1 << 16;
 
 /// Bounds on what a configuration (or a control-socket client) can make the device allocate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,11 +38,11 @@ impl Default for Limits {
 /// An interface (`[Interface]`, `wg set <if> private-key … listen-port … fwmark …`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeviceConfig {
-    pub private_key: PrivateKey,
+    pub(crate) private_key: PrivateKey,
     /// UDP port to listen on; `None`: any free port (the driver binds it; the core never sees it).
-    pub listen_port: Option<u16>,
+    pub(crate) listen_port: Option<u16>,
     /// `SO_MARK` of the UDP socket; `None` or 0: none (the driver's).
-    pub fwmark: Option<u32>,
+    pub(crate) fwmark: Option<u32>,
     pub peers: Vec<PeerConfig>,
     pub limits: Limits,
 }
@@ -50,14 +50,14 @@ pub struct DeviceConfig {
 /// A peer (`[Peer]`, `wg set <if> peer <key> …`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerConfig {
-    pub public_key: PublicKey,
-    pub preshared_key: Option<PresharedKey>,
+    pub(crate) public_key: PublicKey,
+    pub(crate) preshared_key: Option<PresharedKey>,
     /// Inner addresses this peer may send from, and that are routed to it.
     pub allowed_ips: Vec<IpPrefix>,
     /// Where to reach it first (roaming may move it; see `core::roaming`).
     pub endpoint: Option<SocketAddr>,
     /// Seconds between keepalives sent even when idle (`PersistentKeepalive`); `None` or 0: off.
-    pub persistent_keepalive: Option<u16>,
+    pub(crate) persistent_keepalive: Option<u16>,
 }
 
 impl PeerConfig {
@@ -73,7 +73,7 @@ impl PeerConfig {
     }
 
     /// The keepalive interval, `None` when off (0 means off, as in `wg`).
-    pub fn keepalive_interval(&self) -> Option<Duration> {
+    pub(crate) fn keepalive_interval(&self) -> Option<Duration> {
         self.persistent_keepalive
             .filter(|&s| s != 0)
             .map(|s| Duration::from_secs(u64::from(s)))
@@ -95,7 +95,7 @@ impl DeviceConfig {
     /// Checks what can be checked without cryptography: the peer count and each peer's AllowedIPs
     /// count against the limits, and no public key listed twice. (A peer whose key has small order
     /// is refused by `Device::new`, which computes the DH.)
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.peers.len() > self.limits.max_peers as usize {
             return Err(ConfigError::TooManyPeers {
                 count: self.peers.len(),
@@ -116,7 +116,7 @@ impl DeviceConfig {
 
 impl PeerConfig {
     /// The per-peer half of [`DeviceConfig::validate`].
-    pub fn validate(&self, limits: &Limits) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self, limits: &Limits) -> Result<(), ConfigError> {
         if self.allowed_ips.len() > limits.max_allowed_ips_per_peer as usize {
             return Err(ConfigError::TooManyAllowedIps {
                 peer: self.public_key,
@@ -133,18 +133,18 @@ impl PeerConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PeerUpdate {
     /// A new configured endpoint; it replaces the learned one at once, as `wg set` does.
-    pub endpoint: Option<SocketAddr>,
+    pub(crate) endpoint: Option<SocketAddr>,
     /// A new keepalive interval in seconds; `Some(0)` turns it off.
-    pub persistent_keepalive: Option<u16>,
+    pub(crate) persistent_keepalive: Option<u16>,
     /// A new preshared key; `PresharedKey::none()` removes it. Sessions in use keep their keys.
-    pub preshared_key: Option<PresharedKey>,
+    pub(crate) preshared_key: Option<PresharedKey>,
     /// Remove every AllowedIPs entry of the peer before adding `add_allowed_ips`
     /// (`replace_allowed_ips=true`).
-    pub replace_allowed_ips: bool,
+    pub(crate) replace_allowed_ips: bool,
     /// Entries to route to this peer (taken from whichever peer had them).
-    pub add_allowed_ips: Vec<IpPrefix>,
+    pub(crate) add_allowed_ips: Vec<IpPrefix>,
     /// Entries to remove, if this peer has them (`allowed-ips -prefix`).
-    pub remove_allowed_ips: Vec<IpPrefix>,
+    pub(crate) remove_allowed_ips: Vec<IpPrefix>,
 }
 
 /// Why a configuration cannot be applied. `Display` is one line naming the problem.

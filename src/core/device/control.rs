@@ -18,7 +18,7 @@ impl<E: Entropy> Device<E> {
     /// peer's, if the interface holds `max_peers`, or if the peer has too many AllowedIPs. An
     /// AllowedIPs entry another peer holds moves to this one (as in WireGuard). A peer with a
     /// persistent keepalive and an endpoint starts a handshake at once, as `wg set` does.
-    pub fn add_peer(&mut self, config: &PeerConfig) -> Result<PeerId, ConfigError> {
+    pub(crate) fn add_peer(&mut self, config: &PeerConfig) -> Result<PeerId, ConfigError> {
         config.validate(&self.limits)?;
         let key = config.public_key;
         if key == *self.identity.public_key() {

@@ -39,12 +39,12 @@ pub enum Event {
 }
 
 /// Events held for the driver; it drains them after every batch.
-pub const EVENT_CAPACITY: usize = 64;
+pub(crate) const EVENT_CAPACITY: usize = 64;
 
 /// A fixed-size FIFO. When full the oldest event is dropped (and counted): the driver drains the
 /// queue after every batch, so this happens only if it stops doing so.
 #[derive(Debug)]
-pub struct EventQueue {
+pub(crate) struct EventQueue {
     items: [Option<Event>; EVENT_CAPACITY],
     head: usize,
     len: usize,
@@ -52,7 +52,7 @@ pub struct EventQueue {
 }
 
 impl EventQueue {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         EventQueue {
             items: [None; EVENT_CAPACITY],
             head: 0,
@@ -61,7 +61,7 @@ impl EventQueue {
         }
     }
 
-    pub fn push(&mut self, event: Event) {
+    pub(crate) fn push(&mut self, event: Event) {
         if self.len == EVENT_CAPACITY {
             self.head = (self.head + 1) % EVENT_CAPACITY;
             self.len -= 1;
@@ -71,7 +71,7 @@ impl EventQueue {
         self.len += 1;
     }
 
-    pub fn pop(&mut self) -> Option<Event> {
+    pub(crate) fn pop(&mut self) -> Option<Event> {
         if self.len == 0 {
             return None;
         }
@@ -81,16 +81,18 @@ impl EventQueue {
         event
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Events dropped because the queue was full.
-    pub fn lost(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn lost(&self) -> u64 {
         self.lost
     }
 }

@@ -19,24 +19,24 @@ use crate::core::time::Instant;
 
 /// Handshake messages with a valid mac1 per window above which the device is under load.
 pub const THRESHOLD: u32 = 128;
-pub const WINDOW: Duration = Duration::from_millis(125);
+pub(crate) const WINDOW: Duration = Duration::from_millis(125);
 /// How long the device stays under load after a window crossed the threshold.
-pub const HOLD: Duration = Duration::from_secs(1);
+pub(crate) const HOLD: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LoadMeter {
+pub(crate) struct LoadMeter {
     window_start: Instant,
     count: u32,
     under_load_until: Option<Instant>,
 }
 
 impl LoadMeter {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// A handshake message with a valid mac1 arrived at `now`.
-    pub fn record(&mut self, now: Instant) {
+    pub(crate) fn record(&mut self, now: Instant) {
         if now.saturating_since(self.window_start) >= WINDOW || now < self.window_start {
             self.window_start = now;
             self.count = 0;
@@ -47,7 +47,7 @@ impl LoadMeter {
         }
     }
 
-    pub fn is_under_load(&self, now: Instant) -> bool {
+    pub(crate) fn is_under_load(&self, now: Instant) -> bool {
         self.under_load_until.is_some_and(|until| now < until)
     }
 }

@@ -23,8 +23,8 @@
 //! - `control.rs`: peers and keys added, changed and removed at run time.
 //! - `snapshot.rs`: what `wg show` reports.
 //! - `ratelimiter.rs` (per source address), `load.rs` (when to demand cookies), `outbox.rs`
-//!   (messages waiting for `poll_transmit`), `events.rs`, `inner_packet.rs` (the carried packet's
-//!   addresses and length).
+//!   (messages waiting for `poll_transmit`), `events.rs`. The carried packet's length and
+//!   addresses come from `net::ip` (`packet_len`, `source`, `destination`).
 //! - `sim.rs`: devices on a simulated network, in simulated time (tests); `interop_vectors.rs`:
 //!   exchanges recorded with wireguard-go and boringtun, replayed through the device (tests).
 //!
@@ -81,10 +81,9 @@ pub mod config;
 mod control;
 pub mod events;
 mod handshake;
-mod inner_packet;
 pub mod load;
 mod outbox;
-pub mod ratelimiter;
+pub(crate) mod ratelimiter;
 mod receive;
 mod send;
 mod snapshot;
@@ -109,7 +108,7 @@ const INDICES_PER_PEER: usize = 5;
 /// Bytes of the per-peer state kept inline (sessions are boxed and allocated only while they
 /// exist: about 1.2 KiB each, up to three per peer). Table entries come on top: see the module
 /// documentation.
-pub const PEER_STATE_BYTES: usize = core::mem::size_of::<Option<PeerState>>();
+pub(crate) const PEER_STATE_BYTES: usize = core::mem::size_of::<Option<PeerState>>();
 // An idle peer costs this besides its table entries: keep it within budget (688 bytes when
 // written), and the session slots empty-cheap (boxed).
 const _: () = assert!(PEER_STATE_BYTES <= 768);
@@ -211,7 +210,7 @@ impl<E: Entropy> Device<E> {
     pub fn new(config: &DeviceConfig, mut entropy: E) -> Result<Self, ConfigError> {
         config.validate()?;
         let mut hash_key = || {
-            let mut bytes = [0u8; 16];
+            let mut bytes = [0u8; HashKey::LEN];
             entropy.fill(&mut bytes);
             HashKey::from_bytes(bytes)
         };
@@ -299,12 +298,14 @@ impl<E: Entropy> Device<E> {
     }
 
     /// Where datagrams to peer `id` go now.
-    pub fn peer_endpoint(&self, id: PeerId) -> Option<SocketAddr> {
+    #[cfg(test)]
+    pub(crate) fn peer_endpoint(&self, id: PeerId) -> Option<SocketAddr> {
         self.state(id)?.peer.endpoint()
     }
 
     /// Whether peer `id` has a session it can send with now.
-    pub fn has_session(&self, id: PeerId, now: Instant) -> bool {
+    #[cfg(test)]
+    pub(crate) fn has_session(&self, id: PeerId, now: Instant) -> bool {
         self.state(id)
             .and_then(|s| s.peer.sessions().current())
             .is_some_and(|k| k.can_send(now))
@@ -350,8 +351,7 @@ impl<E: Entropy> Device<E> {
                 PeerFingerprint {
                     id,
                     endpoint: s.peer.endpoint(),
-                    sessions: [Slot::Current, Slot::Previous, Slot::Next]
-                        .map(|slot| sessions.get(slot).map(session)),
+                    sessions: Slot::ALL.map(|slot| sessions.get(slot).map(session)),
                     handshake: s.peer.handshake.as_ref().map(InitiatorState::sender_index),
                     timers: s.peer.timers().clone(),
                     deadline: self.deadlines.deadline(id),
@@ -393,7 +393,7 @@ type SessionFingerprint = (u32, u32, u64, ReplayWindow);
 struct PeerFingerprint {
     id: PeerId,
     endpoint: Option<SocketAddr>,
-    sessions: [Option<SessionFingerprint>; 3],
+    sessions: [Option<SessionFingerprint>; Slot::ALL.len()],
     handshake: Option<u32>,
     timers: PeerTimers,
     deadline: Option<Instant>,

@@ -13,7 +13,7 @@ use crate::core::transmit::Transmit;
 /// most handshake messages are answered by a response or a cookie reply, so the ring rarely
 /// holds more than one batch's answers; when it is full, new handshakes are dropped unanswered
 /// (`ControlQueueFull`), before they change anything.
-pub const CONTROL_QUEUE_LEN: usize = 256;
+pub(crate) const CONTROL_QUEUE_LEN: usize = 256;
 
 /// The longest message held: a response (a cookie reply is shorter).
 const HELD_LEN: usize = if RESPONSE_LEN > COOKIE_REPLY_LEN {
@@ -29,7 +29,7 @@ struct Held {
     dst: SocketAddr,
 }
 
-pub struct Outbox {
+pub(crate) struct Outbox {
     ring: Box<[Held]>,
     head: usize,
     len: usize,
@@ -39,7 +39,7 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let blank = Held {
             bytes: [0; HELD_LEN],
             len: 0,
@@ -53,18 +53,18 @@ impl Outbox {
         }
     }
 
-    pub fn has_room(&self) -> bool {
+    pub(crate) fn has_room(&self) -> bool {
         self.len < CONTROL_QUEUE_LEN
     }
 
     /// Messages held.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// Holds `message` for `dst`; false (nothing held) if the ring is full or the message longer
     /// than a response.
-    pub fn push(&mut self, dst: SocketAddr, message: &[u8]) -> bool {
+    pub(crate) fn push(&mut self, dst: SocketAddr, message: &[u8]) -> bool {
         if !self.has_room() || message.len() > HELD_LEN {
             return false;
         }
@@ -79,7 +79,7 @@ impl Outbox {
 
     /// Copies the oldest held message into `buf` and returns where it goes; `None` if nothing is
     /// held, or `buf` is too short (the message stays).
-    pub fn pop(&mut self, buf: &mut [u8]) -> Option<Transmit> {
+    pub(crate) fn pop(&mut self, buf: &mut [u8]) -> Option<Transmit> {
         if self.len == 0 {
             return None;
         }
@@ -96,26 +96,26 @@ impl Outbox {
     }
 
     /// Room for `peers` peers in the work queue, so that queueing never allocates on the data path.
-    pub fn reserve_peers(&mut self, peers: usize) {
+    pub(crate) fn reserve_peers(&mut self, peers: usize) {
         self.peers.reserve(peers.saturating_sub(self.peers.len()));
     }
 
     /// `peer` has work; the caller queues each peer once (see its `queued` flag).
-    pub fn push_peer(&mut self, peer: PeerId) {
+    pub(crate) fn push_peer(&mut self, peer: PeerId) {
         self.peers.push_back(peer);
     }
 
-    pub fn pop_peer(&mut self) -> Option<PeerId> {
+    pub(crate) fn pop_peer(&mut self) -> Option<PeerId> {
         self.peers.pop_front()
     }
 
     /// The peer was removed: its id may be handed out again, so its entry must go.
-    pub fn forget_peer(&mut self, peer: PeerId) {
+    pub(crate) fn forget_peer(&mut self, peer: PeerId) {
         self.peers.retain(|&p| p != peer);
     }
 
     /// Peers queued.
-    pub fn peers_queued(&self) -> usize {
+    pub(crate) fn peers_queued(&self) -> usize {
         self.peers.len()
     }
 }

@@ -17,14 +17,15 @@ use core::hash::BuildHasher;
 use core::net::IpAddr;
 
 use crate::core::keyed_hash::HashKey;
-use crate::core::time::Instant;
+use crate::core::time::{Instant, NANOS_PER_SEC};
+use crate::net::ip::{VERSION_4, VERSION_6};
 
 /// Messages per second each source may send in the long run.
-pub const PACKETS_PER_SECOND: u64 = 20;
+pub(crate) const PACKETS_PER_SECOND: u64 = 20;
 /// Messages a source may send at once after being quiet.
-pub const PACKETS_BURSTABLE: u64 = 5;
+pub(crate) const PACKETS_BURSTABLE: u64 = 5;
 /// Tokens (nanoseconds) one message costs.
-const COST: u64 = 1_000_000_000 / PACKETS_PER_SECOND;
+const COST: u64 = NANOS_PER_SEC / PACKETS_PER_SECOND;
 const TOKEN_MAX: u64 = COST * PACKETS_BURSTABLE;
 /// An entry idle this long has a full bucket: it is as good as free.
 const IDLE: u64 = TOKEN_MAX;
@@ -32,9 +33,13 @@ const IDLE: u64 = TOKEN_MAX;
 const WAYS: usize = 4;
 const SETS: usize = 2048;
 /// Sources tracked at once.
-pub const ENTRIES: usize = SETS * WAYS;
+pub(crate) const ENTRIES: usize = SETS * WAYS;
 
-/// A source, as the limit groups them. `lo`'s top byte is the family (never 0 for a used entry).
+/// Where `Source::lo` holds the family: its top byte.
+const FAMILY_SHIFT: u32 = u64::BITS - u8::BITS;
+
+/// A source, as the limit groups them. `lo`'s top byte is the family, the IP version (never 0 for
+/// a used entry).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 struct Source {
     hi: u64,
@@ -46,14 +51,14 @@ impl Source {
         match ip {
             IpAddr::V4(a) => Source {
                 hi: 0,
-                lo: u64::from(u32::from(a)) | (4 << 56),
+                lo: u64::from(u32::from(a)) | (u64::from(VERSION_4) << FAMILY_SHIFT),
             },
             IpAddr::V6(a) => match a.to_ipv4_mapped() {
                 // A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d: limit the address.
                 Some(v4) => Source::of(IpAddr::V4(v4)),
                 None => Source {
-                    hi: (u128::from(a) >> 64) as u64,
-                    lo: 6 << 56,
+                    hi: (u128::from(a) >> u64::BITS) as u64,
+                    lo: u64::from(VERSION_6) << FAMILY_SHIFT,
                 },
             },
         }
@@ -71,14 +76,14 @@ struct Entry {
     tokens: u64,
 }
 
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     entries: Box<[Entry]>,
     hash_key: HashKey,
 }
 
 impl RateLimiter {
     /// An empty table (`ENTRIES` entries of 32 bytes, allocated now).
-    pub fn new(hash_key: HashKey) -> Self {
+    pub(crate) fn new(hash_key: HashKey) -> Self {
         RateLimiter {
             entries: vec![Entry::default(); ENTRIES].into_boxed_slice(),
             hash_key,
@@ -87,7 +92,7 @@ impl RateLimiter {
 
     /// Whether a message from `ip` at `now` is within its source's limit; takes its tokens if so.
     /// Allocates nothing; looks at one set of four entries.
-    pub fn allow(&mut self, now: Instant, ip: IpAddr) -> bool {
+    pub(crate) fn allow(&mut self, now: Instant, ip: IpAddr) -> bool {
         let source = Source::of(ip);
         let now = now.as_nanos();
         let set = (self.hash_key.hash_one(source) as usize) % SETS;

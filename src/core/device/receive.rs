@@ -3,12 +3,13 @@
 
 use core::net::SocketAddr;
 
-use super::{Device, IndexKind, inner_packet, peer_mut};
+use super::{Device, IndexKind, peer_mut};
 use crate::core::entropy::Entropy;
 use crate::core::noise::messages::{MessageType, TRANSPORT_HEADER_LEN, Transport, classify};
 use crate::core::stats::DropReason;
 use crate::core::time::Instant;
 use crate::core::transmit::Received;
+use crate::net::ip;
 
 use super::handshake::forget_indices;
 
@@ -67,9 +68,9 @@ impl<E: Entropy> Device<E> {
         let plaintext = datagram
             .get(start..start + received.plaintext_len)
             .ok_or(DropReason::BadInnerPacket)?;
-        let len = inner_packet::packet_len(plaintext).ok_or(DropReason::BadInnerPacket)?;
+        let len = ip::packet_len(plaintext).ok_or(DropReason::BadInnerPacket)?;
         // Cryptokey routing, inbound: the packet must come from an address this peer owns.
-        let source = inner_packet::source(plaintext).ok_or(DropReason::BadInnerPacket)?;
+        let source = ip::source(plaintext).ok_or(DropReason::BadInnerPacket)?;
         if self.allowed_ips.lookup(source) != Some(id) {
             return Err(DropReason::SourceNotAllowed);
         }

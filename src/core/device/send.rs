@@ -2,7 +2,7 @@
 //! control datagrams ([`Device::poll_transmit`]: held responses and cookie replies, then the
 //! initiations and keepalives peers owe).
 
-use super::{Device, MAX_CONTROL_LEN, inner_packet, peer_mut};
+use super::{Device, MAX_CONTROL_LEN, peer_mut};
 use crate::core::entropy::Entropy;
 use crate::core::keypair::Padding;
 use crate::core::noise::messages::TRANSPORT_HEADER_LEN;
@@ -10,6 +10,7 @@ use crate::core::peer_id::PeerId;
 use crate::core::stats::DropReason;
 use crate::core::time::{Instant, WallTime};
 use crate::core::transmit::Transmit;
+use crate::net::ip;
 
 /// Transport data is not padded: the driver's segmentation offload sends equal-length datagrams
 /// (`len == header + packet + tag`). Padding is optional in WireGuard (the receiver trims by the
@@ -45,7 +46,7 @@ impl<E: Entropy> Device<E> {
             .checked_add(payload_len)
             .and_then(|end| buf.get(TRANSPORT_HEADER_LEN..end))
             .ok_or(DropReason::TooBig)?;
-        let destination = inner_packet::destination(packet).ok_or(DropReason::BadInnerPacket)?;
+        let destination = ip::destination(packet).ok_or(DropReason::BadInnerPacket)?;
         let id = self
             .allowed_ips
             .lookup(destination)

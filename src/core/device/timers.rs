@@ -10,14 +10,14 @@ use crate::core::time::Instant;
 
 impl<E: Entropy> Device<E> {
     /// When [`Device::handle_timeout`] should run next. O(1).
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         self.deadlines.next_deadline()
     }
 
     /// Runs the timers of every peer due at `now`: retransmissions, keepalives, dead-peer
     /// handshakes, key erasure. What they send is built by the next `poll_transmit`. Costs
     /// O(log n) per due peer.
-    pub fn handle_timeout(&mut self, now: Instant) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
         // A peer is refiled with a deadline after `now` (every timer re-arms into the future), so
         // each due peer comes up once; the bound only guards against a timer that would not.
         let mut budget = self.peer_table.len() + 1;

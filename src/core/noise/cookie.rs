@@ -19,11 +19,11 @@
 //! (one per peer). Time ([`Instant`]) and randomness ([`Entropy`]) are inputs.
 
 use core::fmt;
-use core::net::{IpAddr, SocketAddr};
+use core::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::consts::{HASH_LEN, MAC_LEN, XNONCE_LEN};
+use super::consts::{HASH_LEN, MAC_LEN, TAG_LEN, XNONCE_LEN};
 use super::crypto::{self, AuthError};
 use super::keys::{PeerKeys, StaticIdentity};
 use super::messages::{COOKIE_REPLY_LEN, CookieReply, HandshakeMessage, HandshakeMessageMut};
@@ -33,7 +33,7 @@ use crate::core::entropy::Entropy;
 
 /// What the MACs of a received initiation or response prove.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MacCheck {
+pub(crate) enum MacCheck {
     /// mac1 is wrong: not meant for us, or corrupted. Drop without any further work.
     Mac1Bad,
     /// mac1 is right, mac2 absent or not valid for the source address. Process when not under
@@ -64,20 +64,24 @@ fn split_macs(msg: &[u8]) -> Option<(&[u8], &[u8; MAC_LEN], &[u8; MAC_LEN])> {
 
 /// The source address as the cookie binds it: IP address bytes (4 or 16) then the port big-endian,
 /// as the kernel module does. The format only has to be stable within one receiver.
-fn address_bytes(source: &SocketAddr) -> ([u8; 18], usize) {
-    let mut bytes = [0u8; 18];
+fn address_bytes(source: &SocketAddr) -> ([u8; ADDRESS_BYTES_MAX], usize) {
+    let mut bytes = [0u8; ADDRESS_BYTES_MAX];
     let ip_len = match source.ip() {
-        IpAddr::V4(ip) => {
-            bytes[..4].copy_from_slice(&ip.octets());
-            4
-        }
-        IpAddr::V6(ip) => {
-            bytes[..16].copy_from_slice(&ip.octets());
-            16
-        }
+        IpAddr::V4(ip) => put(&mut bytes, &ip.octets()),
+        IpAddr::V6(ip) => put(&mut bytes, &ip.octets()),
     };
-    bytes[ip_len..ip_len + 2].copy_from_slice(&source.port().to_be_bytes());
-    (bytes, ip_len + 2)
+    let port = source.port().to_be_bytes();
+    bytes[ip_len..ip_len + port.len()].copy_from_slice(&port);
+    (bytes, ip_len + port.len())
+}
+
+/// An IPv6 address and a port: the longest `address_bytes`.
+const ADDRESS_BYTES_MAX: usize = size_of::<Ipv6Addr>() + size_of::<u16>();
+
+/// Copies `ip` to the front of `bytes`; returns its length.
+fn put(bytes: &mut [u8; ADDRESS_BYTES_MAX], ip: &[u8]) -> usize {
+    bytes[..ip.len()].copy_from_slice(ip);
+    ip.len()
 }
 
 /// The receiving side: checks mac1 and mac2 of messages sent to our identity, and makes cookies.
@@ -102,7 +106,7 @@ impl CookieChecker {
 
     /// Checks mac1, then mac2 against the cookie `source` would hold now. Does not change state:
     /// with no secret yet, or one older than `COOKIE_REFRESH_TIME`, no mac2 can be valid.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         local: &StaticIdentity,
         now: Instant,
@@ -168,7 +172,7 @@ impl CookieChecker {
         let mac1 = split_macs(msg.as_bytes()).map_or([0; MAC_LEN], |(_, mac1, _)| *mac1);
         let mut nonce = [0u8; XNONCE_LEN];
         entropy.fill(&mut nonce);
-        let mut sealed = [0u8; MAC_LEN + 16];
+        let mut sealed = [0u8; MAC_LEN + TAG_LEN];
         crypto::xaead_seal(local.cookie_key(), &nonce, &cookie, &mac1, &mut sealed);
         let mut reply = CookieReply::new_zeroed(out);
         reply.set_receiver_index(msg.sender_index());
@@ -238,12 +242,12 @@ impl PeerCookie {
     }
 
     /// When the cookie in use was received, if there is one (fresh or not).
-    pub fn received_at(&self) -> Option<Instant> {
+    pub(crate) fn received_at(&self) -> Option<Instant> {
         self.cookie.as_ref().map(|(_, at)| *at)
     }
 
     /// A handshake message went out since the last cookie reply: a reply to it would be accepted.
-    pub fn awaits_reply(&self) -> bool {
+    pub(crate) fn awaits_reply(&self) -> bool {
         self.last_mac1.is_some()
     }
 

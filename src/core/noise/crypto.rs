@@ -25,10 +25,10 @@ use zeroize::Zeroizing;
 use super::consts::{HASH_LEN, KEY_LEN, MAC_LEN, TAG_LEN, XNONCE_LEN};
 use crate::core::aead;
 
-pub use crate::core::aead::AuthError;
+pub(crate) use crate::core::aead::AuthError;
 
 /// A 32-byte secret (chaining key, DH output, symmetric key), wiped when dropped.
-pub type Secret = Zeroizing<[u8; KEY_LEN]>;
+pub(crate) type Secret = Zeroizing<[u8; KEY_LEN]>;
 
 /// The other side's public key has small order: the DH output would be all zero, known to anyone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +36,8 @@ pub struct LowOrderPoint;
 
 /// BLAKE2s block size, the HMAC pad length (RFC 2104 `B`).
 const BLAKE2S_BLOCK_LEN: usize = 64;
+/// The part of the XChaCha20 nonce HChaCha20 takes; the rest is the ChaCha20 nonce's tail.
+const HCHACHA_NONCE_LEN: usize = 16;
 const IPAD: u8 = 0x36;
 const OPAD: u8 = 0x5c;
 
@@ -64,7 +66,7 @@ pub fn mac<const K: usize>(key: &[u8; K], parts: &[&[u8]]) -> [u8; MAC_LEN] {
 
 /// `HMAC(key, parts[0] ‖ …)` per RFC 2104 with BLAKE2s-256: `H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m))`,
 /// `K` being the 32-byte key zero-padded to the 64-byte block.
-pub fn hmac(key: &[u8; KEY_LEN], parts: &[&[u8]]) -> Secret {
+pub(crate) fn hmac(key: &[u8; KEY_LEN], parts: &[&[u8]]) -> Secret {
     let mut padded_key = Zeroizing::new([0u8; BLAKE2S_BLOCK_LEN]);
     for (pad, key_byte) in padded_key.iter_mut().zip(key) {
         *pad = *key_byte;
@@ -88,13 +90,13 @@ pub fn hmac(key: &[u8; KEY_LEN], parts: &[&[u8]]) -> Secret {
 }
 
 /// `KDF1(key, input)`: `τ1`.
-pub fn kdf1(key: &[u8; KEY_LEN], input: &[u8]) -> Secret {
+pub(crate) fn kdf1(key: &[u8; KEY_LEN], input: &[u8]) -> Secret {
     let prk = hmac(key, &[input]);
     hmac(&prk, &[&[1]])
 }
 
 /// `KDF2(key, input)`: `(τ1, τ2)`.
-pub fn kdf2(key: &[u8; KEY_LEN], input: &[u8]) -> (Secret, Secret) {
+pub(crate) fn kdf2(key: &[u8; KEY_LEN], input: &[u8]) -> (Secret, Secret) {
     let prk = hmac(key, &[input]);
     let t1 = hmac(&prk, &[&[1]]);
     let t2 = hmac(&prk, &[&t1[..], &[2]]);
@@ -102,7 +104,7 @@ pub fn kdf2(key: &[u8; KEY_LEN], input: &[u8]) -> (Secret, Secret) {
 }
 
 /// `KDF3(key, input)`: `(τ1, τ2, τ3)`.
-pub fn kdf3(key: &[u8; KEY_LEN], input: &[u8]) -> (Secret, Secret, Secret) {
+pub(crate) fn kdf3(key: &[u8; KEY_LEN], input: &[u8]) -> (Secret, Secret, Secret) {
     let prk = hmac(key, &[input]);
     let t1 = hmac(&prk, &[&[1]]);
     let t2 = hmac(&prk, &[&t1[..], &[2]]);
@@ -111,7 +113,7 @@ pub fn kdf3(key: &[u8; KEY_LEN], input: &[u8]) -> (Secret, Secret, Secret) {
 }
 
 /// `DH(private, public)`: X25519, rejecting a result that is all zero.
-pub fn dh(private: &StaticSecret, public: &[u8; KEY_LEN]) -> Result<Secret, LowOrderPoint> {
+pub(crate) fn dh(private: &StaticSecret, public: &[u8; KEY_LEN]) -> Result<Secret, LowOrderPoint> {
     let shared = private.diffie_hellman(&DalekPublicKey::from(*public));
     // Constant time: whether the peer's key is of low order is not secret, but the output is.
     if !shared.was_contributory() {
@@ -121,13 +123,13 @@ pub fn dh(private: &StaticSecret, public: &[u8; KEY_LEN]) -> Result<Secret, LowO
 }
 
 /// The public key of an X25519 private key.
-pub fn public_key(private: &StaticSecret) -> [u8; KEY_LEN] {
+pub(crate) fn public_key(private: &StaticSecret) -> [u8; KEY_LEN] {
     DalekPublicKey::from(private).to_bytes()
 }
 
 /// `AEAD(key, counter, plaintext, aad)` into `out = ciphertext ‖ tag` (`M = N + 16`, checked at
 /// compile time).
-pub fn aead_seal<const N: usize, const M: usize>(
+pub(crate) fn aead_seal<const N: usize, const M: usize>(
     key: &[u8; KEY_LEN],
     counter: u64,
     plaintext: &[u8; N],
@@ -138,7 +140,7 @@ pub fn aead_seal<const N: usize, const M: usize>(
 }
 
 /// Opens `sealed = ciphertext ‖ tag` (`M = N + 16`) into `out`. On a bad tag `out` is all zero.
-pub fn aead_open<const M: usize, const N: usize>(
+pub(crate) fn aead_open<const M: usize, const N: usize>(
     key: &[u8; KEY_LEN],
     counter: u64,
     sealed: &[u8; M],
@@ -149,7 +151,7 @@ pub fn aead_open<const M: usize, const N: usize>(
 }
 
 /// `XAEAD(key, nonce, plaintext, aad)` into `out = ciphertext ‖ tag` (`M = N + 16`).
-pub fn xaead_seal<const N: usize, const M: usize>(
+pub(crate) fn xaead_seal<const N: usize, const M: usize>(
     key: &[u8; KEY_LEN],
     nonce: &[u8; XNONCE_LEN],
     plaintext: &[u8; N],
@@ -161,7 +163,7 @@ pub fn xaead_seal<const N: usize, const M: usize>(
 }
 
 /// Opens an XAEAD `sealed = ciphertext ‖ tag` (`M = N + 16`) into `out`; all zero on a bad tag.
-pub fn xaead_open<const M: usize, const N: usize>(
+pub(crate) fn xaead_open<const M: usize, const N: usize>(
     key: &[u8; KEY_LEN],
     nonce: &[u8; XNONCE_LEN],
     sealed: &[u8; M],
@@ -178,12 +180,12 @@ fn xchacha_subkey(
     key: &[u8; KEY_LEN],
     nonce: &[u8; XNONCE_LEN],
 ) -> (Secret, [u8; aead::NONCE_LEN]) {
-    let (head, tail) = nonce.split_at(16);
-    let mut head_block = [0u8; 16];
+    let (head, tail) = nonce.split_at(HCHACHA_NONCE_LEN);
+    let mut head_block = [0u8; HCHACHA_NONCE_LEN];
     head_block.copy_from_slice(head);
     let subkey = Zeroizing::new(hchacha::<R20>(key.into(), &head_block.into()).into());
     let mut chacha_nonce = [0u8; aead::NONCE_LEN];
-    chacha_nonce[4..].copy_from_slice(tail);
+    chacha_nonce[aead::NONCE_LEN - tail.len()..].copy_from_slice(tail);
     (subkey, chacha_nonce)
 }
 
@@ -227,7 +229,7 @@ fn open_with_nonce<const M: usize, const N: usize>(
 }
 
 /// Compares two MACs in constant time: every byte is examined whatever the first difference.
-pub fn mac_eq(a: &[u8; MAC_LEN], b: &[u8; MAC_LEN]) -> bool {
+pub(crate) fn mac_eq(a: &[u8; MAC_LEN], b: &[u8; MAC_LEN]) -> bool {
     let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     // `black_box` keeps the optimizer from turning the fold back into an early-exit comparison.
     core::hint::black_box(difference) == 0

@@ -44,13 +44,13 @@ use crate::core::Instant;
 use crate::core::entropy::Entropy;
 
 /// `HASH(CONSTRUCTION)`, the initial chaining key (a test recomputes it).
-pub const INITIAL_CHAINING_KEY: [u8; HASH_LEN] = [
+pub(crate) const INITIAL_CHAINING_KEY: [u8; HASH_LEN] = [
     0x60, 0xe2, 0x6d, 0xae, 0xf3, 0x27, 0xef, 0xc0, 0x2e, 0xc3, 0x35, 0xe2, 0xa0, 0x25, 0xd2, 0xd0,
     0x16, 0xeb, 0x42, 0x06, 0xf8, 0x72, 0x77, 0xf5, 0x2d, 0x38, 0xd1, 0x98, 0x8b, 0x78, 0xcd, 0x36,
 ];
 /// `HASH(INITIAL_CHAINING_KEY ‖ IDENTIFIER)`, the hash before the responder's static key is mixed
 /// in (a test recomputes it).
-pub const INITIAL_HASH: [u8; HASH_LEN] = [
+pub(crate) const INITIAL_HASH: [u8; HASH_LEN] = [
     0x22, 0x11, 0xb3, 0x61, 0x08, 0x1a, 0xc5, 0x66, 0x69, 0x12, 0x43, 0xdb, 0x45, 0x8a, 0xd5, 0x32,
     0x2d, 0x9c, 0x6c, 0x66, 0x22, 0x93, 0xe8, 0xb7, 0x0e, 0xe1, 0x9c, 0x65, 0xba, 0x07, 0x9e, 0xf3,
 ];
@@ -147,7 +147,8 @@ pub struct SessionKeys {
 impl SessionKeys {
     /// Keys from elsewhere than a handshake: tests, benchmarks and fuzzing, which need a session
     /// without running one. The handshake's own come from `consume_response` / `create_response`.
-    pub fn new(
+    #[cfg(test)]
+    pub(crate) fn new(
         send: [u8; KEY_LEN],
         receive: [u8; KEY_LEN],
         local_index: u32,
@@ -183,7 +184,7 @@ impl SessionKeys {
     /// it has received a transport message under them (it has no proof yet that the initiator
     /// holds them; paper §5.4.4 / §6.1: the initiator's first message, possibly a keepalive,
     /// confirms them).
-    pub fn is_initiator(&self) -> bool {
+    pub(crate) fn is_initiator(&self) -> bool {
         self.is_initiator
     }
 }
@@ -272,7 +273,7 @@ pub fn create_initiation(
 
 impl InitiatorState {
     /// Our index in the initiation: the response's receiver index.
-    pub fn sender_index(&self) -> u32 {
+    pub(crate) fn sender_index(&self) -> u32 {
         self.sender_index
     }
 
@@ -435,9 +436,6 @@ impl ConsumedInitiation {
     /// The initiator's index: our response's receiver index, and our transport messages'.
     pub fn sender_index(&self) -> u32 {
         self.sender_index
-    }
-    pub fn remote_static(&self) -> &PublicKey {
-        &self.remote_static
     }
 
     /// Step 3: writes the response to `peer` into `out` and derives the session keys.

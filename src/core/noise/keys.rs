@@ -14,23 +14,36 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use super::consts::{HASH_LEN, KEY_LEN, LABEL_COOKIE, LABEL_MAC1};
 use super::crypto::{self, LowOrderPoint, Secret};
 use super::handshake::INITIAL_HASH;
-pub use crate::core::keys::{PresharedKey, PrivateKey, PublicKey};
+pub use crate::core::keys::PresharedKey;
+pub(crate) use crate::core::keys::{PrivateKey, PublicKey};
 
-/// `HASH(label ‖ public)`: the mac1 key or cookie key of messages to or from the owner of `public`.
-fn labelled_key(label: &[u8; 8], public: &PublicKey) -> [u8; HASH_LEN] {
-    crypto::hash(&[label, public.as_bytes()])
+/// What follows from a static public key alone, for messages to and from its owner.
+struct PublicKeyHashes {
+    /// `HASH(LABEL_MAC1 ‖ S_pub)`: keys mac1 of messages to the owner.
+    mac1_key: [u8; HASH_LEN],
+    /// `HASH(LABEL_COOKIE ‖ S_pub)`: seals the owner's cookie replies.
+    cookie_key: [u8; HASH_LEN],
+    /// `HASH(HASH(HASH(CONSTRUCTION) ‖ IDENTIFIER) ‖ S_pub)`: the hash a handshake whose responder
+    /// is the owner starts from.
+    initial_hash: [u8; HASH_LEN],
 }
 
-/// Our static key pair and what is derived from its public half.
+impl PublicKeyHashes {
+    fn of(public: &PublicKey) -> Self {
+        PublicKeyHashes {
+            mac1_key: crypto::hash(&[LABEL_MAC1, public.as_bytes()]),
+            cookie_key: crypto::hash(&[LABEL_COOKIE, public.as_bytes()]),
+            initial_hash: crypto::hash(&[&INITIAL_HASH, public.as_bytes()]),
+        }
+    }
+}
+
+/// Our static key pair and what is derived from its public half: the keys to check mac1 of
+/// messages sent to us and to seal our cookie replies, and the hash a responder starts from.
 pub struct StaticIdentity {
     private: StaticSecret,
     public: PublicKey,
-    /// `HASH(LABEL_MAC1 ‖ S_pub)`: checks mac1 of messages sent to us.
-    mac1_key: [u8; HASH_LEN],
-    /// `HASH(LABEL_COOKIE ‖ S_pub)`: seals our cookie replies.
-    cookie_key: [u8; HASH_LEN],
-    /// `HASH(HASH(HASH(CONSTRUCTION) ‖ IDENTIFIER) ‖ S_pub)`: the hash a responder starts from.
-    initial_hash: [u8; HASH_LEN],
+    hashes: PublicKeyHashes,
 }
 
 impl StaticIdentity {
@@ -46,9 +59,7 @@ impl StaticIdentity {
         StaticIdentity {
             private,
             public,
-            mac1_key: labelled_key(LABEL_MAC1, &public),
-            cookie_key: labelled_key(LABEL_COOKIE, &public),
-            initial_hash: crypto::hash(&[&INITIAL_HASH, public.as_bytes()]),
+            hashes: PublicKeyHashes::of(&public),
         }
     }
 
@@ -59,13 +70,13 @@ impl StaticIdentity {
         &self.private
     }
     pub(crate) fn mac1_key(&self) -> &[u8; HASH_LEN] {
-        &self.mac1_key
+        &self.hashes.mac1_key
     }
     pub(crate) fn cookie_key(&self) -> &[u8; HASH_LEN] {
-        &self.cookie_key
+        &self.hashes.cookie_key
     }
     pub(crate) fn initial_hash(&self) -> &[u8; HASH_LEN] {
-        &self.initial_hash
+        &self.hashes.initial_hash
     }
 }
 
@@ -86,7 +97,8 @@ impl fmt::Debug for StaticIdentity {
     }
 }
 
-/// A remote peer as the handshake needs it, precomputed for one local identity.
+/// A remote peer as the handshake needs it, precomputed for one local identity. Its public key's
+/// hashes key mac1 of messages we send to it, open its cookie replies, and start our initiations.
 pub struct PeerKeys {
     /// Our own public key, which an initiation carries encrypted.
     local_static: PublicKey,
@@ -94,12 +106,7 @@ pub struct PeerKeys {
     preshared_key: PresharedKey,
     /// `DH(S_priv_local, S_pub_remote)`.
     static_static: Secret,
-    /// `HASH(LABEL_MAC1 ‖ S_pub_remote)`: keys mac1 of messages we send to this peer.
-    mac1_key: [u8; HASH_LEN],
-    /// `HASH(LABEL_COOKIE ‖ S_pub_remote)`: opens this peer's cookie replies.
-    cookie_key: [u8; HASH_LEN],
-    /// The hash an initiator starts from towards this peer (as `StaticIdentity::initial_hash`).
-    initial_hash: [u8; HASH_LEN],
+    hashes: PublicKeyHashes,
 }
 
 impl PeerKeys {
@@ -116,23 +123,21 @@ impl PeerKeys {
             local_static: local.public,
             remote_static,
             preshared_key,
-            mac1_key: labelled_key(LABEL_MAC1, &remote_static),
-            cookie_key: labelled_key(LABEL_COOKIE, &remote_static),
-            initial_hash: crypto::hash(&[&INITIAL_HASH, remote_static.as_bytes()]),
+            hashes: PublicKeyHashes::of(&remote_static),
         })
     }
 
-    pub fn remote_static(&self) -> &PublicKey {
+    pub(crate) fn remote_static(&self) -> &PublicKey {
         &self.remote_static
     }
 
     /// The same peer's keys for another local identity (the interface's private key changed).
-    pub fn for_identity(&self, local: &StaticIdentity) -> Result<Self, LowOrderPoint> {
+    pub(crate) fn for_identity(&self, local: &StaticIdentity) -> Result<Self, LowOrderPoint> {
         PeerKeys::new(local, self.remote_static, self.preshared_key.clone())
     }
 
     /// The same peer with another preshared key (`None`: none, all zeros on the wire).
-    pub fn set_preshared_key(&mut self, preshared_key: Option<PresharedKey>) {
+    pub(crate) fn set_preshared_key(&mut self, preshared_key: Option<PresharedKey>) {
         self.preshared_key = preshared_key.unwrap_or_else(PresharedKey::none);
     }
     /// An impostor's keys: initiations built with them carry `claimed` as the initiator's static
@@ -152,13 +157,13 @@ impl PeerKeys {
         &self.static_static
     }
     pub(crate) fn mac1_key(&self) -> &[u8; HASH_LEN] {
-        &self.mac1_key
+        &self.hashes.mac1_key
     }
     pub(crate) fn cookie_key(&self) -> &[u8; HASH_LEN] {
-        &self.cookie_key
+        &self.hashes.cookie_key
     }
     pub(crate) fn initial_hash(&self) -> &[u8; HASH_LEN] {
-        &self.initial_hash
+        &self.hashes.initial_hash
     }
 }
 

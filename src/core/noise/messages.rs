@@ -48,7 +48,7 @@ use super::consts::{KEY_LEN, MAC_LEN, TAG_LEN, TIMESTAMP_LEN, XNONCE_LEN};
 
 pub const MSG_INITIATION: u8 = 1;
 pub const MSG_RESPONSE: u8 = 2;
-pub const MSG_COOKIE_REPLY: u8 = 3;
+pub(crate) const MSG_COOKIE_REPLY: u8 = 3;
 pub const MSG_TRANSPORT: u8 = 4;
 
 pub const INITIATION_LEN: usize = 148;
@@ -60,49 +60,49 @@ pub const TRANSPORT_HEADER_LEN: usize = 16;
 pub const KEEPALIVE_LEN: usize = TRANSPORT_HEADER_LEN + TAG_LEN;
 
 /// A byte range within a message.
-pub type Field = Range<usize>;
+pub(crate) type Field = Range<usize>;
 
 /// The field tables. Offsets as in the module documentation; the `const` checks below prove each
 /// table tiles its message exactly, so an accessor's range is always in bounds once the length is.
 pub mod field {
     use super::Field;
 
-    pub const TYPE: usize = 0;
+    pub(crate) const TYPE: usize = 0;
     pub const RESERVED: Field = 1..4;
 
     pub mod initiation {
         use super::Field;
         pub const SENDER: Field = 4..8;
         pub const EPHEMERAL: Field = 8..40;
-        pub const STATIC: Field = 40..88;
+        pub(crate) const STATIC: Field = 40..88;
         pub const TIMESTAMP: Field = 88..116;
         pub const MAC1: Field = 116..132;
-        pub const MAC2: Field = 132..148;
+        pub(crate) const MAC2: Field = 132..148;
     }
 
     pub mod response {
         use super::Field;
         pub const SENDER: Field = 4..8;
         pub const RECEIVER: Field = 8..12;
-        pub const EPHEMERAL: Field = 12..44;
+        pub(crate) const EPHEMERAL: Field = 12..44;
         pub const EMPTY: Field = 44..60;
         pub const MAC1: Field = 60..76;
-        pub const MAC2: Field = 76..92;
+        pub(crate) const MAC2: Field = 76..92;
     }
 
-    pub mod cookie_reply {
+    pub(crate) mod cookie_reply {
         use super::Field;
-        pub const RECEIVER: Field = 4..8;
-        pub const NONCE: Field = 8..32;
-        pub const COOKIE: Field = 32..64;
+        pub(crate) const RECEIVER: Field = 4..8;
+        pub(crate) const NONCE: Field = 8..32;
+        pub(crate) const COOKIE: Field = 32..64;
     }
 
-    pub mod transport {
+    pub(crate) mod transport {
         use super::Field;
-        pub const RECEIVER: Field = 4..8;
-        pub const COUNTER: Field = 8..16;
+        pub(crate) const RECEIVER: Field = 4..8;
+        pub(crate) const COUNTER: Field = 8..16;
         /// From here to the end of the datagram.
-        pub const PACKET_START: usize = 16;
+        pub(crate) const PACKET_START: usize = 16;
     }
 }
 
@@ -122,11 +122,14 @@ const fn tiles(fields: &[(&Field, usize)], len: usize) -> bool {
     at == len
 }
 
+/// A sender or receiver index: a little-endian u32.
+const INDEX_LEN: usize = size_of::<u32>();
+
 const _: () = {
     use field::{cookie_reply as c, initiation as i, response as r, transport as t};
     assert!(tiles(
         &[
-            (&i::SENDER, 4),
+            (&i::SENDER, INDEX_LEN),
             (&i::EPHEMERAL, KEY_LEN),
             (&i::STATIC, KEY_LEN + TAG_LEN),
             (&i::TIMESTAMP, TIMESTAMP_LEN + TAG_LEN),
@@ -137,8 +140,8 @@ const _: () = {
     ));
     assert!(tiles(
         &[
-            (&r::SENDER, 4),
-            (&r::RECEIVER, 4),
+            (&r::SENDER, INDEX_LEN),
+            (&r::RECEIVER, INDEX_LEN),
             (&r::EPHEMERAL, KEY_LEN),
             (&r::EMPTY, TAG_LEN),
             (&r::MAC1, MAC_LEN),
@@ -148,14 +151,14 @@ const _: () = {
     ));
     assert!(tiles(
         &[
-            (&c::RECEIVER, 4),
+            (&c::RECEIVER, INDEX_LEN),
             (&c::NONCE, XNONCE_LEN),
             (&c::COOKIE, MAC_LEN + TAG_LEN),
         ],
         COOKIE_REPLY_LEN
     ));
     assert!(tiles(
-        &[(&t::RECEIVER, 4), (&t::COUNTER, 8)],
+        &[(&t::RECEIVER, INDEX_LEN), (&t::COUNTER, size_of::<u64>())],
         TRANSPORT_HEADER_LEN
     ));
     assert!(t::PACKET_START == TRANSPORT_HEADER_LEN);
@@ -178,7 +181,7 @@ pub enum MessageError {
 
 /// The four message types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MessageType {
+pub(crate) enum MessageType {
     Initiation,
     Response,
     CookieReply,
@@ -187,7 +190,7 @@ pub enum MessageType {
 
 /// Classifies a datagram by its type byte, checking length and reserved bytes as the matching
 /// view's `new_checked` does.
-pub fn classify(datagram: &[u8]) -> Result<MessageType, MessageError> {
+pub(crate) fn classify(datagram: &[u8]) -> Result<MessageType, MessageError> {
     let msg_type = *datagram.first().ok_or(MessageError::Empty)?;
     let len = datagram.len();
     let (kind, length_ok) = match msg_type {
@@ -277,18 +280,14 @@ macro_rules! view {
                 Ok(Self { buffer })
             }
 
-            pub fn as_bytes(&self) -> &[u8] {
+            pub(crate) fn as_bytes(&self) -> &[u8] {
                 self.buffer.as_ref()
-            }
-
-            pub fn into_inner(self) -> T {
-                self.buffer
             }
         }
 
         impl<'a> $name<&'a mut [u8]> {
             /// A blank message (type set, all else zero) over the caller's buffer, to be filled.
-            pub fn new_zeroed(buf: &'a mut [u8; $len]) -> Self {
+            pub(crate) fn new_zeroed(buf: &'a mut [u8; $len]) -> Self {
                 blank(buf, $msg_type);
                 Self { buffer: &mut buf[..] }
             }
@@ -319,113 +318,117 @@ view!(
 );
 
 impl<T: AsRef<[u8]>> Initiation<T> {
-    pub fn sender_index(&self) -> u32 {
+    pub(crate) fn sender_index(&self) -> u32 {
         read_u32(self.as_bytes(), field::initiation::SENDER)
     }
-    pub fn ephemeral(&self) -> [u8; KEY_LEN] {
+    pub(crate) fn ephemeral(&self) -> [u8; KEY_LEN] {
         read(self.as_bytes(), field::initiation::EPHEMERAL)
     }
-    pub fn encrypted_static(&self) -> [u8; KEY_LEN + TAG_LEN] {
+    pub(crate) fn encrypted_static(&self) -> [u8; KEY_LEN + TAG_LEN] {
         read(self.as_bytes(), field::initiation::STATIC)
     }
-    pub fn encrypted_timestamp(&self) -> [u8; TIMESTAMP_LEN + TAG_LEN] {
+    pub(crate) fn encrypted_timestamp(&self) -> [u8; TIMESTAMP_LEN + TAG_LEN] {
         read(self.as_bytes(), field::initiation::TIMESTAMP)
     }
-    pub fn mac1(&self) -> [u8; MAC_LEN] {
+    #[cfg(test)]
+    pub(crate) fn mac1(&self) -> [u8; MAC_LEN] {
         read(self.as_bytes(), field::initiation::MAC1)
     }
-    pub fn mac2(&self) -> [u8; MAC_LEN] {
+    #[cfg(test)]
+    pub(crate) fn mac2(&self) -> [u8; MAC_LEN] {
         read(self.as_bytes(), field::initiation::MAC2)
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Initiation<T> {
-    pub fn set_sender_index(&mut self, index: u32) {
+    pub(crate) fn set_sender_index(&mut self, index: u32) {
         write(
             self.buffer.as_mut(),
             field::initiation::SENDER,
             &index.to_le_bytes(),
         );
     }
-    pub fn set_ephemeral(&mut self, key: &[u8; KEY_LEN]) {
+    pub(crate) fn set_ephemeral(&mut self, key: &[u8; KEY_LEN]) {
         write(self.buffer.as_mut(), field::initiation::EPHEMERAL, key);
     }
-    pub fn set_encrypted_static(&mut self, sealed: &[u8; KEY_LEN + TAG_LEN]) {
+    pub(crate) fn set_encrypted_static(&mut self, sealed: &[u8; KEY_LEN + TAG_LEN]) {
         write(self.buffer.as_mut(), field::initiation::STATIC, sealed);
     }
-    pub fn set_encrypted_timestamp(&mut self, sealed: &[u8; TIMESTAMP_LEN + TAG_LEN]) {
+    pub(crate) fn set_encrypted_timestamp(&mut self, sealed: &[u8; TIMESTAMP_LEN + TAG_LEN]) {
         write(self.buffer.as_mut(), field::initiation::TIMESTAMP, sealed);
     }
 }
 
 impl<T: AsRef<[u8]>> Response<T> {
-    pub fn sender_index(&self) -> u32 {
+    pub(crate) fn sender_index(&self) -> u32 {
         read_u32(self.as_bytes(), field::response::SENDER)
     }
-    pub fn receiver_index(&self) -> u32 {
+    pub(crate) fn receiver_index(&self) -> u32 {
         read_u32(self.as_bytes(), field::response::RECEIVER)
     }
-    pub fn ephemeral(&self) -> [u8; KEY_LEN] {
+    pub(crate) fn ephemeral(&self) -> [u8; KEY_LEN] {
         read(self.as_bytes(), field::response::EPHEMERAL)
     }
-    pub fn encrypted_nothing(&self) -> [u8; TAG_LEN] {
+    pub(crate) fn encrypted_nothing(&self) -> [u8; TAG_LEN] {
         read(self.as_bytes(), field::response::EMPTY)
     }
-    pub fn mac1(&self) -> [u8; MAC_LEN] {
+    #[cfg(test)]
+    pub(crate) fn mac1(&self) -> [u8; MAC_LEN] {
         read(self.as_bytes(), field::response::MAC1)
     }
-    pub fn mac2(&self) -> [u8; MAC_LEN] {
+    #[cfg(test)]
+    pub(crate) fn mac2(&self) -> [u8; MAC_LEN] {
         read(self.as_bytes(), field::response::MAC2)
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Response<T> {
-    pub fn set_sender_index(&mut self, index: u32) {
+    pub(crate) fn set_sender_index(&mut self, index: u32) {
         write(
             self.buffer.as_mut(),
             field::response::SENDER,
             &index.to_le_bytes(),
         );
     }
-    pub fn set_receiver_index(&mut self, index: u32) {
+    pub(crate) fn set_receiver_index(&mut self, index: u32) {
         write(
             self.buffer.as_mut(),
             field::response::RECEIVER,
             &index.to_le_bytes(),
         );
     }
-    pub fn set_ephemeral(&mut self, key: &[u8; KEY_LEN]) {
+    pub(crate) fn set_ephemeral(&mut self, key: &[u8; KEY_LEN]) {
         write(self.buffer.as_mut(), field::response::EPHEMERAL, key);
     }
-    pub fn set_encrypted_nothing(&mut self, tag: &[u8; TAG_LEN]) {
+    pub(crate) fn set_encrypted_nothing(&mut self, tag: &[u8; TAG_LEN]) {
         write(self.buffer.as_mut(), field::response::EMPTY, tag);
     }
 }
 
 impl<T: AsRef<[u8]>> CookieReply<T> {
-    pub fn receiver_index(&self) -> u32 {
+    pub(crate) fn receiver_index(&self) -> u32 {
         read_u32(self.as_bytes(), field::cookie_reply::RECEIVER)
     }
-    pub fn nonce(&self) -> [u8; XNONCE_LEN] {
+    pub(crate) fn nonce(&self) -> [u8; XNONCE_LEN] {
         read(self.as_bytes(), field::cookie_reply::NONCE)
     }
-    pub fn encrypted_cookie(&self) -> [u8; MAC_LEN + TAG_LEN] {
+    pub(crate) fn encrypted_cookie(&self) -> [u8; MAC_LEN + TAG_LEN] {
         read(self.as_bytes(), field::cookie_reply::COOKIE)
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> CookieReply<T> {
-    pub fn set_receiver_index(&mut self, index: u32) {
+    pub(crate) fn set_receiver_index(&mut self, index: u32) {
         write(
             self.buffer.as_mut(),
             field::cookie_reply::RECEIVER,
             &index.to_le_bytes(),
         );
     }
-    pub fn set_nonce(&mut self, nonce: &[u8; XNONCE_LEN]) {
+    pub(crate) fn set_nonce(&mut self, nonce: &[u8; XNONCE_LEN]) {
         write(self.buffer.as_mut(), field::cookie_reply::NONCE, nonce);
     }
-    pub fn set_encrypted_cookie(&mut self, sealed: &[u8; MAC_LEN + TAG_LEN]) {
+    pub(crate) fn set_encrypted_cookie(&mut self, sealed: &[u8; MAC_LEN + TAG_LEN]) {
         write(self.buffer.as_mut(), field::cookie_reply::COOKIE, sealed);
     }
 }
@@ -485,13 +488,10 @@ impl<T: AsRef<[u8]>> Transport<T> {
             .get(field::transport::PACKET_START..)
             .unwrap_or(&[])
     }
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Transport<T> {
-    pub fn sealed_packet_mut(&mut self) -> &mut [u8] {
+    pub(crate) fn sealed_packet_mut(&mut self) -> &mut [u8] {
         self.buffer
             .as_mut()
             .get_mut(field::transport::PACKET_START..)
@@ -500,7 +500,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Transport<T> {
 }
 
 /// The 16-byte transport header for `receiver_index` and `counter`.
-pub fn transport_header(receiver_index: u32, counter: u64) -> [u8; TRANSPORT_HEADER_LEN] {
+pub(crate) fn transport_header(receiver_index: u32, counter: u64) -> [u8; TRANSPORT_HEADER_LEN] {
     let mut header = [0u8; TRANSPORT_HEADER_LEN];
     header[field::TYPE] = MSG_TRANSPORT;
     write(

@@ -24,26 +24,25 @@
 //! 2. [`cookie::CookieChecker::check`] (or `check_mac1` when not under load): drop on
 //!    `Mac1Bad`; under load answer `Mac1OkNoMac2` with a cookie reply;
 //! 3. the handshake step ([`handshake`] module documentation).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod consts;
 pub mod cookie;
 pub mod crypto;
-pub mod handshake;
+pub(crate) mod handshake;
 #[cfg(test)]
 pub(crate) mod interop_vectors;
-pub mod keys;
+pub(crate) mod keys;
 pub mod messages;
-pub mod tai64n;
-#[cfg(test)]
-pub(crate) mod testing;
+pub(crate) mod tai64n;
+#[cfg(any(test, feature = "test-util"))]
+#[doc(hidden)]
+pub mod testing;
 pub mod transport;
 
 pub use crate::core::entropy::Entropy;
-pub use cookie::{CookieChecker, CookieError, MacCheck, PeerCookie};
-pub use handshake::{
-    ConsumedInitiation, HandshakeError, IdentifiedInitiation, InitiatorState, SessionKeys,
-    create_initiation, identify_initiation,
-};
-pub use keys::{PeerKeys, PresharedKey, PrivateKey, PublicKey, StaticIdentity};
+pub use cookie::PeerCookie;
+pub(crate) use cookie::{CookieChecker, MacCheck};
+pub use handshake::{InitiatorState, SessionKeys, create_initiation, identify_initiation};
+pub use keys::{PeerKeys, PresharedKey, StaticIdentity};
 pub use tai64n::Tai64N;

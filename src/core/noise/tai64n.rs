@@ -13,13 +13,13 @@
 //! the rounding never makes a legitimate retry look like a replay beyond what that limit does.
 
 use super::consts::TIMESTAMP_LEN;
+use crate::core::time::NANOS_PER_SEC;
 
 /// The TAI64 label of the Unix epoch as WireGuard writes it: `2^62 + 10`. (TAI − UTC has been 37 s
 /// since 2017; WireGuard fixed 10, and only the ordering matters.)
 const UNIX_EPOCH_LABEL: u64 = (1 << 62) + 10;
 /// Nanoseconds are rounded down to a multiple of this.
-pub const WHITENING_GRANULARITY_NS: u32 = 1 << 24;
-const NANOS_PER_SEC: u64 = 1_000_000_000;
+pub(crate) const WHITENING_GRANULARITY_NS: u32 = 1 << 24;
 
 /// A TAI64N timestamp as it travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -41,11 +41,11 @@ impl Tai64N {
         Tai64N(bytes)
     }
 
-    pub const fn from_bytes(bytes: [u8; TIMESTAMP_LEN]) -> Self {
+    pub(crate) const fn from_bytes(bytes: [u8; TIMESTAMP_LEN]) -> Self {
         Tai64N(bytes)
     }
 
-    pub const fn to_bytes(self) -> [u8; TIMESTAMP_LEN] {
+    pub(crate) const fn to_bytes(self) -> [u8; TIMESTAMP_LEN] {
         self.0
     }
 

@@ -5,7 +5,7 @@ use crate::net::vnet::{GSO_ECN, GSO_NONE, VIRTIO_NET_HDR_F_NEEDS_CSUM, VNET_HDR_
 
 /// The verdict on one TUN read (see [`classify`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TunRead {
+pub(crate) enum TunRead {
     /// One IP packet, complete: seal it where it lies.
     Packet,
     /// One IP packet whose L4 checksum the kernel left to us (`NEEDS_CSUM`, as to a NIC):
@@ -19,7 +19,7 @@ pub enum TunRead {
 }
 
 /// Classifies a TUN read: `read` is the vnet header followed by the IP packet, as read.
-pub fn classify(read: &[u8]) -> TunRead {
+pub(crate) fn classify(read: &[u8]) -> TunRead {
     if read.len() <= VNET_HDR_LEN {
         return TunRead::Drop;
     }

@@ -15,7 +15,7 @@ const MAX_IP_LEN: usize = 65535;
 /// Writes the vnet header of a packet that is not a super-packet and whose checksum is complete
 /// (all zero) into the [`VNET_HDR_LEN`] bytes of `buf` before `packet_start`; returns where the
 /// TUN write starts, `None` if there is no room in front of the packet.
-pub fn write_plain_vnet_hdr(buf: &mut [u8], packet_start: usize) -> Option<usize> {
+pub(crate) fn write_plain_vnet_hdr(buf: &mut [u8], packet_start: usize) -> Option<usize> {
     let at = packet_start.checked_sub(VNET_HDR_LEN)?;
     buf.get_mut(at..packet_start)?
         .copy_from_slice(&VnetHdr::default().encode());
@@ -246,7 +246,8 @@ impl<'a> Coalescer<'a> {
     }
 
     /// Empties the builder for the next super-packet.
-    pub fn reset(&mut self) {
+    #[cfg(test)]
+    pub(crate) fn reset(&mut self) {
         self.len = 0;
         self.segments = 0;
         self.flow = None;

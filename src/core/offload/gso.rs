@@ -30,7 +30,7 @@ pub fn finish_checksum(hdr: &VnetHdr, packet: &mut [u8]) -> Result<(), OffloadEr
     // The field's current value (the pseudo-header sum) is summed with the rest.
     let mut c = !checksum::sum(data);
     if c == 0 {
-        c = 0xffff;
+        c = checksum::ALL_ONES;
     }
     if let Some(field) = packet.get_mut(at..at + CSUM_FIELD_LEN) {
         field.copy_from_slice(&c.to_be_bytes());
@@ -71,7 +71,8 @@ impl Segments {
     }
 
     /// Sum of the IP lengths of all segments.
-    pub fn ip_bytes(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn ip_bytes(&self) -> usize {
         if self.count == 0 {
             return 0;
         }
@@ -83,7 +84,7 @@ impl Segments {
     /// Byte range of `out` holding the sealed segments `first..first + n` (clamped to the count):
     /// for a caller that must split the send, e.g. at the kernel's limit of 64 segments per UDP GSO
     /// send or of 64 KiB per datagram.
-    pub fn span(&self, first: usize, n: usize) -> Range<usize> {
+    pub(crate) fn span(&self, first: usize, n: usize) -> Range<usize> {
         let first = first.min(self.count);
         let end = first.saturating_add(n).min(self.count);
         let at = |i: usize| i.saturating_mul(self.stride);

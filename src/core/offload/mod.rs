@@ -15,23 +15,20 @@
 //! trusted on its own: the IP and TCP headers are parsed ([`crate::net`]'s views) and must agree
 //! with it.
 
-pub mod classify;
-pub mod gro;
-pub mod gso;
+pub(crate) mod classify;
+pub(crate) mod gro;
+pub(crate) mod gso;
 #[cfg(test)]
 mod test_packets;
 
-pub use classify::{TunRead, classify};
-pub use gro::{Coalescer, write_plain_vnet_hdr};
-pub use gso::{Segments, finish_checksum, segment};
-// The vnet header ABI, re-exported until its users import it from `crate::net::vnet`.
-pub use crate::net::vnet::{
-    GSO_ECN, GSO_NONE, GSO_TCPV4, GSO_TCPV6, GSO_UDP, GSO_UDP_L4, VIRTIO_NET_HDR_F_DATA_VALID,
-    VIRTIO_NET_HDR_F_NEEDS_CSUM, VNET_HDR_LEN, VnetHdr,
-};
+pub(crate) use crate::net::vnet::{VNET_HDR_LEN, VnetHdr};
+pub(crate) use classify::{TunRead, classify};
+pub use gro::Coalescer;
+pub(crate) use gro::write_plain_vnet_hdr;
+pub use gso::{finish_checksum, segment};
 
 /// `csum_offset` of a TCP packet: where the checksum field lies in the TCP header.
-pub const TCP_CSUM_OFFSET: u16 = crate::net::tcp::field::CHECKSUM.start as u16;
+pub(crate) const TCP_CSUM_OFFSET: u16 = crate::net::tcp::field::CHECKSUM.start as u16;
 
 /// Why [`segment`] or [`finish_checksum`] refused a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,35 +8,12 @@ use crate::net::tcp::flags::ACK;
 use crate::net::vnet::{GSO_TCPV4, GSO_TCPV6, VIRTIO_NET_HDR_F_NEEDS_CSUM, VnetHdr};
 
 /// Room left around each segment by `seg_all`, as the driver leaves it.
-pub const HEAD: usize = 16;
-pub const TAIL: usize = 16;
+pub(crate) const HEAD: usize = 16;
+pub(crate) const TAIL: usize = 16;
 
-/// Reference checksum: big-endian words one at a time, folded at the end.
-pub fn naive_sum(data: &[u8]) -> u16 {
-    let mut s: u64 = 0;
-    for (i, b) in data.iter().enumerate() {
-        s += if i % 2 == 0 {
-            u64::from(*b) << 8
-        } else {
-            u64::from(*b)
-        };
-    }
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    s as u16
-}
+pub(crate) use crate::net::checksum::reference::{naive_sum, verifies};
 
-/// True if a checksummed region (the field included) sums to 0xffff.
-pub fn verifies(initial: u16, data: &[u8]) -> bool {
-    let mut s = u64::from(initial) + u64::from(naive_sum(data));
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    s == 0xffff
-}
-
-pub fn naive_pseudo(p: &[u8], v6: bool, l4_len: usize) -> u16 {
+pub(crate) fn naive_pseudo(p: &[u8], v6: bool, l4_len: usize) -> u16 {
     let mut b = Vec::new();
     if v6 {
         b.extend_from_slice(&p[8..40]);
@@ -51,7 +28,7 @@ pub fn naive_pseudo(p: &[u8], v6: bool, l4_len: usize) -> u16 {
 }
 
 /// Checks a TCP/IP packet's IP header checksum (v4) and TCP checksum independently.
-pub fn check_packet(p: &[u8]) -> (bool, usize) {
+pub(crate) fn check_packet(p: &[u8]) -> (bool, usize) {
     let v6 = p[0] >> 4 == 6;
     let ihl = if v6 { 40 } else { usize::from(p[0] & 15) * 4 };
     let len = if v6 {
@@ -67,17 +44,17 @@ pub fn check_packet(p: &[u8]) -> (bool, usize) {
 }
 
 #[derive(Clone)]
-pub struct Tcp {
-    pub v6: bool,
-    pub ip_opts: usize,
-    pub tcp_opts: Vec<u8>,
-    pub seq: u32,
-    pub ack: u32,
-    pub flags: u8,
-    pub window: u16,
-    pub id: u16,
-    pub df: bool,
-    pub src_port: u16,
+pub(crate) struct Tcp {
+    pub(crate) v6: bool,
+    pub(crate) ip_opts: usize,
+    pub(crate) tcp_opts: Vec<u8>,
+    pub(crate) seq: u32,
+    pub(crate) ack: u32,
+    pub(crate) flags: u8,
+    pub(crate) window: u16,
+    pub(crate) id: u16,
+    pub(crate) df: bool,
+    pub(crate) src_port: u16,
 }
 
 impl Default for Tcp {
@@ -98,12 +75,12 @@ impl Default for Tcp {
 }
 
 /// Timestamp option (NOP NOP TS), 12 bytes.
-pub fn ts_opts() -> Vec<u8> {
+pub(crate) fn ts_opts() -> Vec<u8> {
     vec![1, 1, 8, 10, 0, 0, 1, 2, 0, 0, 3, 4]
 }
 
 /// Builds a TCP/IP packet with correct lengths and checksums.
-pub fn build(t: &Tcp, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn build(t: &Tcp, payload: &[u8]) -> Vec<u8> {
     let ihl = if t.v6 { 40 } else { 20 + t.ip_opts };
     let thl = 20 + t.tcp_opts.len();
     let len = ihl + thl + payload.len();
@@ -149,13 +126,13 @@ pub fn build(t: &Tcp, payload: &[u8]) -> Vec<u8> {
     p
 }
 
-pub fn payload(n: usize) -> Vec<u8> {
+pub(crate) fn payload(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
 }
 
 /// A super-packet as the kernel hands it over: full lengths, the TCP checksum field holding the
 /// pseudo-header sum, and the matching vnet header.
-pub fn super_packet(t: &Tcp, data: &[u8], gso: u16) -> (VnetHdr, Vec<u8>) {
+pub(crate) fn super_packet(t: &Tcp, data: &[u8], gso: u16) -> (VnetHdr, Vec<u8>) {
     let mut p = build(t, data);
     let ihl = if t.v6 { 40 } else { 20 + t.ip_opts };
     let thl = 20 + t.tcp_opts.len();
@@ -172,7 +149,7 @@ pub fn super_packet(t: &Tcp, data: &[u8], gso: u16) -> (VnetHdr, Vec<u8>) {
     (hdr, p)
 }
 
-pub fn seg_all(hdr: &VnetHdr, p: &[u8]) -> (Segments, Vec<u8>, Vec<Vec<u8>>) {
+pub(crate) fn seg_all(hdr: &VnetHdr, p: &[u8]) -> (Segments, Vec<u8>, Vec<Vec<u8>>) {
     let mut out = vec![0xaau8; 100_000];
     let s = segment(hdr, p, &mut out, HEAD, TAIL).unwrap();
     assert_eq!(s.stride, HEAD + s.seg_len + TAIL);

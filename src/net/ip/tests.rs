@@ -219,3 +219,48 @@ fn views_agree_with_raw_offsets_on_random_packets() {
     // The generator reaches both outcomes often enough for the comparison to mean something.
     assert!(accepted[0] > 500 && accepted[1] > 10_000, "{accepted:?}");
 }
+
+// The three facts the WireGuard device reads from the packet it carries.
+#[test]
+fn source_destination_and_len_of_ipv4_and_ipv6() {
+    let mut v4 = [0u8; 24];
+    v4[0] = 0x45;
+    v4[2..4].copy_from_slice(&24u16.to_be_bytes());
+    v4[12..16].copy_from_slice(&[10, 0, 0, 1]);
+    v4[16..20].copy_from_slice(&[10, 0, 0, 2]);
+    assert_eq!(packet_len(&v4), Some(24));
+    assert_eq!(source(&v4), Some("10.0.0.1".parse().unwrap()));
+    assert_eq!(destination(&v4), Some("10.0.0.2".parse().unwrap()));
+    assert_eq!(packet_len(&v4[..23]), None, "shorter than it says");
+    let mut padded = [0u8; 32];
+    padded[..24].copy_from_slice(&v4);
+    assert_eq!(packet_len(&padded), Some(24), "padding is cut off");
+
+    let mut v6 = [0u8; 48];
+    v6[0] = 0x60;
+    v6[4..6].copy_from_slice(&8u16.to_be_bytes());
+    v6[23] = 1;
+    v6[39] = 2;
+    assert_eq!(packet_len(&v6), Some(48));
+    assert_eq!(source(&v6), Some("::1".parse().unwrap()));
+    assert_eq!(destination(&v6), Some("::2".parse().unwrap()));
+}
+
+#[test]
+fn source_destination_and_len_of_anything_else_are_none() {
+    for len in 0..48 {
+        for first in [0x00u8, 0x45, 0x60, 0xff] {
+            let mut p = vec![0xffu8; len];
+            if let Some(b) = p.first_mut() {
+                *b = first;
+            }
+            let _ = (packet_len(&p), source(&p), destination(&p));
+        }
+    }
+    assert_eq!(destination(&[0x45; 19]), None);
+    assert_eq!(destination(&[0x50; 40]), None);
+    let mut short_total = [0u8; 20];
+    short_total[0] = 0x45;
+    short_total[3] = 19;
+    assert_eq!(packet_len(&short_total), None);
+}

@@ -25,24 +25,27 @@ const GROUP_PATH: &str = "/proc/sys/kernel/io_uring_group";
 
 /// `Seccomp:` value of a process under a seccomp filter (`SECCOMP_MODE_FILTER`).
 const SECCOMP_MODE_FILTER: u8 = 2;
+/// `kernel.io_uring_disabled` values: refused to everyone, or to all but a group and root.
+const DISABLED_FOR_ALL: u8 = 2;
+const DISABLED_BUT_GROUP: u8 = 1;
 
 /// What was seen when `io_uring_setup` failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SetupFacts {
+pub(crate) struct SetupFacts {
     /// The errno `io_uring_setup` returned.
-    pub errno: i32,
+    pub(crate) errno: i32,
     /// The `Seccomp:` field of `/proc/self/status` (0 none, 1 strict, 2 filter); `None` unknown.
-    pub seccomp: Option<u8>,
+    pub(crate) seccomp: Option<u8>,
     /// `kernel.io_uring_disabled`; `None` when the file is absent (a kernel before 6.6, or one
     /// without io_uring) or unreadable.
-    pub io_uring_disabled: Option<u8>,
+    pub(crate) io_uring_disabled: Option<u8>,
     /// `kernel.io_uring_group` when it names a group (the kernel's -1 means none).
-    pub io_uring_group: Option<u32>,
+    pub(crate) io_uring_group: Option<u32>,
 }
 
 /// One reason io_uring is unavailable, shown as what blocks it and the fix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cause {
+pub(crate) enum Cause {
     /// A seccomp filter refuses `io_uring_setup`.
     Seccomp,
     /// `kernel.io_uring_disabled = 2`.
@@ -100,7 +103,7 @@ impl fmt::Display for Cause {
 /// The causes that explain `facts`, most likely first (a filter in a container and the host's
 /// sysctl can both be in the way, and both need fixing). Empty when the errno is not one that
 /// availability explains (e.g. `ENOMEM`).
-pub fn diagnose(facts: &SetupFacts) -> Vec<Cause> {
+pub(crate) fn diagnose(facts: &SetupFacts) -> Vec<Cause> {
     let filtered = facts.seccomp == Some(SECCOMP_MODE_FILTER);
     let mut causes = Vec::with_capacity(2);
     match facts.errno {
@@ -111,8 +114,8 @@ pub fn diagnose(facts: &SetupFacts) -> Vec<Cause> {
             // The sysctl answers EPERM only; EACCES comes from elsewhere.
             if facts.errno == libc::EPERM {
                 match facts.io_uring_disabled {
-                    Some(2) => causes.push(Cause::DisabledOnHost),
-                    Some(1) => causes.push(Cause::LimitedToGroup {
+                    Some(DISABLED_FOR_ALL) => causes.push(Cause::DisabledOnHost),
+                    Some(DISABLED_BUT_GROUP) => causes.push(Cause::LimitedToGroup {
                         group: facts.io_uring_group,
                     }),
                     _ => {}
@@ -139,7 +142,7 @@ pub fn diagnose(facts: &SetupFacts) -> Vec<Cause> {
 }
 
 /// The causes as one line: `CAUSE; and CAUSE`.
-pub fn describe(causes: &[Cause]) -> Option<String> {
+pub(crate) fn describe(causes: &[Cause]) -> Option<String> {
     let mut it = causes.iter();
     let first = it.next()?;
     let mut s = first.to_string();
@@ -151,7 +154,7 @@ pub fn describe(causes: &[Cause]) -> Option<String> {
 }
 
 /// The `Seccomp:` mode in a `/proc/PID/status` text.
-pub fn seccomp_mode(status: &str) -> Option<u8> {
+pub(crate) fn seccomp_mode(status: &str) -> Option<u8> {
     status
         .lines()
         .find_map(|l| l.strip_prefix("Seccomp:"))
@@ -159,12 +162,12 @@ pub fn seccomp_mode(status: &str) -> Option<u8> {
 }
 
 /// A sysctl's text (`"1\n"`) as a number.
-pub fn sysctl_value<T: std::str::FromStr>(text: &str) -> Option<T> {
+pub(crate) fn sysctl_value<T: std::str::FromStr>(text: &str) -> Option<T> {
     text.trim().parse().ok()
 }
 
 /// Reads what [`diagnose`] needs about this process and kernel (missing files are `None`).
-pub fn read_facts(errno: i32) -> SetupFacts {
+pub(crate) fn read_facts(errno: i32) -> SetupFacts {
     let read = |p: &str| std::fs::read_to_string(p).ok();
     SetupFacts {
         errno,
@@ -179,7 +182,7 @@ pub fn read_facts(errno: i32) -> SetupFacts {
 
 /// What blocks io_uring, with the fix, for an `io_uring_setup` error; `None` when the error is
 /// not about availability.
-pub fn explain(error: &io::Error) -> Option<String> {
+pub(crate) fn explain(error: &io::Error) -> Option<String> {
     let errno = error.raw_os_error()?;
     describe(&diagnose(&read_facts(errno)))
 }

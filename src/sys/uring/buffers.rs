@@ -18,7 +18,7 @@ use crate::sys::{cmsg, sockaddr};
 
 /// Which buffer group a [`Buf`] belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Group {
+pub(crate) enum Group {
     Tun,
     Udp,
 }
@@ -27,7 +27,7 @@ pub enum Group {
 /// may touch the memory; giving it to `recycle` or a `push_*` gives the memory back.
 #[derive(Debug)]
 #[must_use = "a dropped Buf leaks its buffer; recycle it"]
-pub struct Buf {
+pub(crate) struct Buf {
     pub(super) ring_id: u32,
     pub(super) group: Group,
     pub(super) bid: u16,
@@ -35,25 +35,16 @@ pub struct Buf {
 }
 
 impl Buf {
-    pub fn group(&self) -> Group {
-        self.group
-    }
-    pub fn bid(&self) -> u16 {
-        self.bid
-    }
     /// Bytes the kernel wrote (the CQE result).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len as usize
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 }
 
 /// An output buffer held by the caller (not `Clone`): see [`Uring::take_out`].
 #[derive(Debug)]
 #[must_use = "a dropped OutBuf leaks its buffer; release it"]
-pub struct OutBuf {
+pub(crate) struct OutBuf {
     pub(super) ring_id: u32,
     pub(super) idx: u16,
 }
@@ -61,7 +52,7 @@ pub struct OutBuf {
 /// A control-datagram slot held by the caller.
 #[derive(Debug)]
 #[must_use = "a dropped ControlSlot is lost; send it or release it"]
-pub struct ControlSlot {
+pub(crate) struct ControlSlot {
     pub(super) ring_id: u32,
     pub(super) idx: u16,
 }
@@ -69,26 +60,27 @@ pub struct ControlSlot {
 /// One received UDP buffer, split: sender, payload offset and length in the slot, and the GRO
 /// segment size (0: one datagram).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ReceivedTrain {
-    pub from: SocketAddr,
-    pub start: usize,
-    pub len: usize,
-    pub segment: usize,
+pub(crate) struct ReceivedTrain {
+    pub(crate) from: SocketAddr,
+    pub(crate) start: usize,
+    pub(crate) len: usize,
+    pub(crate) segment: usize,
 }
 
 /// Fields of the `struct io_uring_recvmsg_out` at the start of a UDP buffer (u32, native order).
 mod recvmsg_out {
     use std::ops::Range;
-    pub const NAMELEN: Range<usize> = 0..4;
-    pub const CONTROLLEN: Range<usize> = 4..8;
-    pub const PAYLOADLEN: Range<usize> = 8..12;
-    pub const FLAGS: Range<usize> = 12..16;
+    pub(crate) const NAMELEN: Range<usize> = 0..4;
+    pub(crate) const CONTROLLEN: Range<usize> = 4..8;
+    pub(crate) const PAYLOADLEN: Range<usize> = 8..12;
+    pub(crate) const FLAGS: Range<usize> = 12..16;
 }
 const _: () = assert!(recvmsg_out::FLAGS.end == RECVMSG_OUT_LEN);
 
 impl Uring {
     /// Buffers of `group` the kernel may still fill.
-    pub fn available(&self, group: Group) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn available(&self, group: Group) -> u32 {
         match group {
             Group::Tun => self.tun.available(),
             Group::Udp => self.udp.available(),
@@ -107,7 +99,7 @@ impl Uring {
     /// The whole slot of a held buffer, from its first byte (before the headroom). For a TUN buffer
     /// the packet is at `[headroom..headroom + buf.len()]`; for a UDP buffer see
     /// [`Uring::received_datagram`].
-    pub fn slot_mut(&mut self, buf: &Buf) -> &mut [u8] {
+    pub(crate) fn slot_mut(&mut self, buf: &Buf) -> &mut [u8] {
         let (p, len) = self.slot_ptr(buf);
         // SAFETY: the slot lies in the region (slot_ptr checks the id); the caller holds the only
         // `Buf` for it, so the kernel does not own it and no other slice to it exists (the returned
@@ -116,20 +108,20 @@ impl Uring {
     }
 
     /// Headroom of TUN buffers: the packet starts this far into the slot.
-    pub fn tun_headroom(&self) -> usize {
+    pub(crate) fn tun_headroom(&self) -> usize {
         self.layout.tun.headroom
     }
 
     /// Splits a received UDP buffer: the sender and the datagram's offset and length in the slot.
     /// `None` if the datagram or the name was truncated or the header is inconsistent. (A GRO
     /// train is returned whole: see [`Uring::received_train`].)
-    pub fn received_datagram(&mut self, buf: &Buf) -> Option<(SocketAddr, usize, usize)> {
+    pub(crate) fn received_datagram(&mut self, buf: &Buf) -> Option<(SocketAddr, usize, usize)> {
         self.received_train(buf).map(|d| (d.from, d.start, d.len))
     }
 
     /// Splits a received UDP buffer (layout `io_uring_recvmsg_out`, name room, control room,
     /// payload), with the `UDP_GRO` segment size if the kernel coalesced several datagrams.
-    pub fn received_train(&mut self, buf: &Buf) -> Option<ReceivedTrain> {
+    pub(crate) fn received_train(&mut self, buf: &Buf) -> Option<ReceivedTrain> {
         assert_eq!(buf.group, Group::Udp);
         let total = buf.len();
         let payload_off = self.layout.udp_payload;
@@ -168,7 +160,7 @@ impl Uring {
     }
 
     /// Gives a held buffer back to its ring (visible to the kernel at the next submit).
-    pub fn recycle(&mut self, buf: Buf) {
+    pub(crate) fn recycle(&mut self, buf: Buf) {
         assert_eq!(buf.ring_id, self.id, "buffer of another ring");
         match buf.group {
             Group::Tun => self.tun.push(buf.bid),
@@ -201,7 +193,7 @@ impl Uring {
     }
 
     /// A free output buffer (all of it writable by the caller), if any.
-    pub fn take_out(&mut self) -> Option<OutBuf> {
+    pub(crate) fn take_out(&mut self) -> Option<OutBuf> {
         let idx = self.free_out.pop()?;
         self.out_refs[usize::from(idx)] = 1;
         self.out_queued[usize::from(idx)] = 0;
@@ -212,7 +204,7 @@ impl Uring {
     }
 
     /// Drops the caller's hold on an output buffer: it is free once its sends/writes complete.
-    pub fn release_out(&mut self, out: OutBuf) {
+    pub(crate) fn release_out(&mut self, out: OutBuf) {
         assert_eq!(out.ring_id, self.id, "output buffer of another ring");
         self.unref_out(out.idx);
     }
@@ -228,11 +220,11 @@ impl Uring {
     }
 
     /// Output buffers not held and not in flight.
-    pub fn free_outs(&self) -> usize {
+    pub(crate) fn free_outs(&self) -> usize {
         self.free_out.len()
     }
 
-    pub fn out_len(&self) -> usize {
+    pub(crate) fn out_len(&self) -> usize {
         self.layout.out_len
     }
 
@@ -244,7 +236,7 @@ impl Uring {
 
     /// A held output buffer's memory. Only valid while no send/write from it is in flight, which
     /// is the case while the caller has not pushed any (the driver fills, then sends).
-    pub fn out_mut(&mut self, out: &OutBuf) -> &mut [u8] {
+    pub(crate) fn out_mut(&mut self, out: &OutBuf) -> &mut [u8] {
         assert_eq!(out.ring_id, self.id, "output buffer of another ring");
         assert_eq!(
             self.out_refs[usize::from(out.idx)],
@@ -259,7 +251,7 @@ impl Uring {
 
     /// A held buffer's slot and a held output buffer's memory at once (disjoint parts of the
     /// region), for copying between them.
-    pub fn slot_and_out_mut(&mut self, buf: &Buf, out: &OutBuf) -> (&mut [u8], &mut [u8]) {
+    pub(crate) fn slot_and_out_mut(&mut self, buf: &Buf, out: &OutBuf) -> (&mut [u8], &mut [u8]) {
         assert_eq!(out.ring_id, self.id, "output buffer of another ring");
         assert_eq!(self.out_refs[usize::from(out.idx)], 1);
         let (sp, slot_len) = self.slot_ptr(buf);
@@ -277,7 +269,7 @@ impl Uring {
 
     /// As [`Uring::slot_and_out_mut`], for the part of the output buffer from `from` on, which
     /// must lie behind every range already queued for writing (those are read by the kernel).
-    pub fn slot_and_out_from_mut(
+    pub(crate) fn slot_and_out_from_mut(
         &mut self,
         buf: &Buf,
         out: &OutBuf,
@@ -304,14 +296,14 @@ impl Uring {
     }
 
     /// A free control slot, if any.
-    pub fn take_control_slot(&mut self) -> Option<ControlSlot> {
+    pub(crate) fn take_control_slot(&mut self) -> Option<ControlSlot> {
         self.free_control.pop().map(|idx| ControlSlot {
             ring_id: self.id,
             idx,
         })
     }
 
-    pub fn release_control_slot(&mut self, slot: ControlSlot) {
+    pub(crate) fn release_control_slot(&mut self, slot: ControlSlot) {
         assert_eq!(slot.ring_id, self.id);
         self.free_control.push(slot.idx);
     }
@@ -325,7 +317,7 @@ impl Uring {
         )
     }
 
-    pub fn control_mut(&mut self, slot: &ControlSlot) -> &mut [u8] {
+    pub(crate) fn control_mut(&mut self, slot: &ControlSlot) -> &mut [u8] {
         assert_eq!(slot.ring_id, self.id);
         let p = self.control_ptr(slot.idx, CONTROL_SLOT_LEN);
         // SAFETY: the slot is inside the region and held by the caller (no send references it).

@@ -23,16 +23,16 @@ const MAX_SEND: usize = 1 << 20;
 
 /// A held client slot. `Copy`: the ring checks every use against the slot's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ClientId(pub(super) u16);
+pub(crate) struct ClientId(pub(super) u16);
 
 impl ClientId {
     /// Slot `index` (every use is checked against the slot's state, so a wrong one panics).
-    pub fn from_index(index: usize) -> ClientId {
+    pub(crate) fn from_index(index: usize) -> ClientId {
         ClientId(u16::try_from(index).expect("client slot index"))
     }
 
     /// The slot's number, `0..client_slots`.
-    pub fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         usize::from(self.0)
     }
 }
@@ -116,7 +116,7 @@ impl Clients {
 impl Uring {
     /// Serves `listener` (a listening stream socket that outlives the ring): arms the multishot
     /// accept. The ring must have client slots (`UringConfig::client_slots`).
-    pub fn listen(&mut self, listener: RawFd) {
+    pub(crate) fn listen(&mut self, listener: RawFd) {
         assert!(
             !self.clients.slots.is_empty(),
             "a ring without client slots"
@@ -127,7 +127,7 @@ impl Uring {
 
     /// Arms the multishot accept (a no-op if armed, or if nothing is served). Accepted
     /// connections are close-on-exec.
-    pub fn arm_accept(&mut self) {
+    pub(crate) fn arm_accept(&mut self) {
         let Some(listener) = self.clients.listener else {
             return;
         };
@@ -142,17 +142,20 @@ impl Uring {
         self.clients.accept_armed = true;
     }
 
-    pub fn accept_armed(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn accept_armed(&self) -> bool {
         self.clients.accept_armed
     }
 
     /// Client slots not holding a connection.
-    pub fn free_clients(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn free_clients(&self) -> usize {
         self.clients.free.len()
     }
 
     /// Whether `client` has a read or send in flight.
-    pub fn client_busy(&self, client: ClientId) -> bool {
+    #[cfg(test)]
+    pub(crate) fn client_busy(&self, client: ClientId) -> bool {
         self.clients.slots[client.index()].in_flight.is_some()
     }
 
@@ -163,7 +166,7 @@ impl Uring {
     }
 
     /// Reads what `client` sends next into its buffer (a `ClientRead` completion says how much).
-    pub fn push_client_read(&mut self, client: ClientId) {
+    pub(crate) fn push_client_read(&mut self, client: ClientId) {
         let fd = self.clients.idle(client).fd.as_ref().map(|f| f.as_raw_fd());
         let fd = fd.expect("held");
         let len = self.layout.client_buf_len;
@@ -176,7 +179,7 @@ impl Uring {
     }
 
     /// The first `len` bytes of `client`'s buffer: what its last read delivered.
-    pub fn client_input(&mut self, client: ClientId, len: usize) -> &[u8] {
+    pub(crate) fn client_input(&mut self, client: ClientId, len: usize) -> &[u8] {
         self.clients.idle(client);
         assert!(len <= self.layout.client_buf_len);
         let p = self.client_buf(client);
@@ -188,7 +191,7 @@ impl Uring {
 
     /// Sends `reply` to `client`. The reply is kept (and its memory read by the kernel) until
     /// the send completes; a `ClientSend` completion says how much is still unsent.
-    pub fn push_client_reply(&mut self, client: ClientId, reply: Reply) {
+    pub(crate) fn push_client_reply(&mut self, client: ClientId, reply: Reply) {
         let slot = self.clients.idle(client);
         slot.reply = Some(reply);
         slot.sent = 0;
@@ -196,7 +199,7 @@ impl Uring {
     }
 
     /// Sends what the last send of `client`'s reply left unsent (nothing if all was sent).
-    pub fn push_client_reply_rest(&mut self, client: ClientId) {
+    pub(crate) fn push_client_reply_rest(&mut self, client: ClientId) {
         let slot = self.clients.idle(client);
         let fd = slot.fd.as_ref().expect("held").as_raw_fd();
         let Some(rest) = slot
@@ -225,7 +228,7 @@ impl Uring {
     /// The cancel matches by `user_data`, which a later request of a reused slot repeats; it
     /// cannot hit that one: the slot is freed only after this request's completion is reaped,
     /// which happens after the submit that runs the cancel.
-    pub fn cancel_client(&mut self, client: ClientId) -> bool {
+    pub(crate) fn cancel_client(&mut self, client: ClientId) -> bool {
         let target = match self.clients.held(client).in_flight {
             Some(InFlight::Read) => Tag::ClientRead,
             Some(InFlight::Send) => Tag::ClientSend,
@@ -240,7 +243,7 @@ impl Uring {
 
     /// Closes `client`'s connection and frees its slot (the reply, if any, is wiped as it goes).
     /// Nothing may be in flight.
-    pub fn close_client(&mut self, client: ClientId) {
+    pub(crate) fn close_client(&mut self, client: ClientId) {
         let slot = self.clients.idle(client);
         slot.fd = None;
         slot.reply = None;

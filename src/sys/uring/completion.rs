@@ -98,7 +98,7 @@ fn split_out_write_index(index: u32) -> (u16, u32) {
 
 /// Which request a completion belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     TunRead,
     UdpRecv,
     /// A write to the TUN device; `expected` bytes were queued (the buffer is back in its ring).
@@ -145,22 +145,22 @@ pub enum Op {
 
 /// One completion, decoded. `result` is the CQE result (negative errno on error).
 #[derive(Debug)]
-pub struct Completion {
-    pub op: Op,
-    pub result: i32,
+pub(crate) struct Completion {
+    pub(crate) op: Op,
+    pub(crate) result: i32,
     /// IORING_CQE_F_MORE: a multishot request stays armed.
-    pub more: bool,
+    pub(crate) more: bool,
     /// IORING_CQE_F_BUFFER: the buffer the kernel filled.
-    pub buf: Option<Buf>,
+    pub(crate) buf: Option<Buf>,
 }
 
 /// A CQE whose `user_data` carries no tag of this ring: no request of ours, so nothing is freed
 /// or counted as completed for it. (Also a client read or send for a slot that had none in
 /// flight: a bookkeeping bug, reported rather than acted on.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct UnknownCompletion {
-    pub user_data: u64,
-    pub result: i32,
+pub(crate) struct UnknownCompletion {
+    pub(crate) user_data: u64,
+    pub(crate) result: i32,
 }
 
 impl fmt::Display for UnknownCompletion {
@@ -178,7 +178,7 @@ impl std::error::Error for UnknownCompletion {}
 impl Uring {
     /// Decodes one CQE and does the wrapper's part: buffer bookkeeping, returning the buffer of a
     /// finished write/send to its ring, freeing a control slot, noting ended multishots.
-    pub fn complete(&mut self, e: &cqueue::Entry) -> Result<Completion, UnknownCompletion> {
+    pub(crate) fn complete(&mut self, e: &cqueue::Entry) -> Result<Completion, UnknownCompletion> {
         let result = e.result();
         let unknown = |e: &cqueue::Entry| UnknownCompletion {
             user_data: e.user_data(),
@@ -280,7 +280,7 @@ impl Uring {
 
     /// Whether a completion delivers a packet or datagram to process (a TUN read or UDP receive
     /// with a buffer), as opposed to the completion of something this loop sent.
-    pub fn carries_packet(e: &cqueue::Entry) -> bool {
+    pub(crate) fn carries_packet(e: &cqueue::Entry) -> bool {
         matches!(
             Tag::decode(e.user_data()),
             Some((Tag::TunRead | Tag::UdpRecv, _))

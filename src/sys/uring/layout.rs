@@ -16,36 +16,33 @@ use std::mem::size_of;
 
 use io_uring::types;
 
-use crate::sys::buf_ring::{GroupLayout, RING_ENTRY_LEN, page_size, round_up};
+use crate::sys::buf_ring::{CACHE_LINE, GroupLayout, RING_ENTRY_LEN, page_size, round_up};
 use crate::sys::cmsg::{CMSG_ALIGN, UDP_SEGMENT_CMSG_SPACE};
 use crate::sys::signal::SIGINFO_LEN;
 
-/// Areas, buffer slots and output buffers start on a cache line.
-const CACHE_LINE: usize = 64;
-
 /// `sizeof(struct io_uring_recvmsg_out)`: `namelen, controllen, payloadlen, flags` (u32 each).
-pub const RECVMSG_OUT_LEN: usize = 4 * size_of::<u32>();
+pub(crate) const RECVMSG_OUT_LEN: usize = 4 * size_of::<u32>();
 /// Bytes reserved for the peer's address in a UDP buffer.
-pub const RECV_NAME_LEN: usize = 48;
+pub(crate) const RECV_NAME_LEN: usize = 48;
 const _: () = assert!(RECV_NAME_LEN >= size_of::<libc::sockaddr_in6>());
 /// The recvmsg header and the name room at the start of a UDP buffer: the control room, if any,
 /// starts here, then the datagram.
-pub const RECV_HEADER_LEN: usize = RECVMSG_OUT_LEN + RECV_NAME_LEN;
+pub(crate) const RECV_HEADER_LEN: usize = RECVMSG_OUT_LEN + RECV_NAME_LEN;
 // Without control room, the datagram starts on a cache line.
 const _: () = assert!(RECV_HEADER_LEN == CACHE_LINE);
 /// Bytes a UDP slot holds beyond the largest datagram it is sized for.
 const UDP_SLOT_SPARE: usize = 64;
 
 /// Size of one control-datagram slot.
-pub const CONTROL_SLOT_LEN: usize = 256;
+pub(crate) const CONTROL_SLOT_LEN: usize = 256;
 
 /// One send slot: the storage a sendmsg from an output buffer points to until it completes.
-pub const SEND_SLOT_LEN: usize = 256;
+pub(crate) const SEND_SLOT_LEN: usize = 256;
 /// Offsets in a send slot: msghdr, iovec, `UDP_SEGMENT` cmsg, destination `sockaddr_storage`.
-pub const SEND_MSGHDR_OFF: usize = 0;
-pub const SEND_IOV_OFF: usize = 64;
-pub const SEND_CMSG_OFF: usize = 96;
-pub const SEND_ADDR_OFF: usize = 128;
+pub(crate) const SEND_MSGHDR_OFF: usize = 0;
+pub(crate) const SEND_IOV_OFF: usize = 64;
+pub(crate) const SEND_CMSG_OFF: usize = 96;
+pub(crate) const SEND_ADDR_OFF: usize = 128;
 const _: () = {
     assert!(SEND_MSGHDR_OFF + size_of::<libc::msghdr>() <= SEND_IOV_OFF);
     assert!(SEND_IOV_OFF + size_of::<libc::iovec>() <= SEND_CMSG_OFF);
@@ -57,50 +54,50 @@ const _: () = {
 };
 
 /// Buffer group ids of the two provided-buffer rings.
-pub const BGID_TUN: u16 = 0;
-pub const BGID_UDP: u16 = 1;
+pub(crate) const BGID_TUN: u16 = 0;
+pub(crate) const BGID_UDP: u16 = 1;
 
 /// Sizes of the ring and of the packet memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct UringConfig {
-    pub sq_entries: u32,
-    pub cq_entries: u32,
+pub(crate) struct UringConfig {
+    pub(crate) sq_entries: u32,
+    pub(crate) cq_entries: u32,
     /// Buffers (= ring entries) for TUN reads; power of two.
-    pub tun_buffers: u16,
+    pub(crate) tun_buffers: u16,
     /// Buffers for UDP receives; power of two.
-    pub udp_buffers: u16,
+    pub(crate) udp_buffers: u16,
     /// Control-datagram slots (handshakes, keepalives) that can be in flight at once.
-    pub control_slots: u16,
+    pub(crate) control_slots: u16,
     /// Largest packet the TUN device gives us (the MTU, or 64 KiB with TSO).
-    pub max_packet: usize,
+    pub(crate) max_packet: usize,
     /// Bytes in front of a TUN packet: the transport header (16); the vnet header, if any, is
     /// written into its last `vnet_hdr_len` bytes.
-    pub tun_headroom: usize,
+    pub(crate) tun_headroom: usize,
     /// Bytes behind a TUN packet: the AEAD tag (16).
-    pub tun_tailroom: usize,
+    pub(crate) tun_tailroom: usize,
     /// Bytes a datagram adds around an IP packet (header + tag); sizes the UDP buffers.
-    pub datagram_overhead: usize,
+    pub(crate) datagram_overhead: usize,
     /// Offload mode: every TUN read starts with a `virtio_net_hdr` of this many bytes (0: plain
     /// mode). The kernel writes it into the last `vnet_hdr_len` bytes of the headroom, so the IP
     /// packet still starts `tun_headroom` bytes into the slot.
-    pub vnet_hdr_len: usize,
+    pub(crate) vnet_hdr_len: usize,
     /// Control-message room per received datagram (for the `UDP_GRO` cmsg; 0: none). Multiple of 8.
-    pub recv_control_len: usize,
+    pub(crate) recv_control_len: usize,
     /// Largest UDP payload a receive buffer holds (0: `max_packet + datagram_overhead`); 65535
     /// with UDP GRO.
-    pub max_datagram: usize,
+    pub(crate) max_datagram: usize,
     /// Output buffers (segmentation and coalescing) and their size (0: none).
-    pub out_buffers: u16,
-    pub out_len: usize,
+    pub(crate) out_buffers: u16,
+    pub(crate) out_len: usize,
     /// Send slots for sends from output buffers (each owns a msghdr, iovec, cmsg and sockaddr).
-    pub send_slots: u16,
+    pub(crate) send_slots: u16,
     /// Control-socket connections served at once (0: none), and the read buffer of each.
-    pub client_slots: u16,
-    pub client_buf_len: usize,
+    pub(crate) client_slots: u16,
+    pub(crate) client_buf_len: usize,
 }
 
 impl UringConfig {
-    pub fn for_mtu(mtu: u16) -> UringConfig {
+    pub(crate) fn for_mtu(mtu: u16) -> UringConfig {
         UringConfig {
             sq_entries: 512,
             cq_entries: 4096,

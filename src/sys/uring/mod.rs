@@ -46,7 +46,7 @@ use super::buf_ring::{BufRing, Region};
 use super::signal::SIGINFO_LEN;
 use super::udp::socket_is_ipv6;
 
-pub mod availability;
+pub(crate) mod availability;
 mod buffers;
 mod clients;
 mod completion;
@@ -56,11 +56,11 @@ mod send;
 #[cfg(test)]
 mod tests;
 
-pub use buffers::{Buf, ControlSlot, Group, OutBuf, ReceivedTrain};
-pub use clients::ClientId;
-pub use completion::{Completion, Op, UnknownCompletion};
-pub use layout::{CONTROL_SLOT_LEN, UringConfig};
-pub use probe::{ProbeFailure, kernel_release, probe};
+pub(crate) use buffers::{Buf, OutBuf};
+pub(crate) use clients::ClientId;
+pub(crate) use completion::{Completion, Op};
+pub(crate) use layout::{CONTROL_SLOT_LEN, UringConfig};
+pub(crate) use probe::{kernel_release, probe};
 
 use completion::{MAX_OUT_BUFFERS, OUT_LEN_LIMIT, Tag};
 use layout::{BGID_TUN, BGID_UDP, Layout, RECV_NAME_LEN};
@@ -80,15 +80,15 @@ const DRAIN_REAP_CHUNK: usize = 64;
 
 /// Counters of the ring itself.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct UringStats {
+pub(crate) struct UringStats {
     /// io_uring_enter calls.
-    pub enters: u64,
+    pub(crate) enters: u64,
     /// Enters forced because the SQ was full in the middle of a batch.
-    pub sq_full: u64,
+    pub(crate) sq_full: u64,
     /// GSO sends the kernel refused (EIO/EINVAL): GSO is off after the first.
-    pub gso_refused: u64,
+    pub(crate) gso_refused: u64,
     /// Segments not sent for lack of a send slot.
-    pub send_slot_drops: u64,
+    pub(crate) send_slot_drops: u64,
 }
 
 /// See the module documentation.
@@ -138,7 +138,12 @@ impl Uring {
     /// thread enters the kernel to wait, in one batch), registers `tun` and `udp` as fixed files
     /// and both buffer rings, and fills the rings with every buffer. Must be called on the thread
     /// that then drives it.
-    pub fn new(config: &UringConfig, tun: RawFd, udp: RawFd, signals: RawFd) -> io::Result<Uring> {
+    pub(crate) fn new(
+        config: &UringConfig,
+        tun: RawFd,
+        udp: RawFd,
+        signals: RawFd,
+    ) -> io::Result<Uring> {
         assert!(config.tun_buffers.is_power_of_two() && config.udp_buffers.is_power_of_two());
         assert!(config.control_slots > 0);
         assert!(
@@ -229,17 +234,13 @@ impl Uring {
         unsafe { p.cast::<libc::msghdr>().write_unaligned(m) };
     }
 
-    pub fn stats(&self) -> UringStats {
+    pub(crate) fn stats(&self) -> UringStats {
         self.stats
     }
 
-    pub fn inflight(&self) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn inflight(&self) -> u32 {
         self.inflight
-    }
-
-    /// Raw fds given to `new` (for diagnostics).
-    pub fn fds(&self) -> (RawFd, RawFd, RawFd) {
-        (self.tun_fd, self.udp_fd, self.signal_fd)
     }
 
     fn push(&mut self, entry: squeue::Entry) {
@@ -273,7 +274,7 @@ impl Uring {
     }
 
     /// Arms the multishot read on the TUN device (a no-op if armed).
-    pub fn arm_tun_read(&mut self) {
+    pub(crate) fn arm_tun_read(&mut self) {
         if self.tun_read_armed {
             return;
         }
@@ -287,7 +288,7 @@ impl Uring {
     }
 
     /// Arms the multishot recvmsg on the UDP socket (a no-op if armed).
-    pub fn arm_udp_recv(&mut self) {
+    pub(crate) fn arm_udp_recv(&mut self) {
         if self.udp_recv_armed {
             return;
         }
@@ -325,7 +326,7 @@ impl Uring {
 
     /// Re-arms any multishot read that ended, if its ring has buffers to give. Returns true if a
     /// multishot is still not armed (waiting for buffers to come back).
-    pub fn rearm_reads(&mut self) -> bool {
+    pub(crate) fn rearm_reads(&mut self) -> bool {
         if !self.tun_read_armed && self.tun.available() > 0 {
             self.arm_tun_read();
         }
@@ -335,15 +336,13 @@ impl Uring {
         !(self.tun_read_armed && self.udp_recv_armed)
     }
 
-    pub fn tun_read_armed(&self) -> bool {
-        self.tun_read_armed
-    }
-    pub fn udp_recv_armed(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn udp_recv_armed(&self) -> bool {
         self.udp_recv_armed
     }
 
     /// Reads one `signalfd_siginfo` from the signalfd; see [`Uring::signal_number`].
-    pub fn push_signal_read(&mut self) {
+    pub(crate) fn push_signal_read(&mut self) {
         let p = self.region.ptr_at(self.layout.siginfo, SIGINFO_LEN);
         let e = opcode::Read::new(types::Fd(self.signal_fd), p, SIGINFO_LEN as u32)
             .build()
@@ -353,7 +352,7 @@ impl Uring {
 
     /// `ssi_signo` (the first field) of the last signal read (valid after a `Signal` completion of
     /// [`SIGINFO_LEN`] bytes).
-    pub fn signal_number(&self) -> u32 {
+    pub(crate) fn signal_number(&self) -> u32 {
         let p = self
             .region
             .ptr_at(self.layout.siginfo, std::mem::size_of::<u32>());
@@ -364,7 +363,7 @@ impl Uring {
 
     /// A one-shot timeout firing `after` from now. Returns its generation (reported in the
     /// completion and used to remove it).
-    pub fn push_timeout(&mut self, after: Duration) -> u32 {
+    pub(crate) fn push_timeout(&mut self, after: Duration) -> u32 {
         if self.timespec_pending {
             // The kernel copies the timespec at submission: submit the earlier one first.
             let _ = self.submit_inner(0);
@@ -387,7 +386,7 @@ impl Uring {
         generation
     }
 
-    pub fn push_timeout_remove(&mut self, generation: u32) {
+    pub(crate) fn push_timeout_remove(&mut self, generation: u32) {
         let e = opcode::TimeoutRemove::new(Tag::Timeout.user_data(generation))
             .build()
             .user_data(Tag::TimeoutRemove.user_data(0));
@@ -407,7 +406,7 @@ impl Uring {
 
     /// Publishes recycled buffers, submits every queued SQE and waits for at least `want`
     /// completions. EINTR and EBUSY (completions backed up) are not errors.
-    pub fn submit_and_wait(&mut self, want: usize) -> io::Result<()> {
+    pub(crate) fn submit_and_wait(&mut self, want: usize) -> io::Result<()> {
         match self.submit_inner(want) {
             Ok(_) => Ok(()),
             Err(e)
@@ -424,7 +423,7 @@ impl Uring {
 
     /// Replaces `out`'s contents with up to `out.capacity()` CQEs from the completion queue
     /// (no allocation: the capacity is never exceeded); returns how many.
-    pub fn reap(&mut self, out: &mut Vec<cqueue::Entry>) -> usize {
+    pub(crate) fn reap(&mut self, out: &mut Vec<cqueue::Entry>) -> usize {
         out.clear();
         let cap = out.capacity().max(1);
         let mut cq = self.ring.completion();
@@ -439,7 +438,7 @@ impl Uring {
 
     /// Cancels everything and waits (bounded) for the final CQE of every request. Returns true if
     /// nothing is in flight any more. Called by `Drop`.
-    pub fn drain(&mut self) -> bool {
+    pub(crate) fn drain(&mut self) -> bool {
         let e = opcode::AsyncCancel2::new(types::CancelBuilder::any())
             .build()
             .user_data(Tag::Cancel.user_data(0));

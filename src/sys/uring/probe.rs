@@ -15,7 +15,7 @@ const PROBE_BGID: u16 = 7;
 const PROBE_BUF_ENTRIES: u16 = 4;
 
 /// The running kernel's release string (uname -r).
-pub fn kernel_release() -> String {
+pub(crate) fn kernel_release() -> String {
     // SAFETY: utsname is plain old data; uname fills it.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     // SAFETY: `u` is valid for writes.
@@ -33,16 +33,16 @@ pub fn kernel_release() -> String {
 
 /// What the kernel lacks, if anything, for the data plane.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProbeFailure {
-    pub feature: &'static str,
-    pub detail: String,
+pub(crate) struct ProbeFailure {
+    pub(crate) feature: &'static str,
+    pub(crate) detail: String,
     /// When `io_uring_setup` itself was refused: what blocks io_uring here and the fix
     /// ([`super::availability`]), if known.
-    pub cause: Option<String>,
+    pub(crate) cause: Option<String>,
 }
 
 /// Checks that io_uring is usable and supports every operation the loop uses.
-pub fn probe() -> Result<(), ProbeFailure> {
+pub(crate) fn probe() -> Result<(), ProbeFailure> {
     let fail = |feature, detail: String| ProbeFailure {
         feature,
         detail,

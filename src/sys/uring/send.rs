@@ -31,7 +31,7 @@ fn datagrams_per_send(stride: usize, gso: bool) -> usize {
 impl Uring {
     /// Writes `slot[start..start + len]` of a UDP buffer to the TUN device. The buffer returns to
     /// its ring when the write completes.
-    pub fn push_tun_write(&mut self, buf: Buf, start: usize, len: usize) {
+    pub(crate) fn push_tun_write(&mut self, buf: Buf, start: usize, len: usize) {
         let p = self.write_span(&buf, start, len);
         self.write_len[usize::from(buf.bid)] = len as u32;
         let e = opcode::Write::new(TUN_FIXED, p, len as u32)
@@ -42,7 +42,7 @@ impl Uring {
 
     /// Sends `slot[start..start + len]` of a TUN buffer to `dst`. The buffer returns to its ring
     /// when the send completes.
-    pub fn push_udp_send(&mut self, buf: Buf, start: usize, len: usize, dst: &SocketAddr) {
+    pub(crate) fn push_udp_send(&mut self, buf: Buf, start: usize, len: usize, dst: &SocketAddr) {
         let p = self.send_span(&buf, start, len);
         let (addr, addr_len) = self.store_addr(usize::from(buf.bid), dst);
         let e = opcode::Send::new(UDP_FIXED, p, len as u32)
@@ -54,7 +54,7 @@ impl Uring {
     }
 
     /// Sends `control[..len]` to `dst`; the slot is free again when the send completes.
-    pub fn push_control_send(&mut self, slot: ControlSlot, len: usize, dst: &SocketAddr) {
+    pub(crate) fn push_control_send(&mut self, slot: ControlSlot, len: usize, dst: &SocketAddr) {
         assert_eq!(slot.ring_id, self.id);
         let idx = usize::from(self.layout.tun.entries) + usize::from(slot.idx);
         let (addr, addr_len) = self.store_addr(idx, dst);
@@ -91,7 +91,7 @@ impl Uring {
 
     /// Writes `out[off..off + len]` to the TUN device, keeping the caller's hold (more ranges
     /// behind it can be filled and written; see [`Uring::slot_and_out_from_mut`]).
-    pub fn push_out_tun_write_at(&mut self, out: &OutBuf, off: usize, len: usize) {
+    pub(crate) fn push_out_tun_write_at(&mut self, out: &OutBuf, off: usize, len: usize) {
         assert_eq!(out.ring_id, self.id, "output buffer of another ring");
         let i = usize::from(out.idx);
         assert!(off >= self.out_queued[i] as usize);
@@ -112,12 +112,9 @@ impl Uring {
     }
 
     /// Whether sends with `UDP_SEGMENT` are still used (off after the kernel refused one).
-    pub fn gso_enabled(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn gso_enabled(&self) -> bool {
         self.gso_enabled
-    }
-
-    pub fn set_gso_enabled(&mut self, on: bool) {
-        self.gso_enabled = on;
     }
 
     /// Sends `out[..len]`, a train of datagrams of `stride` bytes each (the last may be shorter),
@@ -125,7 +122,7 @@ impl Uring {
     /// [`GSO_MAX_BYTES`] bytes each, or one plain send per datagram once GSO is off. Consumes the
     /// caller's hold; the buffer is free when the last send completes. Returns the number of
     /// sends queued (datagrams without a free send slot are dropped and counted).
-    pub fn push_out_sends(
+    pub(crate) fn push_out_sends(
         &mut self,
         out: OutBuf,
         len: usize,
@@ -222,13 +219,14 @@ impl Uring {
     }
 
     /// Send slots not in flight.
-    pub fn free_send_slots(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn free_send_slots(&self) -> usize {
         self.free_sends.len()
     }
 
     /// Sends `slot[start..start + len]` of a TUN buffer to `dst` at once, with one `sendto`
     /// ([`udp::send_now`]) rather than a queued request, and gives the buffer back.
-    pub fn send_now(
+    pub(crate) fn send_now(
         &mut self,
         buf: Buf,
         start: usize,
@@ -248,7 +246,7 @@ impl Uring {
 
     /// Writes `slot[start..start + len]` of a UDP buffer to the TUN device at once, with one
     /// `write` ([`tun::write_now`]), and gives the buffer back: [`Uring::send_now`]'s counterpart.
-    pub fn write_tun_now(&mut self, buf: Buf, start: usize, len: usize) -> io::Result<()> {
+    pub(crate) fn write_tun_now(&mut self, buf: Buf, start: usize, len: usize) -> io::Result<()> {
         assert_eq!(buf.group, Group::Udp, "TUN writes come from UDP buffers");
         let fd = self.tun_fd;
         let written = tun::write_now(fd, &self.slot_mut(&buf)[start..][..len]);

@@ -1,6 +1,8 @@
 //! The ring end to end on loopback sockets (no root needed): receives through the provided-buffer
 //! ring, sends from buffers, control slots and output buffers (GSO), completions and draining.
 
+use super::buffers::Group;
+use super::completion::UnknownCompletion;
 use super::*;
 use std::cell::Cell;
 use std::net::UdpSocket;
@@ -12,9 +14,7 @@ use std::os::fd::AsRawFd;
 fn udp_ring_recycles_and_rearms_after_enobufs() {
     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let c = small_config();
     // A's fd stands in for the TUN fd (never read from in this test).
     let sig = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut u = Uring::new(&c, sig.as_raw_fd(), a.as_raw_fd(), sig.as_raw_fd()).unwrap();
@@ -66,9 +66,7 @@ fn udp_ring_recycles_and_rearms_after_enobufs() {
 #[test]
 fn drain_cancels_every_request() {
     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let c = small_config();
     let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
     u.arm_udp_recv();
     let g = u.push_timeout(Duration::from_secs(3600));
@@ -85,9 +83,7 @@ fn drain_cancels_every_request() {
 #[test]
 fn unknown_completion_is_an_error_and_frees_nothing() {
     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let c = small_config();
     let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
     u.arm_udp_recv();
     let stray = (0xdead_u64 << 32) | 5;
@@ -117,9 +113,7 @@ fn dual_stack_socket_talks_to_ipv4_peers() {
     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
     b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     assert!(crate::sys::udp::socket_is_ipv6(a.as_raw_fd()));
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let c = small_config();
     let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
     let slot = u.take_control_slot().unwrap();
     u.control_mut(&slot)[..2].copy_from_slice(b"hi");
@@ -155,9 +149,7 @@ fn control_slots_run_out_and_come_back() {
     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
     b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let mut c = small_config();
     c.control_slots = 2;
     let mut u = Uring::new(&c, a.as_raw_fd(), a.as_raw_fd(), a.as_raw_fd()).unwrap();
     let s1 = u.take_control_slot().unwrap();
@@ -183,9 +175,7 @@ fn control_slots_run_out_and_come_back() {
 }
 
 fn offload_config() -> UringConfig {
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let mut c = small_config();
     c.vnet_hdr_len = 10;
     c.recv_control_len = 64;
     c.max_packet = 65535;
@@ -196,20 +186,19 @@ fn offload_config() -> UringConfig {
     c
 }
 
-fn run_until_idle(u: &mut Uring, mut on: impl FnMut(&mut Uring, Completion)) {
-    let mut cqes = Vec::with_capacity(64);
-    for _ in 0..200 {
-        if u.inflight() == 0 || (u.inflight() == 1 && u.udp_recv_armed()) {
-            return;
-        }
-        u.submit_and_wait(1).unwrap();
-        u.reap(&mut cqes);
-        for e in &cqes {
-            let c = u.complete(e).unwrap();
-            on(u, c);
-        }
-    }
-    panic!("requests still in flight: {}", u.inflight());
+/// A ring config with 4 buffers of each group: enough for these tests, quick to set up.
+fn small_config() -> UringConfig {
+    let mut c = UringConfig::for_mtu(1420);
+    c.tun_buffers = 4;
+    c.udp_buffers = 4;
+    c
+}
+
+/// Runs the ring until nothing but the UDP receive is in flight.
+fn run_until_idle(u: &mut Uring, on: impl FnMut(&mut Uring, Completion)) {
+    run_until(u, on, |u| {
+        u.inflight() == 0 || (u.inflight() == 1 && u.udp_recv_armed())
+    });
 }
 
 /// A GSO train from an output buffer to the ring's own GRO socket on loopback: the storage of
@@ -325,9 +314,7 @@ fn refused_gso_falls_back_to_plain_sends() {
 }
 
 fn client_config(slots: u16) -> UringConfig {
-    let mut c = UringConfig::for_mtu(1420);
-    c.tun_buffers = 4;
-    c.udp_buffers = 4;
+    let mut c = small_config();
     c.client_slots = slots;
     c.client_buf_len = 64;
     c
@@ -353,8 +340,31 @@ fn abstract_listener() -> (
     (l, addr)
 }
 
+/// A ring with `clients` client slots listening on a fresh [`abstract_listener`]. The UDP socket
+/// stands in for the TUN, UDP and signal fds these tests leave alone; keep it while the ring lives.
+fn listening_ring(
+    clients: u16,
+) -> (
+    Uring,
+    UdpSocket,
+    std::os::unix::net::UnixListener,
+    std::os::unix::net::SocketAddr,
+) {
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (listener, addr) = abstract_listener();
+    let mut u = Uring::new(
+        &client_config(clients),
+        a.as_raw_fd(),
+        a.as_raw_fd(),
+        a.as_raw_fd(),
+    )
+    .unwrap();
+    u.listen(listener.as_raw_fd());
+    (u, a, listener, addr)
+}
+
 /// Runs the ring until `done` says so, handing every completion to `on`.
-fn run_clients(
+fn run_until(
     u: &mut Uring,
     mut on: impl FnMut(&mut Uring, Completion),
     mut done: impl FnMut(&Uring) -> bool,
@@ -381,16 +391,7 @@ fn run_clients(
 fn control_clients_are_accepted_answered_refused_and_cancelled() {
     use std::io::{Read, Write};
     use std::os::unix::net::UnixStream;
-    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let (listener, addr) = abstract_listener();
-    let mut u = Uring::new(
-        &client_config(2),
-        a.as_raw_fd(),
-        a.as_raw_fd(),
-        a.as_raw_fd(),
-    )
-    .unwrap();
-    u.listen(listener.as_raw_fd());
+    let (mut u, _udp, _listener, addr) = listening_ring(2);
     assert!(u.accept_armed());
     let mut talker = UnixStream::connect_addr(&addr).unwrap();
     talker.write_all(b"get=1\n\n").unwrap();
@@ -401,7 +402,7 @@ fn control_clients_are_accepted_answered_refused_and_cancelled() {
     }
     let mut accepted = Vec::new();
     let (turned_away, replied) = (Cell::new(0), Cell::new(false));
-    run_clients(
+    run_until(
         &mut u,
         |u, c| match c.op {
             Op::Accept { client: Some(id) } => {
@@ -443,7 +444,7 @@ fn control_clients_are_accepted_answered_refused_and_cancelled() {
     let idle_id = accepted[1];
     assert!(u.cancel_client(idle_id));
     let cancelled = Cell::new(false);
-    run_clients(
+    run_until(
         &mut u,
         |u, c| match c.op {
             Op::ClientRead { client } => {
@@ -468,16 +469,7 @@ fn control_clients_are_accepted_answered_refused_and_cancelled() {
 fn a_long_reply_is_sent_in_parts() {
     use std::io::Read;
     use std::os::unix::net::UnixStream;
-    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let (listener, addr) = abstract_listener();
-    let mut u = Uring::new(
-        &client_config(1),
-        a.as_raw_fd(),
-        a.as_raw_fd(),
-        a.as_raw_fd(),
-    )
-    .unwrap();
-    u.listen(listener.as_raw_fd());
+    let (mut u, _udp, _listener, addr) = listening_ring(1);
     let client = UnixStream::connect_addr(&addr).unwrap();
     let snapshot = crate::uapi::Snapshot {
         peers: (0..4000u32)
@@ -500,7 +492,7 @@ fn a_long_reply_is_sent_in_parts() {
     });
     let mut sends = 0;
     let done = Cell::new(false);
-    run_clients(
+    run_until(
         &mut u,
         |u, c| match c.op {
             Op::Accept { client: Some(id) } => {
