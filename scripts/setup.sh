@@ -4,6 +4,7 @@
 #                                      # systemd-analyze, man, groff, setpriv, strace: tests/dist.rs;
 #                                      # qemu-x86_64: tests/cpu_floor.rs) and the
 #                                      # foreign WireGuard peers of the interop tests (wg, wg-quick,
+#                                      # nft for their NAT and wg-quick's full tunnel,
 #                                      # wireguard-go, boringtun-cli)
 #   sudo ./scripts/setup.sh --fuzz     # also the nightly toolchain check and cargo-fuzz
 #   sudo ./scripts/setup.sh --no-wireguard  # without the WireGuard peers (enough for the demo)
@@ -45,7 +46,9 @@ declare -A pkg_of=(
     [qemu-x86_64]=qemu-user
 )
 if ((want_wireguard)); then
-    pkg_of+=([wg]=wireguard-tools [wg-quick]=wireguard-tools [wireguard-go]=wireguard-go)
+    # nft: the interop tests' NAT (a client whose mapping changes), and wg-quick's rules for a
+    # full tunnel (without nft it falls back to iptables-restore).
+    pkg_of+=([wg]=wireguard-tools [wg-quick]=wireguard-tools [wireguard-go]=wireguard-go [nft]=nftables)
 fi
 missing=()
 for cmd in "${!pkg_of[@]}"; do

@@ -24,16 +24,33 @@
 //! | ringtun (client) | boringtun (server) | H E P I T | `ringtun_initiates_to_boringtun` |
 //! | wireguard-go (client) | ringtun (server) | H E P I T | `wireguard_go_initiates_to_ringtun` |
 //! | boringtun (client) | ringtun (server) | H E P I T | `boringtun_initiates_to_ringtun` |
-//! | ringtun (restarted server) | wireguard-go (client) | H P | |
-//! | ringtun (restarted server) | boringtun (client) | H P | |
+//! | ringtun (client) | wireguard-go (server) | R | `traffic_flows_across_a_rekey` |
+//! | ringtun (client) | boringtun (server) | R | `traffic_flows_across_a_rekey` |
+//! | wireguard-go (client) | ringtun (server) | R | `traffic_flows_across_a_rekey` |
+//! | boringtun (client) | ringtun (server) | R | `traffic_flows_across_a_rekey` |
+//! | ringtun (restarted server) | wireguard-go (client) | H P | `restarted_ringtun_server_initiates_to_wireguard_go` |
+//! | ringtun (restarted server) | boringtun (client) | H P | `restarted_ringtun_server_initiates_to_boringtun` |
+//! | wireguard-go (client) | ringtun (restarted server) | A P | `wireguard_go_rehandshakes_with_restarted_ringtun` |
+//! | boringtun (client) | ringtun (restarted server) | A P | `boringtun_rehandshakes_with_restarted_ringtun` |
+//! | ringtun (restarted client) | wireguard-go (server) | H P | `restarted_ringtun_client_initiates_to_wireguard_go` |
+//! | ringtun (restarted client) | boringtun (server) | H P | `restarted_ringtun_client_initiates_to_boringtun` |
+//! | wireguard-go (restarted client) | ringtun (server) | H P | `restarted_wireguard_go_client_initiates_to_ringtun` |
+//! | boringtun (restarted client) | ringtun (server) | H P | `restarted_boringtun_client_initiates_to_ringtun` |
 //! | wireguard-go (restarted server) | ringtun (client) | H P | `restarted_wireguard_go_server_initiates_to_ringtun` |
 //! | boringtun (restarted server) | ringtun (client) | H P | `restarted_boringtun_server_initiates_to_ringtun` |
+//! | ringtun (client) | wireguard-go (restarted server) | A P | `ringtun_rehandshakes_with_restarted_wireguard_go` |
+//! | ringtun (client) | boringtun (restarted server) | A P | `ringtun_rehandshakes_with_restarted_boringtun` |
+//! | wireguard-go (client, moves) | ringtun (server) | M P | `wireguard_go_client_roams_and_ringtun_follows` |
+//! | boringtun (client, moves) | ringtun (server) | M P | `boringtun_client_roams_and_ringtun_follows` |
+//! | ringtun (client, moves) | wireguard-go (server) | M P | `ringtun_client_roams_and_wireguard_go_follows` |
+//! | ringtun (client, moves) | boringtun (server) | M P | `ringtun_client_roams_and_boringtun_follows` |
 //! | ringtun (client, key unknown) | wireguard-go (server) | N | `ringtun_key_unknown_to_wireguard_go_gets_no_answer` |
 //! | ringtun (client, key unknown) | boringtun (server) | N | `ringtun_key_unknown_to_boringtun_gets_no_answer` |
-//! | wireguard-go (client, key unknown) | ringtun (server) | N | |
-//! | boringtun (client, key unknown) | ringtun (server) | N | |
-//! | ringtun, wireguard-go, boringtun (3 clients) | wireguard-go (server) | K P S | |
-//! | boringtun, wireguard-go, boringtun (3 clients) | ringtun (server) | K P S | |
+//! | wireguard-go (client, key unknown) | ringtun (server) | N | `wireguard_go_key_unknown_to_ringtun_gets_no_answer` |
+//! | boringtun (client, key unknown) | ringtun (server) | N | `boringtun_key_unknown_to_ringtun_gets_no_answer` |
+//! | ringtun, boringtun, wireguard-go (3 clients) | wireguard-go (server) | K P S | `ringtun_among_three_clients_of_wireguard_go` |
+//! | ringtun, wireguard-go, boringtun (3 clients) | boringtun (server) | K P S | `ringtun_among_three_clients_of_boringtun` |
+//! | ringtun, wireguard-go, boringtun (3 clients) | ringtun (server) | K P S V | `three_clients_of_ringtun_and_spoofed_sources` |
 //!
 //! Checks: **H** handshake (the foreign ends report a latest handshake); **E** the responder
 //! learned the initiator's endpoint from it (and had none before); **P** ping both ways; **I**
@@ -41,45 +58,71 @@
 //! moved; **N** a client whose key the server does not have gets nothing back (no handshake, pings
 //! fail, the server's namespace sends no UDP), and does once its key is added; **K** a persistent
 //! keepalive brings the handshake up without traffic; **S** a packet with another client's inner
-//! source address is authenticated but never reaches the server's TUN device.
+//! source address is authenticated but never reaches the server's TUN device (with ringtun as the
+//! server: its `drop.source-not-allowed` counter moves, each client in turn sending as the next);
+//! **R** a ping every half second from the initiator for 130 s, across the initiator's rekey at
+//! REKEY_AFTER_TIME (120 s): at most 2 of 260 lost, the foreign end's latest handshake moved by
+//! about 120 s, ringtun counted a second handshake and logged new session keys, and only the
+//! initiator initiated; **A** after one end restarted, the end that kept running (and cannot
+//! reach the other's new process under its old session) brings the tunnel back by its own timers
+//! within 30 s; **M** the client's underlay address changes under a live session and the server
+//! follows it (its `wg show` endpoint, or ringtun's "moved from … to …" line) without a new
+//! handshake; **V** the server's view of its three clients is printed (`wg show` against ringtun's
+//! control socket, and its counters) and names each of them.
 //!
-//! # Adding ringtun
+//! The ringtun rows other than H E P I T live in one file per scenario: `interop/rekey.rs`,
+//! `interop/restart.rs`, `interop/roaming.rs`, `interop/strangers.rs` (N with ringtun as the
+//! server) and `interop/several_clients.rs`. Restarting ringtun means SIGKILL and the same (or an
+//! edited) file; "restarted server initiates" gives the restarted server the client's endpoint.
+//!
+//! # Writing a row
 //!
 //! ringtun gets the same configuration as the foreign ends, as a wg-quick style file, and runs
-//! under `common::Ringtun` (log, exit status, `SIGUSR1` counters). The functions its tests call:
+//! as a [`RingtunEnd`] (`ringtun -c FILE`: log, exit status, `SIGUSR1` counters, restart). The
+//! functions the rows call:
 //!
-//! - `Star::new(n)`; `star.client_spec(i)` or `star.server_spec()`, written with
-//!   `star.write_wg_quick(name, &spec)`: the file for `ringtun -c`, to run on
+//! - `Star::new(n)`; `star.client_spec(i)` or `star.server_spec()`, to run on
 //!   `star.net.clients[i]` or `star.net.server` (a [`Site`]: namespace `ns`, interface name
 //!   `ifname`, `tunnel_ip`).
-//! - `star.start_server(x)` / `star.start_client(i, x)`: the foreign end, a [`WgPeer`].
+//! - `star.start_server(x)` / `star.start_client(i, x)`: the foreign end, a [`WgPeer`];
+//!   `RingtunEnd::start(&star, site, name, &spec, &extra_args)`: ringtun.
 //! - `check_client_initiated_tunnel(&star, server, client)`: H E P I T. The ringtun end is passed
 //!   as `None` (its own view comes from its counters), the foreign one as `Some(&peer)`.
 //! - `check_restarted_server_initiates(&star, &mut server, client)` and
 //!   `check_unknown_key_gets_no_answer(&star, &mut server, client)`: they drive the server as a
 //!   [`WgPeer`] (restart, `set_endpoint`, `remove_peer`/`add_peer`), so they serve the rows with
-//!   ringtun as the client. With ringtun as the server, the same steps go through ringtun's own
-//!   restart and configuration reload.
-//! - The steps themselves, for new rows (`tests/wg_peer/checks.rs`): `establish`,
+//!   ringtun as the client. With ringtun as the server the same steps are `RingtunEnd::restart`
+//!   with an edited file.
+//! - The steps themselves (`tests/wg_peer/checks.rs`): `establish`, `establish_within`,
 //!   `assert_ping_both_ways`, `assert_iperf3_both_ways`, `assert_no_reply`, `ping_with_source`,
-//!   `udp_counters`; and [`WgPeer`]'s `expect_handshake`, `peer_status`, `transfer`,
-//!   `tun_counters`.
+//!   `udp_counters`; [`WgPeer`]'s `expect_handshake`, `peer_status`, `transfer`,
+//!   `tun_counters`; [`RingtunEnd`]'s `expect_peer_up`, `stats`, `view`; and
+//!   `star.net.roam_client(i)`.
 //!
 //! "ringtun initiates to X", for example:
 //!
 //! ```text
 //! let star = Star::new(1);
 //! let server = star.start_server(x);
-//! let site = &star.net.clients[0];
-//! let conf = star.write_wg_quick("client.conf", &star.client_spec(0));
-//! let mut ringtun = Ringtun::spawn(&site.ns, star.net.file("ringtun.log"), "ringtun",
-//!     &ringtun_bin(), &["-c", conf.to_str().unwrap(), "-i", &site.ifname]);
+//! let mut ringtun = RingtunEnd::start(&star, &star.net.clients[0], "client",
+//!     &star.client_spec(0), &[]);
 //! check_client_initiated_tunnel(&star, Some(&server), None);
-//! ringtun.assert_running();
+//! ringtun.process.assert_running();
 //! ```
 
 pub mod common;
 mod wg_peer;
+
+#[path = "interop/rekey.rs"]
+mod rekey;
+#[path = "interop/restart.rs"]
+mod restart;
+#[path = "interop/roaming.rs"]
+mod roaming;
+#[path = "interop/several_clients.rs"]
+mod several_clients;
+#[path = "interop/strangers.rs"]
+mod strangers;
 
 use common::*;
 use wg_peer::*;
@@ -334,34 +377,23 @@ fn three_clients_and_a_spoofed_source() {
 // ---------------------------------------------------------------------------------------------
 
 /// ringtun on `site` with `spec` as its configuration file (`ringtun -c`), listening.
-fn start_ringtun(star: &Star, site: &Site, name: &str, spec: &InterfaceSpec) -> Ringtun {
-    let conf = star.write_wg_quick(&format!("{name}.conf"), spec);
-    let mut ringtun = Ringtun::spawn(
-        &site.ns,
-        star.net.file(&format!("ringtun-{name}.log")),
-        &format!("ringtun {name}"),
-        &ringtun_bin(),
-        &["-c", conf.to_str().expect("utf-8 path"), "-i", &site.ifname],
-    );
-    ringtun.expect_log("listening on", HANDSHAKE_TIMEOUT);
-    ringtun
+fn start_ringtun(star: &Star, site: &Site, name: &str, spec: &InterfaceSpec) -> RingtunEnd {
+    RingtunEnd::start(star, site, name, spec, &[])
 }
 
 /// The ringtun end's own view of H E T: its peer came up at `endpoint` (for a responder: learned
 /// from the handshake), and its counters cover what iperf3 moved (`rx`, `tx`: what it received
 /// and sent, inner bytes).
 fn check_ringtun_end(
-    ringtun: &mut Ringtun,
+    ringtun: &mut RingtunEnd,
     peer_public: &str,
     endpoint: std::net::SocketAddr,
     rx: &IperfResult,
     tx: &IperfResult,
 ) {
-    ringtun.expect_log(
-        &format!("peer {}… up at {endpoint}", &peer_public[..8]),
-        HANDSHAKE_TIMEOUT,
-    );
-    let s = ringtun.sigusr1_stats();
+    let up_at = ringtun.expect_peer_up(peer_public, HANDSHAKE_TIMEOUT);
+    assert_eq!(up_at, endpoint.to_string());
+    let s = ringtun.stats();
     assert!(stat(&s, "handshakes_completed") >= 1, "{s:?}");
     assert!(
         stat(&s, "rx_bytes") >= rx.received_bytes && stat(&s, "tx_bytes") >= tx.received_bytes,
@@ -369,7 +401,7 @@ fn check_ringtun_end(
         rx.received_bytes,
         tx.received_bytes
     );
-    ringtun.assert_running();
+    ringtun.process.assert_running();
 }
 
 /// ringtun as client 0 initiates to a foreign server.
@@ -394,7 +426,7 @@ fn initiates_to_ringtun(client_imp: WgImpl) {
     let mut ringtun = start_ringtun(&star, &star.net.server, "server", &star.server_spec());
     let client = star.start_client(0, client_imp);
     assert!(
-        !ringtun.log_contains("up at"),
+        !ringtun.process.log_contains("up at"),
         "the server must not be able to initiate"
     );
     let (up, down) = check_client_initiated_tunnel(&star, None, Some(&client));
@@ -439,8 +471,8 @@ fn restarted_server_initiates_to_ringtun(server_imp: WgImpl) {
     let mut server = star.start_server(server_imp);
     let mut ringtun = start_ringtun(&star, &star.net.clients[0], "client", &star.client_spec(0));
     check_restarted_server_initiates(&star, &mut server, None);
-    ringtun.assert_running();
-    let s = ringtun.sigusr1_stats();
+    ringtun.process.assert_running();
+    let s = ringtun.stats();
     assert!(stat(&s, "handshakes_completed") >= 2, "{s:?}");
 }
 
@@ -451,8 +483,8 @@ fn ringtun_key_unknown_gets_no_answer(server_imp: WgImpl) {
     let mut ringtun = start_ringtun(&star, &star.net.clients[0], "client", &star.client_spec(0));
     check_unknown_key_gets_no_answer(&star, &mut server, None);
     // Before the key was added nothing came back; after it, the session came up.
-    assert_eq!(ringtun.log_count("up at"), 1, "{}", ringtun.log());
-    ringtun.assert_running();
+    assert_eq!(ringtun.process.log_count("up at"), 1, "{}", ringtun.log());
+    ringtun.process.assert_running();
 }
 
 #[test]
@@ -512,18 +544,29 @@ fn wg_quick_accepts_the_rendered_file() {
 
 #[test]
 fn the_matrix_names_only_tests_that_exist() {
-    // Every test named in the matrix above is a function of this file.
+    // Every test named in the matrix above is a function of this file or of its row modules.
     let source = include_str!("interop.rs");
-    let named: Vec<&str> = source
-        .lines()
-        .filter(|l| l.starts_with("//! |"))
+    let sources = [
+        source,
+        include_str!("interop/rekey.rs"),
+        include_str!("interop/restart.rs"),
+        include_str!("interop/roaming.rs"),
+        include_str!("interop/several_clients.rs"),
+        include_str!("interop/strangers.rs"),
+    ];
+    let rows: Vec<&str> = source.lines().filter(|l| l.starts_with("//! |")).collect();
+    let named: Vec<&str> = rows
+        .iter()
         .filter_map(|l| l.rsplit('|').nth(1))
         .filter_map(|cell| cell.trim().strip_prefix('`')?.strip_suffix('`'))
         .collect();
-    assert!(named.len() >= 7, "{named:?}");
+    // No blank rows: every row but the header and its rule names a test.
+    assert_eq!(named.len(), rows.len() - 2, "{rows:#?}");
+    assert!(named.len() >= 38, "{named:?}");
     for name in named {
+        let test = format!("fn {name}() {{");
         assert!(
-            source.contains(&format!("fn {name}()")),
+            sources.iter().any(|s| s.contains(&test)),
             "matrix names {name}, which is no test"
         );
     }

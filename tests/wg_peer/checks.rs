@@ -18,15 +18,22 @@ const IPERF_PORT: u16 = 5201;
 /// Pings `to` from `from` until an answer comes back (the first packet starts the handshake).
 /// Panics after [`HANDSHAKE_TIMEOUT`].
 pub fn establish(from: &Site, to: &Site) {
-    let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+    establish_within(from, to, HANDSHAKE_TIMEOUT);
+}
+
+/// Pings `to` from `from`, one echo request a second, until one is answered; returns how long
+/// that took. Panics after `timeout`. For a tunnel that comes back only when a timer of one of
+/// its ends runs out (e.g. after the other end restarted).
+pub fn establish_within(from: &Site, to: &Site, timeout: Duration) -> Duration {
+    let start = Instant::now();
     let target = to.tunnel_ip.to_string();
-    while Instant::now() < deadline {
+    while start.elapsed() < timeout {
         if ping(&from.ns, &target, 1, Duration::from_secs(1)).received == 1 {
-            return;
+            return start.elapsed();
         }
     }
     panic!(
-        "no ping answer from {target} to {} within {HANDSHAKE_TIMEOUT:?}: the tunnel did not come up",
+        "no ping answer from {target} to {} within {timeout:?}: the tunnel did not come up",
         from.ns
     );
 }

@@ -1,5 +1,5 @@
 //! Where the foreign WireGuard tools are. `scripts/setup.sh` installs them: `wg` and `wg-quick`
-//! (wireguard-tools) and `wireguard-go` with apt, `boringtun-cli` with `cargo install` into cargo's
+//! (wireguard-tools), `nft` (nftables) and `wireguard-go` with apt, `boringtun-cli` with `cargo install` into cargo's
 //! bin directory, `${CARGO_HOME:-~/.cargo}/bin`. A missing tool is a failed test that names the
 //! setup step, never a skipped one.
 
@@ -17,6 +17,12 @@ pub fn wg() -> PathBuf {
 /// `wg-quick` (wireguard-tools).
 pub fn wg_quick() -> PathBuf {
     in_path("wg-quick").unwrap_or_else(|| missing("wg-quick", "apt package wireguard-tools"))
+}
+
+/// `nft` (apt package nftables): the NAT of [`WgNet::rebind_client`](super::WgNet::rebind_client),
+/// and wg-quick's rules for a full tunnel.
+pub fn nft() -> PathBuf {
+    in_path("nft").unwrap_or_else(|| missing("nft", "apt package nftables"))
 }
 
 /// `wireguard-go` (apt package wireguard-go).

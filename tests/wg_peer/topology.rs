@@ -3,8 +3,9 @@
 //!
 //! Underlay (the veth links): client `i` is `10.202.i.2/24` on `veth0` in its namespace, and the
 //! server is `10.202.i.1/24` on `veth<i>` in its own. Tunnel addresses: the server `10.77.0.1`,
-//! client `i` `10.77.0.(2 + i)`, all in `10.77.0.0/24`. Those addresses exist only inside the
-//! namespaces made here, which have no default route: nothing can leave them.
+//! client `i` `10.77.0.(2 + i)`, all in `10.77.0.0/24`. A client that roams moves to (or is
+//! translated to) `10.202.i.3`. Those addresses exist only inside the namespaces made here, which
+//! have no default route: nothing can leave them.
 //!
 //! Names: namespaces `rt-<pid>-<n>-s` (server) and `rt-<pid>-<n>-ca`, `-cb`, … (clients), the
 //! scratch dir `$TMPDIR/ringtun-test-<pid>-<n>`, the shapes `scripts/test.sh` removes after a
@@ -24,6 +25,9 @@ use std::thread;
 
 static NEXT_NET: AtomicU32 = AtomicU32::new(1000);
 static NEXT_IF: AtomicU32 = AtomicU32::new(0);
+
+/// The source port a client's datagrams get after [`WgNet::rebind_client`].
+pub const REBOUND_PORT: u16 = 40000;
 
 /// Prefix length of the tunnel addresses.
 pub const TUNNEL_PREFIX: u8 = 24;
@@ -151,6 +155,60 @@ impl WgNet {
     /// Where the server reaches client `i`'s `port`.
     pub fn client_endpoint(&self, i: usize, port: u16) -> SocketAddr {
         SocketAddr::new(self.client_underlay(i).into(), port)
+    }
+
+    /// Client `i` moves on its link: its address `10.202.i.2` is replaced by `10.202.i.3` (the
+    /// old one deleted first, so nothing is sent from it afterwards; the prefix and so the route
+    /// to the server stay). Returns the new address. Once per client, and not with
+    /// [`rebind_client`](Self::rebind_client).
+    pub fn roam_client(&self, i: usize) -> Ipv4Addr {
+        let (old, new) = (self.client_underlay(i), self.roamed_client_underlay(i));
+        let ns = &self.clients[i].ns;
+        let cidr = |ip: Ipv4Addr| format!("{ip}/24");
+        run_ok(&["ip", "-n", ns, "addr", "del", &cidr(old), "dev", "veth0"]);
+        run_ok(&["ip", "-n", ns, "addr", "add", &cidr(new), "dev", "veth0"]);
+        new
+    }
+
+    /// Client `i` goes behind a NAT whose mapping is new: from now on what it sends from UDP
+    /// `port` leaves its namespace from `10.202.i.3`, port [`REBOUND_PORT`], and the answers are
+    /// translated back. The client itself keeps its address and socket, as a host behind a NAT
+    /// that forgot its mapping does. (An nft `snat` in the client's namespace: the kernel tracks
+    /// no connection there before it, so the next datagram starts a fresh, translated one.)
+    /// Returns the address the server sees now. Once per client, and not with
+    /// [`roam_client`](Self::roam_client).
+    pub fn rebind_client(&self, i: usize, port: u16) -> SocketAddr {
+        let ns = &self.clients[i].ns;
+        let outside = self.roamed_client_underlay(i);
+        // The outside address must answer ARP: it is a second address of the link.
+        run_ok(&[
+            "ip",
+            "-n",
+            ns,
+            "addr",
+            "add",
+            &format!("{outside}/24"),
+            "dev",
+            "veth0",
+        ]);
+        let nft = super::tools::nft();
+        let nft = nft.to_str().expect("utf-8 path");
+        for command in [
+            "add table ip rebind".to_owned(),
+            "add chain ip rebind post { type nat hook postrouting priority 100 ; }".to_owned(),
+            format!(
+                "add rule ip rebind post oifname \"veth0\" udp sport {port} snat to {outside}:{REBOUND_PORT}"
+            ),
+        ] {
+            run_ok(&["ip", "netns", "exec", ns, nft, &command]);
+        }
+        SocketAddr::new(outside.into(), REBOUND_PORT)
+    }
+
+    /// Client `i`'s new address after [`roam_client`](Self::roam_client) or
+    /// [`rebind_client`](Self::rebind_client).
+    pub fn roamed_client_underlay(&self, i: usize) -> Ipv4Addr {
+        Ipv4Addr::new(10, 202, i as u8, 3)
     }
 
     /// A path in the scratch dir.
