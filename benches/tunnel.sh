@@ -219,10 +219,10 @@ start_ringtun() {
     rm -f "$work/ringtun.key" # one per round: genkey refuses to overwrite a key
     "$RINGTUN" genkey "$work/ringtun.key" >/dev/null
     chmod 600 "$work/ringtun.key"
-    ip netns exec "$NS_S" "$RINGTUN" -l "$UL_S:51820" -k "$work/ringtun.key" -a "$TUN_S/24" -p "$TUN_C" -m "$TUN_MTU" -i rts \
+    ip netns exec "$NS_S" "$RINGTUN" -l "$UL_S:51820" -k "$work/ringtun.key" -a "$TUN_S/24" -m "$TUN_MTU" -i rts \
         >"$work/ringtun-s.log" 2>&1 &
     pids+=($!)
-    ip netns exec "$NS_C" "$RINGTUN" -s "$UL_S:51820" -k "$work/ringtun.key" -i rtc -m "$TUN_MTU" \
+    ip netns exec "$NS_C" "$RINGTUN" -s "$UL_S:51820" -k "$work/ringtun.key" -a "$TUN_C/24" -i rtc -m "$TUN_MTU" \
         >"$work/ringtun-c.log" 2>&1 &
     pids+=($!)
     TARGET=$TUN_S
