@@ -92,11 +92,17 @@ ip netns exec "$NS_S" "$RINGTUN" -l "$PORT" -k "$work/key" -a 10.89.0.1/24 -a fd
 server_pid=$!
 wait_log "$work/server.log" "listening on" 10 "$server_pid" || show_log_and_die "server did not start"
 
-step "client: ringtun -s $UL_S:$PORT -k key   (in $NS_C)"
-ip netns exec "$NS_C" "$RINGTUN" -s "$UL_S:$PORT" -k "$work/key" >"$work/client.log" 2>&1 &
+step "client: ringtun -s $UL_S:$PORT -k key -a 10.89.0.2/24 -a fd89::2/64   (in $NS_C)"
+ip netns exec "$NS_C" "$RINGTUN" -s "$UL_S:$PORT" -k "$work/key" -a 10.89.0.2/24 -a fd89::2/64 \
+    >"$work/client.log" 2>&1 &
 client_pid=$!
-wait_log "$work/client.log" "session up" 20 "$client_pid" || show_log_and_die "no session within 20 s"
-wait_log "$work/server.log" "session up" 5 "$server_pid" || show_log_and_die "server saw no session"
+wait_log "$work/client.log" "connecting to" 10 "$client_pid" || show_log_and_die "client did not start"
+# WireGuard handshakes when there is something to send: a first ping starts it.
+for _ in $(seq 20); do
+    ip netns exec "$NS_C" ping -c 1 -W 1 10.89.0.1 >/dev/null 2>&1 && break
+done
+wait_log "$work/client.log" "up at" 5 "$client_pid" || show_log_and_die "no session within 20 s"
+wait_log "$work/server.log" "up at" 5 "$server_pid" || show_log_and_die "server saw no session"
 grep -h "ringtun:" "$work/server.log" "$work/client.log"
 
 step "tunnel interface on each side"
