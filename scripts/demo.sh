@@ -86,14 +86,17 @@ step "ringtun genkey"
 "$RINGTUN" genkey "$work/key"
 ls -l "$work/key"
 
-step "server: ringtun -l $PORT -k key -a 10.89.0.1/24 -a fd89::1/64   (in $NS_S)"
-ip netns exec "$NS_S" "$RINGTUN" -l "$PORT" -k "$work/key" -a 10.89.0.1/24 -a fd89::1/64 \
+# Both ends run on this one machine, and the control sockets `wg` talks to live in one directory,
+# /var/run/wireguard, for every namespace: so each end gets its own interface name.
+IF_S=rtdemo-srv IF_C=rtdemo-cli
+step "server: ringtun -l $PORT -k key -a 10.89.0.1/24 -a fd89::1/64 -i $IF_S   (in $NS_S)"
+ip netns exec "$NS_S" "$RINGTUN" -l "$PORT" -k "$work/key" -a 10.89.0.1/24 -a fd89::1/64 -i "$IF_S" \
     >"$work/server.log" 2>&1 &
 server_pid=$!
 wait_log "$work/server.log" "listening on" 10 "$server_pid" || show_log_and_die "server did not start"
 
-step "client: ringtun -s $UL_S:$PORT -k key -a 10.89.0.2/24 -a fd89::2/64   (in $NS_C)"
-ip netns exec "$NS_C" "$RINGTUN" -s "$UL_S:$PORT" -k "$work/key" -a 10.89.0.2/24 -a fd89::2/64 \
+step "client: ringtun -s $UL_S:$PORT -k key -a 10.89.0.2/24 -a fd89::2/64 -i $IF_C   (in $NS_C)"
+ip netns exec "$NS_C" "$RINGTUN" -s "$UL_S:$PORT" -k "$work/key" -a 10.89.0.2/24 -a fd89::2/64 -i "$IF_C" \
     >"$work/client.log" 2>&1 &
 client_pid=$!
 wait_log "$work/client.log" "connecting to" 10 "$client_pid" || show_log_and_die "client did not start"
@@ -106,8 +109,8 @@ wait_log "$work/server.log" "up at" 5 "$server_pid" || show_log_and_die "server 
 grep -h "ringtun:" "$work/server.log" "$work/client.log"
 
 step "tunnel interface on each side"
-ip -n "$NS_S" addr show dev ringtun0
-ip -n "$NS_C" addr show dev ringtun0
+ip -n "$NS_S" addr show dev "$IF_S"
+ip -n "$NS_C" addr show dev "$IF_C"
 
 step "ping through the tunnel, both ways"
 ip netns exec "$NS_C" ping -c 3 -i 0.2 10.89.0.1
@@ -140,8 +143,9 @@ wait "$server_pid" || rc_s=$?
 client_pid=""; server_pid=""
 grep -h "exiting" "$work/client.log" "$work/server.log" || true
 echo "exit status: client $rc_c, server $rc_s"
-if ip -n "$NS_S" link show ringtun0 >/dev/null 2>&1; then die "ringtun0 still exists after exit"; fi
-echo "ringtun0 removed on both sides"
+if ip -n "$NS_S" link show "$IF_S" >/dev/null 2>&1; then die "$IF_S still exists after exit"; fi
+if ip -n "$NS_C" link show "$IF_C" >/dev/null 2>&1; then die "$IF_C still exists after exit"; fi
+echo "$IF_S and $IF_C removed"
 ((rc_c == 0 && rc_s == 0)) || die "non-zero exit status"
 
 step "done: the tunnel worked end to end (namespaces are removed now)"
