@@ -323,6 +323,17 @@ impl RingSizes {
     }
 }
 
+impl RingSizes {
+    /// The sizes for a run: fewer, larger buffers in offload mode.
+    fn for_config(config: &DriverConfig) -> RingSizes {
+        if config.offload {
+            RingSizes::offload()
+        } else {
+            RingSizes::default()
+        }
+    }
+}
+
 impl Default for RingSizes {
     fn default() -> Self {
         RingSizes {
@@ -411,11 +422,7 @@ pub fn run<P: Protocol>(
     clock: clock::Clock,
     hooks: &mut dyn Hooks<P::Event>,
 ) -> Result<Exit, DriverError> {
-    let sizes = if config.offload {
-        RingSizes::offload()
-    } else {
-        RingSizes::default()
-    };
+    let sizes = RingSizes::for_config(config);
     event_loop::run_with(proto, io, config, &sizes, clock, hooks)
 }
 
@@ -429,10 +436,6 @@ pub fn run_with_control<P: Protocol + Control>(
     clock: clock::Clock,
     hooks: &mut dyn Hooks<P::Event>,
 ) -> Result<Exit, DriverError> {
-    let sizes = if config.offload {
-        RingSizes::offload()
-    } else {
-        RingSizes::default()
-    };
+    let sizes = RingSizes::for_config(config);
     event_loop::run_with_control(proto, io, control, config, &sizes, clock, hooks)
 }
