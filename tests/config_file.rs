@@ -12,29 +12,10 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// Runs `ringtun ARGS` with `stdin` and returns (exit code, stdout, stderr).
 fn ringtun(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(ringtun_bin())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run ringtun");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait for ringtun");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    run_with_stdin(&ringtun_bin(), args, stdin)
 }
 
 /// A key pair from `ringtun genkey` and `ringtun pubkey`.

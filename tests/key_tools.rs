@@ -8,34 +8,9 @@ pub mod wg_tools;
 
 use common::*;
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
 
 use ringtun::core::keys::PrivateKey;
-
-/// Runs `program ARGS` with `stdin`; returns (exit code, stdout, stderr).
-fn run_with_stdin(program: &str, args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"));
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn ringtun(args: &[&str], stdin: &str) -> String {
     let (code, out, err) = run_with_stdin(&ringtun_bin(), args, stdin);
