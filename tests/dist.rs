@@ -1,11 +1,12 @@
 //! What ringtun ships besides the binary: the systemd unit (`dist/systemd/ringtun@.service`) and the
 //! manual page (`docs/ringtun.8`).
 //!
-//! - The unit passes `systemd-analyze verify` without a word (its `Documentation=` resolves to our
+//! - The unit and its socket unit pass `systemd-analyze verify` without a word (its `Documentation=` resolves to our
 //!   own man page), keeps its hardening, and stays at a low `systemd-analyze security` exposure.
 //! - What the unit grants is enough: a server started the way the unit starts it (a uid of its
 //!   own, CAP_NET_ADMIN alone, no new privileges) brings its tunnel up, and every system call of
-//!   a server and a client moving traffic is one its `SystemCallFilter=` allows (both need root).
+//!   a server and a client moving traffic is one its `SystemCallFilter=` allows, and the control
+//!   socket systemd passes it (socket activation) is what `wg` reaches (these need root).
 //! - The man page renders without a groff warning, has the sections an operator looks for, and
 //!   documents every option `ringtun --help` lists.
 //!
@@ -24,6 +25,7 @@ use std::time::Duration;
 use common::*;
 
 const UNIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/dist/systemd/ringtun@.service");
+const SOCKET_UNIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/dist/systemd/ringtun@.socket");
 const MAN_PAGE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ringtun.8");
 /// Where the unit expects the binary (README's install step).
 const INSTALLED_BIN: &str = "/usr/local/bin/ringtun";
@@ -77,6 +79,8 @@ fn staged_unit(scratch: &Scratch) -> (PathBuf, PathBuf) {
     let unit = scratch.0.join("ringtun@wg0.service");
     let built = format!("ExecStart={} ", env!("CARGO_BIN_EXE_ringtun"));
     fs::write(&unit, text.replace(&exec, &built)).unwrap();
+    // Beside it, the socket unit it requires.
+    fs::copy(SOCKET_UNIT, scratch.0.join("ringtun@wg0.socket")).unwrap();
     let man = scratch.0.join("man");
     fs::create_dir_all(man.join("man8")).unwrap();
     fs::copy(MAN_PAGE, man.join("man8/ringtun.8")).unwrap();
@@ -87,9 +91,10 @@ fn staged_unit(scratch: &Scratch) -> (PathBuf, PathBuf) {
 fn unit_passes_systemd_analyze_verify_silently() {
     let scratch = Scratch::new("verify");
     let (unit, man) = staged_unit(&scratch);
+    let socket = unit.with_extension("socket");
     let out = tool(
         "systemd-analyze",
-        &["verify", unit.to_str().unwrap()],
+        &["verify", unit.to_str().unwrap(), socket.to_str().unwrap()],
         &[("MANPATH", &man)],
     );
     let text = format!(
@@ -145,6 +150,7 @@ fn unit_keeps_its_least_privilege_and_hardening() {
         ),
         ("Restart", "on-failure"),
         ("RestartPreventExitStatus", "2"),
+        ("Requires", "ringtun@%i.socket"),
     ];
     for (key, want) in required {
         assert_eq!(value(key), [want], "{key}=");
@@ -194,6 +200,86 @@ fn unit_exposure_stays_low() {
     assert!(score <= 3.0, "exposure {score}:\n{text}");
 }
 
+/// The socket unit makes the path `wg` looks for, for root only, and goes with the service.
+#[test]
+fn socket_unit_listens_where_wg_looks() {
+    let all = directives(&fs::read_to_string(SOCKET_UNIT).unwrap());
+    for (key, want) in [
+        ("ListenStream", "/run/wireguard/%i.sock"),
+        ("SocketMode", "0600"),
+        ("PartOf", "ringtun@%i.service"),
+        ("RemoveOnStop", "yes"),
+    ] {
+        let got: Vec<&str> = all
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(got, [want], "{key}=");
+    }
+    assert!(
+        !all.iter().any(|(k, v)| k == "Accept" && v != "no"),
+        "one listening socket, passed as it is"
+    );
+}
+
+/// A one-command server in `net`'s server namespace, started as the unit starts it (uid `uid`,
+/// CAP_NET_ADMIN alone, no new privileges), with `extra` flags; with `activate`, behind
+/// `systemd-socket-activate` listening there, as `ringtun@.socket` passes its socket.
+fn spawn_as_the_unit(net: &TestNet, uid: &str, activate: Option<&Path>, extra: &[&str]) -> Ringtun {
+    let key = net.key("key");
+    run_ok(&["chown", &format!("{uid}:{uid}"), &key]);
+    let tmpfs = net.dir.join("dev");
+    fs::create_dir(&tmpfs).unwrap();
+    let port = PORT.to_string();
+    let bin = ringtun_bin();
+    let activator = match activate {
+        Some(path) => format!("systemd-socket-activate -l {}", path.display()),
+        None => String::new(),
+    };
+    // sh runs in a private mount namespace; it execs (the activator, which execs) setpriv, which
+    // execs ringtun: one pid, the one LISTEN_PID names.
+    let script = r#"set -e
+        if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+            mount -t tmpfs -o mode=755 ringtun-test "$1"
+            mknod -m 666 "$1/tun" c 10 200
+            mount --bind "$1/tun" /dev/net/tun
+        fi
+        uid=$2 bin=$3 port=$4 key=$5 activator=$6
+        shift 6
+        exec $activator setpriv --reuid="$uid" --regid="$uid" --clear-groups --no-new-privs \
+            --inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin \
+            --bounding-set=-all,+net_admin "$bin" -l "$port" -k "$key" "$@""#;
+    let mut args = vec![
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        tmpfs.to_str().unwrap(),
+        uid,
+        &bin,
+        &port,
+        &key,
+        &activator,
+    ];
+    args.extend_from_slice(extra);
+    let spawn = match activate {
+        // The machine's control directory, where `wg` looks.
+        Some(_) => Ringtun::spawn_with_control,
+        None => Ringtun::spawn,
+    };
+    spawn(
+        &net.server_ns,
+        net.dir.join("server.log"),
+        "server",
+        "unshare",
+        &args,
+    )
+}
+
 /// A server started as the unit starts it: a uid of its own with no user behind it (as
 /// DynamicUser= makes), CAP_NET_ADMIN as its only capability (ambient, bounding set), no new
 /// privileges. It creates its TUN device, configures it over netlink, binds its port and runs its
@@ -207,42 +293,7 @@ fn unit_exposure_stays_low() {
 fn unprivileged_uid_with_cap_net_admin_alone_runs_a_server() {
     const UID: &str = "61999";
     let net = TestNet::new();
-    let key = net.key("key");
-    run_ok(&["chown", &format!("{UID}:{UID}"), &key]);
-    let tmpfs = net.dir.join("dev");
-    fs::create_dir(&tmpfs).unwrap();
-    let port = PORT.to_string();
-    let bin = ringtun_bin();
-    // sh runs in a private mount namespace; it execs setpriv, which execs ringtun: one pid.
-    let script = r#"set -e
-        if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
-            mount -t tmpfs -o mode=755 ringtun-test "$1"
-            mknod -m 666 "$1/tun" c 10 200
-            mount --bind "$1/tun" /dev/net/tun
-        fi
-        exec setpriv --reuid="$2" --regid="$2" --clear-groups --no-new-privs \
-            --inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin \
-            --bounding-set=-all,+net_admin "$3" -l "$4" -k "$5""#;
-    let mut server = Ringtun::spawn(
-        &net.server_ns,
-        net.dir.join("server.log"),
-        "server",
-        "unshare",
-        &[
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            "sh",
-            tmpfs.to_str().unwrap(),
-            UID,
-            &bin,
-            &port,
-            &key,
-        ],
-    );
+    let mut server = spawn_as_the_unit(&net, UID, None, &[]);
     server.expect_log("listening on", SESSION_TIMEOUT);
     // The process is what the unit makes: the uid, one capability, no way to gain more.
     let status = fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
@@ -264,6 +315,60 @@ fn unprivileged_uid_with_cap_net_admin_alone_runs_a_server() {
     let exit = server.terminate(Duration::from_secs(10));
     assert!(exit.success(), "exit {exit}:\n{}", server.log());
     assert!(!link_exists(&net.server_ns, "ringtun0"));
+}
+
+/// The control socket as `ringtun@.socket` passes it: a server that may not create
+/// `/var/run/wireguard/IFNAME.sock` itself (a uid of its own; under the unit, a read-only /run)
+/// serves `wg` on the socket it was handed, and leaves the file to whoever made it.
+#[test]
+#[ignore = "needs root"]
+fn a_socket_passed_by_systemd_is_what_wg_reaches() {
+    const UID: &str = "61998";
+    let net = TestNet::new();
+    let ifname = format!("rtsa{}", std::process::id() % 100_000);
+    fs::create_dir_all(CONTROL_SOCKET_DIR).unwrap();
+    let path = Path::new(CONTROL_SOCKET_DIR).join(format!("{ifname}.sock"));
+    struct RemoveOnDrop<'a>(&'a Path);
+    impl Drop for RemoveOnDrop<'_> {
+        fn drop(&mut self) {
+            let _ = fs::remove_file(self.0);
+        }
+    }
+    let _cleanup = RemoveOnDrop(&path);
+    let mut server = spawn_as_the_unit(&net, UID, Some(&path), &["-i", &ifname]);
+    // The activator starts its command on the first connection, as systemd does for a socket
+    // whose service is not running yet.
+    server.expect_log("Listening on", SESSION_TIMEOUT);
+    let first = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    server.expect_log("listening on", SESSION_TIMEOUT);
+    drop(first);
+    assert!(
+        !server.log_contains("no control socket"),
+        "{}",
+        server.log()
+    );
+    let status = fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+    assert!(
+        status.contains(&format!("\nUid:\t{UID}\t")),
+        "the server runs as {UID}:\n{status}"
+    );
+    // The stock tool finds the interface through the passed socket, and may configure it.
+    let port = tool("wg", &["show", &ifname, "listen-port"], &[]);
+    assert!(port.status.success(), "wg show: {:?}", port);
+    assert_eq!(
+        String::from_utf8_lossy(&port.stdout).trim(),
+        PORT.to_string()
+    );
+    let set = tool("wg", &["set", &ifname, "listen-port", "51999"], &[]);
+    assert!(set.status.success(), "wg set: {:?}", set);
+    let port = tool("wg", &["show", &ifname, "listen-port"], &[]);
+    assert_eq!(String::from_utf8_lossy(&port.stdout).trim(), "51999");
+    let exit = server.terminate(Duration::from_secs(10));
+    assert!(exit.success(), "exit {exit}:\n{}", server.log());
+    assert!(
+        path.exists(),
+        "the socket's file belongs to the service manager, which removes it"
+    );
 }
 
 /// The system calls the unit's `SystemCallFilter=` allows, as this host's systemd expands its

@@ -10,13 +10,17 @@
 //!   refuse to take it over. One that refuses connections was left behind by a process that died:
 //!   it is removed and bound again.
 //! - [`ControlSocket`] removes its file when dropped, unless another process has replaced it.
+//! - Under systemd, the socket may come ready-made instead (socket activation, `ringtun@.socket`):
+//!   [`ControlSocket::inherited`] takes it over after checking that it is a listening unix stream
+//!   socket at the path `wg` looks for; systemd then owns the file and removes it.
 
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::tun;
 
@@ -38,6 +42,8 @@ pub enum ControlSocketError {
     InUse(PathBuf),
     /// Something that is not a socket is in the way.
     NotASocket(PathBuf),
+    /// The socket systemd passed (`LISTEN_FDS`) is not one we can serve `wg` on.
+    Inherited(String),
     /// `what` failed on `path`.
     Io {
         what: &'static str,
@@ -63,6 +69,12 @@ impl fmt::Display for ControlSocketError {
                 "{} exists and is not a socket; remove it first",
                 path.display()
             ),
+            ControlSocketError::Inherited(why) => {
+                write!(
+                    f,
+                    "the socket passed by the service manager (LISTEN_FDS): {why}"
+                )
+            }
             ControlSocketError::Io { what, path, error } => {
                 write!(f, "{what} {} failed: {error}", path.display())
             }
@@ -77,8 +89,9 @@ impl std::error::Error for ControlSocketError {}
 pub struct ControlSocket {
     fd: OwnedFd,
     path: PathBuf,
-    /// Device and inode of the file we bound, so that drop removes ours and nothing else.
-    file_id: (u64, u64),
+    /// Device and inode of the file we bound, so that drop removes ours and nothing else;
+    /// `None` for an inherited socket, whose file belongs to the service manager.
+    file_id: Option<(u64, u64)>,
 }
 
 impl ControlSocket {
@@ -117,7 +130,7 @@ impl ControlSocket {
             r => r.map_err(io_error("binding", &path))?,
         }
         let file_id = std::fs::symlink_metadata(&path)
-            .map(|m| (m.dev(), m.ino()))
+            .map(|m| Some((m.dev(), m.ino())))
             .map_err(io_error("reading", &path))?;
         let socket = ControlSocket { fd, path, file_id };
         // From here on, a failure removes the file again (drop).
@@ -127,9 +140,160 @@ impl ControlSocket {
         Ok(socket)
     }
 
+    /// The control socket systemd passed by socket activation (`sd_listen_fds(3)`: `LISTEN_PID`
+    /// names this process, `LISTEN_FDS` counts the descriptors from 3 on), if it passed one. It
+    /// must be one listening unix stream socket at `/var/run/wireguard/IFNAME.sock`: anything
+    /// else is an error, since a unit that passes the wrong socket would leave `wg` talking to
+    /// nobody. Taken at most once per process.
+    pub fn inherited(ifname: &str) -> Result<Option<ControlSocket>, ControlSocketError> {
+        let count = passed_fd_count(
+            std::env::var("LISTEN_PID").ok().as_deref(),
+            std::env::var("LISTEN_FDS").ok().as_deref(),
+            std::process::id(),
+        )
+        .map_err(ControlSocketError::Inherited)?;
+        match count {
+            0 => return Ok(None),
+            1 => {}
+            n => {
+                return Err(ControlSocketError::Inherited(format!(
+                    "{n} descriptors, where ringtun takes one: its control socket"
+                )));
+            }
+        }
+        static TAKEN: AtomicBool = AtomicBool::new(false);
+        if TAKEN.swap(true, Ordering::Relaxed) {
+            return Ok(None);
+        }
+        // SAFETY: LISTEN_PID names this process, so systemd left descriptor 3 open across exec
+        // for us (sd_listen_fds(3)); it was open when the process started, so nothing opened
+        // since can have it, and TAKEN makes this the only owner. fcntl checks it is open.
+        cvt(unsafe { libc::fcntl(LISTEN_FDS_START, libc::F_GETFD) })
+            .map_err(|e| ControlSocketError::Inherited(format!("descriptor 3: {e}")))?;
+        // SAFETY: as above; from here on the OwnedFd is its only owner.
+        let fd = unsafe { OwnedFd::from_raw_fd(LISTEN_FDS_START) };
+        adopt(fd, Path::new(SOCKET_DIR), ifname).map(Some)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// `sd_listen_fds(3)`'s first descriptor.
+const LISTEN_FDS_START: RawFd = 3;
+
+/// How many descriptors the service manager passed to process `pid`: 0 when `LISTEN_PID` is
+/// unset or names another process (the variables were inherited by a child, not meant for it).
+fn passed_fd_count(
+    listen_pid: Option<&str>,
+    listen_fds: Option<&str>,
+    pid: u32,
+) -> Result<usize, String> {
+    let Some(listen_pid) = listen_pid else {
+        return Ok(0);
+    };
+    if listen_pid.parse::<u32>().ok() != Some(pid) {
+        return Ok(0);
+    }
+    let fds = listen_fds.ok_or("LISTEN_PID is set without LISTEN_FDS")?;
+    fds.parse::<usize>()
+        .map_err(|_| format!("LISTEN_FDS={fds:?} is not a count"))
+}
+
+/// Takes `fd` as the control socket of `ifname` in `dir`: a listening `AF_UNIX` stream socket
+/// bound to the path `wg` looks for (compared by device and inode, so `/run` and its
+/// `/var/run` link are the same). Made non-blocking and close-on-exec.
+fn adopt(fd: OwnedFd, dir: &Path, ifname: &str) -> Result<ControlSocket, ControlSocketError> {
+    let bad = ControlSocketError::Inherited;
+    if tun::check_name(ifname).is_err() {
+        return Err(ControlSocketError::InvalidName(ifname.to_owned()));
+    }
+    let expected = socket_path(dir, ifname);
+    let int_option = |name, option| {
+        socket_int_option(&fd, option).map_err(|e| bad(format!("reading its {name}: {e}")))
+    };
+    if int_option("domain", libc::SO_DOMAIN)? != libc::AF_UNIX
+        || int_option("type", libc::SO_TYPE)? != libc::SOCK_STREAM
+    {
+        return Err(bad(format!(
+            "not a unix stream socket (ListenStream={} in the socket unit)",
+            expected.display()
+        )));
+    }
+    if int_option("listening state", libc::SO_ACCEPTCONN)? == 0 {
+        return Err(bad("not listening (Accept=no in the socket unit)".into()));
+    }
+    let bound = bound_path(&fd).map_err(|e| bad(format!("reading its address: {e}")))?;
+    let same_file = |a: &Path, b: &Path| match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    };
+    if !same_file(&bound, &expected) {
+        return Err(bad(format!(
+            "it is bound to {}, but wg looks for {}",
+            bound.display(),
+            expected.display()
+        )));
+    }
+    set_nonblocking_cloexec(&fd).map_err(|e| bad(format!("setting its flags: {e}")))?;
+    Ok(ControlSocket {
+        fd,
+        path: expected,
+        file_id: None,
+    })
+}
+
+/// An integer socket option (`SOL_SOCKET`).
+fn socket_int_option(fd: &OwnedFd, option: libc::c_int) -> io::Result<libc::c_int> {
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `value` and `len` are live for the call and `len` says how many bytes `value` has.
+    cvt(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            option,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(value)
+}
+
+/// The filesystem path a unix socket is bound to (empty for an unbound or abstract one).
+fn bound_path(fd: &OwnedFd) -> io::Result<PathBuf> {
+    // SAFETY: sockaddr_un is plain old data; all-zero is a valid value.
+    let mut raw: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+    // SAFETY: `raw` is a live sockaddr_un of `len` bytes; the kernel writes at most `len` of them.
+    cvt(unsafe {
+        libc::getsockname(
+            fd.as_raw_fd(),
+            (&mut raw as *mut libc::sockaddr_un).cast(),
+            &mut len,
+        )
+    })?;
+    let path_len = (len as usize).saturating_sub(std::mem::offset_of!(libc::sockaddr_un, sun_path));
+    let bytes: Vec<u8> = raw
+        .sun_path
+        .iter()
+        .take(path_len)
+        .map(|&c| c as u8)
+        .take_while(|&b| b != 0)
+        .collect();
+    Ok(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+}
+
+/// Non-blocking (the loop accepts without waiting) and close-on-exec.
+fn set_nonblocking_cloexec(fd: &OwnedFd) -> io::Result<()> {
+    let raw = fd.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own, with integer arguments only.
+    let flags = cvt(unsafe { libc::fcntl(raw, libc::F_GETFL) })?;
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
+    // SAFETY: as above.
+    cvt(unsafe { libc::fcntl(raw, libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
 }
 
 impl AsFd for ControlSocket {
@@ -146,8 +310,11 @@ impl AsRawFd for ControlSocket {
 
 impl Drop for ControlSocket {
     fn drop(&mut self) {
+        let Some(file_id) = self.file_id else {
+            return;
+        };
         let ours =
-            std::fs::symlink_metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.file_id);
+            std::fs::symlink_metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == file_id);
         if ours {
             let _ = std::fs::remove_file(&self.path);
         }
@@ -451,5 +618,69 @@ mod tests {
         let long = Path::new("/tmp").join("d".repeat(120));
         assert!(UnixAddr::new(&long).is_err());
         assert!(UnixAddr::new(Path::new("/var/run/wireguard/0123456789abcde.sock")).is_ok());
+    }
+
+    #[test]
+    fn listen_fds_are_ours_only_when_listen_pid_names_us() {
+        assert_eq!(passed_fd_count(None, None, 42), Ok(0));
+        assert_eq!(passed_fd_count(None, Some("1"), 42), Ok(0));
+        // Inherited from a parent that was activated: not for us.
+        assert_eq!(passed_fd_count(Some("41"), Some("1"), 42), Ok(0));
+        assert_eq!(passed_fd_count(Some("x"), Some("1"), 42), Ok(0));
+        assert_eq!(passed_fd_count(Some("42"), Some("1"), 42), Ok(1));
+        assert_eq!(passed_fd_count(Some("42"), Some("2"), 42), Ok(2));
+        assert!(passed_fd_count(Some("42"), None, 42).is_err());
+        assert!(passed_fd_count(Some("42"), Some("-1"), 42).is_err());
+    }
+
+    /// What systemd's `ListenStream=` makes: a blocking listener at the path.
+    fn listener_at(path: &Path) -> OwnedFd {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        OwnedFd::from(UnixListener::bind(path).unwrap())
+    }
+
+    #[test]
+    fn an_inherited_listener_at_the_right_path_is_served_and_left_on_drop() {
+        let scratch = Scratch::new();
+        let dir = scratch.socket_dir();
+        let path = socket_path(&dir, "rtc8");
+        let socket = adopt(listener_at(&path), &dir, "rtc8").unwrap();
+        assert_eq!(socket.path(), path);
+        // SAFETY (test): fcntl with integer arguments on a live descriptor.
+        let fl = unsafe { libc::fcntl(socket.as_raw_fd(), libc::F_GETFL) };
+        assert_ne!(fl & libc::O_NONBLOCK, 0, "made non-blocking");
+        // SAFETY (test): as above.
+        let fd = unsafe { libc::fcntl(socket.as_raw_fd(), libc::F_GETFD) };
+        assert_ne!(fd & libc::FD_CLOEXEC, 0, "made close-on-exec");
+        UnixStream::connect(&path).expect("it listens");
+        drop(socket);
+        assert!(
+            path.exists(),
+            "the service manager's file is not ours to remove"
+        );
+    }
+
+    #[test]
+    fn an_inherited_socket_that_wg_would_not_find_is_refused() {
+        let scratch = Scratch::new();
+        let dir = scratch.socket_dir();
+        let elsewhere = scratch.0.join("other.sock");
+        let e = adopt(listener_at(&elsewhere), &dir, "rtc9").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("bound to") && text.contains("rtc9.sock"),
+            "{text}"
+        );
+        // Another interface's socket.
+        let e = adopt(listener_at(&socket_path(&dir, "rtc10")), &dir, "rtc9").unwrap_err();
+        assert!(matches!(e, ControlSocketError::Inherited(_)), "{e:?}");
+        // Not listening.
+        let e = adopt(unix_stream_socket(0).unwrap(), &dir, "rtc9").unwrap_err();
+        assert!(e.to_string().contains("not listening"), "{e}");
+        // Not a unix stream socket.
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let e = adopt(OwnedFd::from(udp), &dir, "rtc9").unwrap_err();
+        assert!(e.to_string().contains("not a unix stream socket"), "{e}");
+        assert!(!e.to_string().contains('\n'));
     }
 }
