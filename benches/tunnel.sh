@@ -9,7 +9,10 @@
 # Options:
 #   -c LIST   candidates, comma separated (default: veth,ringtun,boringtun,wireguard-go,openvpn);
 #             also ringtun-fallback: ringtun with RINGTUN_FORCE_FALLBACK=1, i.e. without the
-#             io_uring features newer than Linux 6.1 (as on Debian 12), for its cost next to ringtun
+#             io_uring features newer than Linux 6.1 (as on Debian 12), for its cost next to ringtun;
+#             and ringtun-v3: ringtun built for x86-64-v3 CPUs (README's fast build, in
+#             target/bench-v3), next to ringtun built as the environment says (by default the
+#             portable build), for the portable build's cost (needs an x86-64-v3 CPU)
 #   -r N      rounds (default 3); candidates are interleaved within each round
 #   -d SECS   duration of each iperf3 run (default 10)
 #   -u RATE   offered UDP rate for the loss test (default 500M)
@@ -25,7 +28,7 @@
 # both ends per GB moved during the 1-stream TCP run (utime+stime from /proc/PID/stat), TCP
 # retransmits of the 1-stream run.
 # Printed: one markdown table of the medians over the rounds, plus ringtun/boringtun ratios (and
-# ringtun-fallback/ringtun ones when both ran).
+# ringtun-fallback/ringtun and ringtun/ringtun-v3 ones when both ran).
 #
 # Candidates that are not installed are installed: boringtun and wireguard-go (and wg) by
 # scripts/setup.sh (boringtun-cli into ${CARGO_HOME:-~/.cargo}/bin), openvpn with apt; any that
@@ -60,7 +63,7 @@ done
 [[ $dur =~ ^[1-9][0-9]*$ ]] || { echo "tunnel.sh: -d wants a positive number of seconds" >&2; exit 2; }
 IFS=, read -r -a cands <<<"$candidates"
 for c in "${cands[@]}"; do
-    case "$c" in veth|ringtun|ringtun-fallback|boringtun|wireguard-go|openvpn) ;; *) echo "tunnel.sh: unknown candidate: $c" >&2; exit 2 ;; esac
+    case "$c" in veth|ringtun|ringtun-fallback|ringtun-v3|boringtun|wireguard-go|openvpn) ;; *) echo "tunnel.sh: unknown candidate: $c" >&2; exit 2 ;; esac
 done
 
 say() { echo "bench: $*" >&2; }
@@ -158,6 +161,21 @@ prepare_candidate() {
             fi
             if ((${ringtun_build_failed:-0})); then missing[$1]="build failed (see cargo build --release)"; fi
             ;;
+        ringtun-v3)
+            local flag
+            for flag in avx2 bmi2 fma movbe; do
+                grep -qw "$flag" /proc/cpuinfo || { missing[$1]="this CPU is not x86-64-v3 (no $flag)"; return; }
+            done
+            say "building ringtun for x86-64-v3 (target/bench-v3)"
+            if (cd "$repo" && CARGO_TARGET_DIR="$repo/target/bench-v3" \
+                RUSTFLAGS='-C target-cpu=x86-64-v3 --cfg chacha20_avx512' \
+                cargo build --release --bin ringtun) >"$work/build-ringtun-v3.log" 2>&1; then
+                RINGTUN_V3="$repo/target/bench-v3/release/ringtun"
+            else
+                tail -5 "$work/build-ringtun-v3.log" >&2
+                missing[$1]="build failed (see $work/build-ringtun-v3.log)"
+            fi
+            ;;
         boringtun|wireguard-go)
             wg_tools || missing[$1]="scripts/setup.sh failed (it installs wg, wireguard-go and boringtun-cli)"
             ;;
@@ -196,6 +214,7 @@ declare -A cipher_of=(
     [veth]="none"
     [ringtun]="ChaCha20-Poly1305"
     [ringtun-fallback]="ChaCha20-Poly1305"
+    [ringtun-v3]="ChaCha20-Poly1305"
     [boringtun]="ChaCha20-Poly1305 (WireGuard)"
     [wireguard-go]="ChaCha20-Poly1305 (WireGuard)"
     [openvpn]="CHACHA20-POLY1305, TLS p2p"
@@ -237,6 +256,11 @@ start_ringtun-fallback() {
         for _ in $(seq 50); do grep -q "RINGTUN_FORCE_FALLBACK is set" "$log" 2>/dev/null && break; sleep 0.1; done
         grep -q "RINGTUN_FORCE_FALLBACK is set" "$log" 2>/dev/null || { say "$log names no fallback in use"; return 1; }
     done
+}
+
+# ringtun built for x86-64-v3 CPUs: the same tunnel, the other binary.
+start_ringtun-v3() {
+    RINGTUN="$RINGTUN_V3" start_ringtun
 }
 
 wg_keys() {
@@ -526,6 +550,10 @@ table="$work/table.md"
     if grep -q "^ringtun	" "$RESULTS" && grep -q "^ringtun-fallback	" "$RESULTS"; then
         echo
         echo "ringtun-fallback / ringtun: TCP 1 stream $(ratio 3 ringtun-fallback ringtun)x, TCP 4 streams $(ratio 4 ringtun-fallback ringtun)x, CPU per GB $(ratio 7 ringtun-fallback ringtun)x (lower is better), ping $(ratio 6 ringtun-fallback ringtun)x (lower is better)"
+    fi
+    if grep -q "^ringtun	" "$RESULTS" && grep -q "^ringtun-v3	" "$RESULTS"; then
+        echo
+        echo "ringtun / ringtun-v3 (this build against the x86-64-v3 build): TCP 1 stream $(ratio 3 ringtun ringtun-v3)x, TCP 4 streams $(ratio 4 ringtun ringtun-v3)x, CPU per GB $(ratio 7 ringtun ringtun-v3)x (lower is better), ping $(ratio 6 ringtun ringtun-v3)x (lower is better)"
     fi
     if ((ping_path)); then
         echo
