@@ -2,6 +2,10 @@
 //! log lines, counters on demand. The interface was configured before the loop started, so nothing
 //! here changes the system. Log lines name peers by the start of their public key
 //! ([`peer_name`]), which each event carries ([`PeerEvent`]); no secret reaches them.
+//!
+//! The one-command client is ready for systemd (`READY=1`) only once its first session with the
+//! server is up: the hooks see that event, so they send the notification
+//! ([`AppHooks::ready_on_first_session`]).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -15,6 +19,7 @@ use crate::core::peer_id::PeerId;
 use crate::core::{DropReason, Instant, Stats};
 use crate::driver::{DriverStats, Hooks};
 use crate::log::{RateLimiter, Verdict};
+use crate::sys::notify;
 use crate::{log_debug, log_info};
 
 /// Drop lines: at most this many per reason per interval.
@@ -50,6 +55,8 @@ pub struct AppHooks {
     hint: NoResponseHint,
     drops: RateLimiter,
     no_response: RateLimiter,
+    /// The interface whose `READY=1` waits for the first session, until it is sent.
+    ready_pending: Option<String>,
 }
 
 impl AppHooks {
@@ -58,7 +65,25 @@ impl AppHooks {
             hint,
             drops: RateLimiter::new(DropReason::COUNT, DROP_LINES_BURST, DROP_LINES_INTERVAL),
             no_response: RateLimiter::new(1, 1, NO_RESPONSE_INTERVAL),
+            ready_pending: None,
         }
+    }
+
+    /// Sends `READY=1` (`ifname: connected to ENDPOINT`) when the first handshake completes, and
+    /// only then: once, not on a rekey nor when a session comes back after going down.
+    pub fn ready_on_first_session(&mut self, ifname: &str) {
+        self.ready_pending = Some(ifname.to_owned());
+    }
+}
+
+/// The `STATUS=` text of the `READY=1` that `event` completes, if one is `pending`; takes it, so
+/// that it is sent once.
+fn ready_status(pending: &mut Option<String>, event: &Event) -> Option<String> {
+    match event {
+        Event::HandshakeComplete { endpoint, .. } => pending
+            .take()
+            .map(|ifname| format!("{ifname}: connected to {endpoint}")),
+        _ => None,
     }
 }
 
@@ -116,6 +141,12 @@ impl Hooks<PeerEvent> for AppHooks {
                 name(peer, key)
             ),
         }
+        // After the "up at" line, so that the log has it by the time the manager hears of it.
+        if let Some(status) = ready_status(&mut self.ready_pending, &named.event) {
+            if let Err(e) = notify::ready(&status) {
+                super::notify_failed(e);
+            }
+        }
         Ok(())
     }
 
@@ -147,6 +178,42 @@ mod tests {
         let key = PublicKey::from_base64("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=").unwrap();
         assert_eq!(name(PeerId(3), Some(&key)), "peer xTIBA5rb…");
         assert_eq!(name(PeerId(4), None), "peer #4");
+    }
+
+    #[test]
+    fn ready_waits_for_the_first_handshake_and_is_sent_once() {
+        let peer = PeerId(0);
+        let at: SocketAddr = "192.0.2.1:51820".parse().unwrap();
+        let complete = |first| Event::HandshakeComplete {
+            peer,
+            endpoint: at,
+            first,
+        };
+        let mut pending = Some("rt0".to_owned());
+        for before in [
+            Event::HandshakeSent {
+                peer,
+                endpoint: at,
+                attempt: 1,
+            },
+            Event::EndpointChanged {
+                peer,
+                from: None,
+                to: at,
+            },
+            Event::HandshakeGivenUp { peer },
+        ] {
+            assert_eq!(ready_status(&mut pending, &before), None, "{before:?}");
+        }
+        assert_eq!(
+            ready_status(&mut pending, &complete(true)).as_deref(),
+            Some("rt0: connected to 192.0.2.1:51820")
+        );
+        // A rekey, or a session back up after the keys were zeroed: not a second READY=1.
+        assert_eq!(ready_status(&mut pending, &complete(false)), None);
+        assert_eq!(ready_status(&mut pending, &complete(true)), None);
+        // Modes that were ready at start have nothing pending.
+        assert_eq!(ready_status(&mut None, &complete(true)), None);
     }
 
     #[test]

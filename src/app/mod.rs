@@ -107,6 +107,7 @@ pub fn run(opts: Options) -> Result<(), AppError> {
     let plan = plan::plan(&opts)?;
     driver::probe().map_err(err)?;
     let background = goes_to_background(&opts, std::env::var_os(FOREGROUND_ENV).as_deref());
+    let ready_on_session = plan.start.ready_on_first_session();
     let setup::Prepared {
         io,
         control,
@@ -138,9 +139,11 @@ pub fn run(opts: Options) -> Result<(), AppError> {
     } else {
         None
     };
-    // The interface is configured and the socket bound: systemd's Type=notify start is complete.
-    // (WireGuard has no connection to wait for: handshakes start on the first packet.)
-    if let Err(e) = notify::ready(&start_line) {
+    // The interface is configured and the socket bound: systemd's Type=notify start is complete,
+    // but for the one-command client, whose hooks say READY=1 once its session is up.
+    if ready_on_session {
+        hooks.ready_on_first_session(&ifname);
+    } else if let Err(e) = notify::ready(&start_line) {
         notify_failed(e);
     }
     if let Some(ready) = ready {
@@ -177,7 +180,7 @@ pub fn run(opts: Options) -> Result<(), AppError> {
 
 /// A service manager that asked for notifications and cannot get them will consider ringtun
 /// failed to start; say why, but keep the tunnel.
-fn notify_failed(e: std::io::Error) {
+pub(super) fn notify_failed(e: std::io::Error) {
     log_warn!("cannot notify the service manager ($NOTIFY_SOCKET): {e}");
 }
 

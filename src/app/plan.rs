@@ -39,6 +39,15 @@ pub enum Start {
 }
 
 impl Start {
+    /// Whether the run is ready for a service manager (`READY=1`) only once its first session is
+    /// up rather than once set up: the one-command client, whose one job is that connection. A
+    /// server, a configuration file and a bare interface are ready when their interface is up:
+    /// WireGuard has no connection to wait for (handshakes start on the first packet), as for
+    /// wg-quick.
+    pub fn ready_on_first_session(&self) -> bool {
+        matches!(self, Start::Connect(_))
+    }
+
     /// The start-up line, once the socket is bound to `local`.
     pub fn line(
         &self,
@@ -113,4 +122,26 @@ fn read_secret(path: &std::path::Path) -> Result<crate::core::keys::PresharedKey
         )),
         e => AppError::new(e.to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_one_command_client_waits_for_its_session_to_be_ready() {
+        assert!(Start::Connect("192.0.2.1:51820".parse().unwrap()).ready_on_first_session());
+        for ready_at_start in [
+            Start::Listen,
+            Start::Interface,
+            Start::ConfigFile {
+                source: "wg0.conf".into(),
+            },
+        ] {
+            assert!(
+                !ready_at_start.ready_on_first_session(),
+                "{ready_at_start:?}"
+            );
+        }
+    }
 }

@@ -172,7 +172,8 @@ fn bind_control_socket(ifname: &str, bare: bool) -> Result<Option<ControlSocket>
 /// Opens the TUN device in offload mode (vnet header, TSO and checksum offload; UDP GRO on the
 /// socket) if `want_offload` (unless `RINGTUN_NO_OFFLOAD` is set) and the kernel agrees; else in
 /// plain mode (one IP packet per read/write), saying once why. Returns the device and whether
-/// offload mode is on.
+/// offload mode is on. A device that cannot be created at all (a busy or taken name, no
+/// `/dev/net/tun`, no permission) is the error itself: plain mode would fail the same way.
 fn open_tun(
     name: &str,
     udp_fd: &std::os::fd::OwnedFd,
@@ -181,17 +182,16 @@ fn open_tun(
     if !want_offload {
         return Ok((tun::open(name).map_err(err)?, false));
     }
-    match tun::open_offload(name) {
-        Ok(t) => match udp::enable_gro(udp_fd) {
-            Ok(()) => return Ok((t, true)),
-            Err(e) => {
-                log_warn!("TUN/UDP offloads unavailable, one packet at a time: {e}");
-                drop(t);
-            }
-        },
-        Err(e) => log_warn!("TUN/UDP offloads unavailable, one packet at a time: {e}"),
+    let t = tun::open_with_flags(name, tun::IFF_VNET_HDR).map_err(err)?;
+    match tun::enable_offloads(&t.fd).and_then(|()| udp::enable_gro(udp_fd)) {
+        Ok(()) => Ok((t, true)),
+        Err(e) => {
+            log_warn!("TUN/UDP offloads unavailable, one packet at a time: {e}");
+            // The device carries vnet headers: made again without them.
+            drop(t);
+            Ok((tun::open(name).map_err(err)?, false))
+        }
     }
-    Ok((tun::open(name).map_err(err)?, false))
 }
 
 /// Gives the interface its addresses, MTU and routes; an error is one line naming the interface.
@@ -342,6 +342,32 @@ pub(super) mod tests {
             let (p, on) = open_tun("rtplain0", &udp2, false).unwrap();
             assert!(!on);
             assert_eq!(p.name, "rtplain0");
+        });
+    }
+
+    /// A name taken by another kind of interface is the error, at once: not an offload fallback
+    /// that fails again in plain mode.
+    #[test]
+    #[ignore = "needs root"]
+    fn a_taken_name_is_the_error_itself() {
+        crate::sys::private_netns::run_isolated(|| {
+            // A veth pair: dummy interfaces need a module some kernels lack.
+            ip(&[
+                "link", "add", "rttaken0", "type", "veth", "peer", "name", "rttaken1",
+            ]);
+            let udp = udp::bind("127.0.0.1:0".parse().unwrap(), 1 << 16).unwrap();
+            for want_offload in [true, false] {
+                let e = open_tun("rttaken0", &udp, want_offload).err().unwrap();
+                assert!(
+                    e.message.starts_with(
+                        "cannot create TUN interface rttaken0: the name is taken by another kind \
+                         of interface"
+                    ),
+                    "{e}"
+                );
+                assert!(!e.message.contains("offload"), "{e}");
+            }
+            assert!(ip(&["-d", "link", "show", "dev", "rttaken0"]).contains("veth"));
         });
     }
 

@@ -43,7 +43,7 @@ pub const FORCE_FALLBACK_ENV: &str = "RINGTUN_FORCE_FALLBACK";
 /// File descriptors the loop owns while it runs.
 pub struct Io {
     /// `/dev/net/tun` opened with IFF_TUN | IFF_NO_PI, non-blocking; in offload mode also
-    /// IFF_VNET_HDR with TSO and checksum offloads ([`crate::sys::tun::open_offload`]).
+    /// IFF_VNET_HDR with TSO and checksum offloads ([`crate::sys::tun::enable_offloads`]).
     pub tun: OwnedFd,
     /// Bound UDP socket (IPv4 or dual-stack IPv6), non-blocking; `UDP_GRO` on in offload mode.
     pub udp: OwnedFd,

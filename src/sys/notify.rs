@@ -2,9 +2,10 @@
 //! socket named by `$NOTIFY_SOCKET`, which the service manager sets for a `Type=notify` unit.
 //!
 //! Without the variable every call is a no-op, so the same binary runs under systemd, under
-//! another supervisor, and by hand. ringtun sends `READY=1` once its tunnel is usable (a server:
-//! the interface is up; a client: the first session is up), `STOPPING=1` when a signal ends it,
-//! and `STATUS=` lines that `systemctl status` shows.
+//! another supervisor, and by hand. ringtun sends `READY=1` once its tunnel is usable (a server, a
+//! configuration file or a bare interface: the interface is up; the one-command client: its first
+//! session with the server is up, sent by `app::hooks`), `STOPPING=1` when a signal ends it or its
+//! interface is deleted, and `STATUS=` lines that `systemctl status` shows.
 //!
 //! The variable names a socket path (`/run/systemd/notify`) or, with a leading `@`, an abstract
 //! socket (Linux only; the `@` stands for the leading NUL byte). Abstract names belong to a

@@ -305,12 +305,20 @@ pub(crate) fn set_vnet_hdr_size(tun: &OwnedFd, size: i32) -> io::Result<()> {
 
 /// Opens a TUN device in offload mode: `IFF_VNET_HDR` with a 10-byte `virtio_net_hdr` on every
 /// read and write, checksum offload and TSO for IPv4 and IPv6 (the kernel hands us TCP
-/// super-packets of up to 64 KiB and accepts them). The device is closed again on failure.
+/// super-packets of up to 64 KiB and accepts them). The device is closed again on failure. For
+/// tests: the program opens in two steps (`app::setup`), as a failure of the second falls back.
+#[cfg(test)]
 pub(crate) fn open_offload(name: &str) -> io::Result<Tun> {
     let t = open_with_flags(name, IFF_VNET_HDR)?;
-    set_vnet_hdr_size(&t.fd, VNET_HDR_LEN as i32)?;
-    set_offload(&t.fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)?;
+    enable_offloads(&t.fd)?;
     Ok(t)
+}
+
+/// Turns on offload mode on a TUN fd opened with [`IFF_VNET_HDR`]: the header size, then
+/// checksum offload and TSO. A failure here is the kernel refusing offloads, not the device.
+pub(crate) fn enable_offloads(tun: &OwnedFd) -> io::Result<()> {
+    set_vnet_hdr_size(tun, VNET_HDR_LEN as i32)?;
+    set_offload(tun, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)
 }
 
 /// Writes one packet to the TUN device now, with one `write` (the descriptor is non-blocking): the

@@ -1,6 +1,9 @@
 //! `ringtun show [IFNAME] [--json]`: asks the control socket of one interface, or of every one in
 //! `/var/run/wireguard`, for its state (`get=1`, as `wg show` does) and prints it: in `wg show`'s
 //! layout with ringtun's drop counters added ([`text`]), or as one JSON object ([`json`]).
+//! Of every interface, as with `wg show all`, a socket its process left behind when it died (the
+//! connection is refused) is skipped and removed, and one that cannot be read otherwise costs a
+//! warning line, not the others.
 //!
 //! It talks to any WireGuard implementation's socket (wireguard-go and boringtun too; only
 //! ringtun's have counters). The reply carries the private and preshared keys (`wg showconf`
@@ -8,6 +11,7 @@
 //! key is ever printed.
 
 use std::io::{Read, Write};
+use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +19,7 @@ use std::time::Duration;
 use super::AppError;
 use crate::core::keys::PublicKey;
 use crate::core::noise::StaticIdentity;
+use crate::log_warn;
 use crate::sys::control_socket::SOCKET_DIR;
 use crate::uapi::{Snapshot, parse_get_reply};
 
@@ -52,22 +57,12 @@ impl Shown {
     }
 }
 
-/// Runs the command: prints to stdout, one error line per interface that could not be read.
+/// Runs the command: prints to stdout. A named interface that cannot be read is the error; of
+/// every interface, one that cannot be read is a warning line, and the others are shown.
 pub fn run(interface: Option<&str>, json: bool) -> Result<(), AppError> {
-    let dir = Path::new(SOCKET_DIR);
-    let names = match interface {
-        Some(name) => vec![name.to_owned()],
-        None => socket_names(dir)?,
-    };
-    let mut shown = Vec::new();
-    let mut failed = Vec::new();
-    for name in names {
-        match ask(&socket_path(dir, &name)) {
-            Ok(state) => shown.push(Shown::new(name, state)),
-            // A socket nobody answers on was left by a process that died: not an interface.
-            Err(e) if interface.is_none() && e.kind == FailKind::Refused => {}
-            Err(e) => failed.push(format!("{name}: {}", e.message)),
-        }
+    let Gathered { shown, unreadable } = gather(Path::new(SOCKET_DIR), interface)?;
+    for line in &unreadable {
+        log_warn!("{line}");
     }
     let now = super::wall_clock_ns() / 1_000_000_000;
     let out = if json {
@@ -78,15 +73,43 @@ pub fn run(interface: Option<&str>, json: bool) -> Result<(), AppError> {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(out.as_bytes());
     let _ = stdout.flush();
-    match failed.as_slice() {
-        [] => Ok(()),
-        [one] => Err(AppError::new(one.clone())),
-        many => Err(AppError::new(format!(
-            "{} interfaces could not be read: {}",
-            many.len(),
-            many.join("; ")
-        ))),
+    Ok(())
+}
+
+/// What [`gather`] found.
+#[derive(Debug)]
+struct Gathered {
+    shown: Vec<Shown>,
+    /// `NAME: why`, one per interface of the directory that could not be read.
+    unreadable: Vec<String>,
+}
+
+/// Asks `interface`'s socket in `dir`, or every socket there, as `wg show` does: of every
+/// interface, a socket nobody listens on any more (its process died) is skipped (and removed),
+/// and one that fails otherwise is listed in [`Gathered::unreadable`]; a named interface that
+/// cannot be read is the error.
+fn gather(dir: &Path, interface: Option<&str>) -> Result<Gathered, AppError> {
+    if let Some(name) = interface {
+        let state = ask(&socket_path(dir, name))
+            .map_err(|e| AppError::new(format!("{name}: {}", e.message)))?;
+        return Ok(Gathered {
+            shown: vec![Shown::new(name.to_owned(), state)],
+            unreadable: Vec::new(),
+        });
     }
+    let mut gathered = Gathered {
+        shown: Vec::new(),
+        unreadable: Vec::new(),
+    };
+    for name in socket_names(dir)? {
+        match ask(&socket_path(dir, &name)) {
+            Ok(state) => gathered.shown.push(Shown::new(name, state)),
+            // Left by a process that died, or gone since the listing: not an interface.
+            Err(e) if e.kind == FailKind::Refused => {}
+            Err(e) => gathered.unreadable.push(format!("{name}: {}", e.message)),
+        }
+    }
+    Ok(gathered)
 }
 
 /// `DIR/NAME.sock`.
@@ -94,7 +117,8 @@ fn socket_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.sock"))
 }
 
-/// The interface names of the sockets in `dir`, sorted; none if it does not exist.
+/// The interface names of the sockets in `dir` (`NAME.sock`, and a socket: not a file, nor a
+/// link, as `wg` lists them), sorted; none if it does not exist.
 fn socket_names(dir: &Path) -> Result<Vec<String>, AppError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -103,7 +127,11 @@ fn socket_names(dir: &Path) -> Result<Vec<String>, AppError> {
     };
     let mut names: Vec<String> = entries
         .filter_map(|e| {
-            let name = e.ok()?.file_name().into_string().ok()?;
+            let e = e.ok()?;
+            if !e.file_type().ok()?.is_socket() {
+                return None;
+            }
+            let name = e.file_name().into_string().ok()?;
             Some(name.strip_suffix(".sock")?.to_owned()).filter(|n| !n.is_empty())
         })
         .collect();
@@ -124,27 +152,41 @@ struct Failure {
     message: String,
 }
 
+/// Removes the socket at `path` that refused a connection: its process is gone (as `wg` does).
+/// Only a socket: a connection to another kind of file is refused too.
+fn remove_stale(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket())
+        && std::fs::remove_file(path).is_ok()
+}
+
 /// Sends `get=1` to the socket at `path` and reads the reply.
 fn ask(path: &Path) -> Result<Snapshot, Failure> {
     let other = |message: String| Failure {
         kind: FailKind::Other,
         message,
     };
-    let mut stream = UnixStream::connect(path).map_err(|e| Failure {
-        kind: match e.kind() {
-            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound => {
-                FailKind::Refused
-            }
-            _ => FailKind::Other,
-        },
-        message: match e.kind() {
-            std::io::ErrorKind::NotFound => format!(
+    let mut stream = UnixStream::connect(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Failure {
+            kind: FailKind::Refused,
+            message: format!(
                 "no control socket {}: is the interface running in userspace (ringtun, \
                  wireguard-go)?",
                 path.display()
             ),
-            _ => format!("cannot connect to {}: {e}", path.display()),
         },
+        std::io::ErrorKind::ConnectionRefused => Failure {
+            kind: FailKind::Refused,
+            message: format!(
+                "nobody answers on {}{}",
+                path.display(),
+                if remove_stale(path) {
+                    " (left by a process that exited: removed)"
+                } else {
+                    ""
+                }
+            ),
+        },
+        _ => other(format!("cannot connect to {}: {e}", path.display())),
     })?;
     let io = |e: std::io::Error| other(format!("{}: {e}", path.display()));
     stream.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
@@ -208,10 +250,22 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A socket nobody listens on any more, as a process that died leaves it.
+    fn stale(dir: &Path, name: &str) -> PathBuf {
+        let path = socket_path(dir, name);
+        drop(UnixListener::bind(&path).unwrap());
+        assert!(path.exists());
+        path
+    }
+
     #[test]
     fn sockets_are_listed_by_name_and_a_missing_one_is_named() {
         let dir = scratch("b");
-        for f in ["wg1.sock", "wg0.sock", "notes.txt", ".sock"] {
+        for name in ["wg1", "wg0"] {
+            stale(&dir, name);
+        }
+        // Not sockets: not interfaces.
+        for f in ["wg2.sock", "notes.txt", ".sock"] {
             std::fs::write(dir.join(f), b"").unwrap();
         }
         assert_eq!(socket_names(&dir).unwrap(), ["wg0", "wg1"]);
@@ -219,9 +273,71 @@ mod tests {
         let e = ask(&socket_path(&dir, "wg9")).unwrap_err();
         assert_eq!(e.kind, FailKind::Refused);
         assert!(e.message.contains("no control socket"), "{}", e.message);
-        // A plain file where a socket should be: refused too (nobody listens).
-        let e = ask(&socket_path(&dir, "wg0")).unwrap_err();
+        // A plain file where a socket should be: refused too (nobody listens), and kept.
+        let e = ask(&socket_path(&dir, "wg2")).unwrap_err();
         assert_eq!(e.kind, FailKind::Refused, "{}", e.message);
+        assert!(!e.message.contains("removed"), "{}", e.message);
+        assert!(socket_path(&dir, "wg2").exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn every_interface_skips_stale_sockets_and_warns_of_broken_ones() {
+        let dir = scratch("d");
+        let live = serve(
+            &dir,
+            "wga",
+            get_reply(&Snapshot {
+                listen_port: 4243,
+                ..Snapshot::default()
+            })
+            .as_bytes()
+            .to_vec(),
+        );
+        let stale_path = stale(&dir, "wgb");
+        let broken = serve(&dir, "wgc", b"errno=-22\n\n".to_vec());
+        let gathered = gather(&dir, None).unwrap();
+        live.join().unwrap();
+        broken.join().unwrap();
+        let names: Vec<&str> = gathered.shown.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["wga"]);
+        assert_eq!(gathered.shown[0].state.listen_port, 4243);
+        assert_eq!(gathered.unreadable.len(), 1, "{:?}", gathered.unreadable);
+        assert!(
+            gathered.unreadable[0].starts_with("wgc: ")
+                && gathered.unreadable[0].contains("refused"),
+            "{:?}",
+            gathered.unreadable
+        );
+        // Removed, as `wg` removes it: the next listing does not see it.
+        assert!(!stale_path.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_named_interface_that_cannot_be_read_is_the_error() {
+        let dir = scratch("e");
+        let path = stale(&dir, "wgs");
+        let e = gather(&dir, Some("wgs")).unwrap_err();
+        assert!(
+            e.message.starts_with("wgs: nobody answers on ")
+                && e.message
+                    .ends_with(" (left by a process that exited: removed)"),
+            "{e}"
+        );
+        assert!(!path.exists());
+        let e = gather(&dir, Some("wgs")).unwrap_err();
+        assert!(e.message.contains("no control socket"), "{e}");
+        let broken = serve(&dir, "wgc", b"errno=-22\n\n".to_vec());
+        let e = gather(&dir, Some("wgc")).unwrap_err();
+        broken.join().unwrap();
+        assert!(
+            e.message.starts_with("wgc: ") && e.message.contains("refused"),
+            "{e}"
+        );
+        // Nothing to show is no error when no interface was named.
+        let none = gather(&dir, None).unwrap();
+        assert!(none.shown.is_empty() && none.unreadable.is_empty());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
