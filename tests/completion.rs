@@ -259,3 +259,23 @@ fn show_completes_interfaces_with_a_control_socket() {
     // No socket directory at all: nothing, and no error.
     assert!(complete(&["show", ""]).is_empty());
 }
+
+/// The install step names the file this test checks, in the README and the manual page.
+#[test]
+fn install_step_is_documented() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    for doc in ["README.md", "docs/ringtun.8"] {
+        let text = fs::read_to_string(Path::new(root).join(doc)).unwrap();
+        for needle in [
+            "dist/completion/ringtun.bash",
+            "/usr/share/bash-completion/completions/ringtun",
+            "bashcompinit",
+        ] {
+            let needle_roff = needle.replace('-', "\\-");
+            assert!(
+                text.contains(needle) || text.contains(&needle_roff),
+                "{doc} lacks {needle}"
+            );
+        }
+    }
+}
