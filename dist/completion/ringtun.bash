@@ -32,15 +32,21 @@ _ringtun_given() {
     modes=$(( modes & bits ))
 }
 
-# Completes $2 as a value of kind $1.
+# Completes $2 as a value of kind $1; with $3 (--flag=), typed in one word after $3.
 _ringtun_value() {
     local IFS=$'\n'
     case $1 in
         file)
-            compopt -o filenames 2>/dev/null
-            COMPREPLY=($(compgen -f -- "$2")) ;;
+            if [[ -n $3 ]]; then
+                # A glob: zsh's compgen -f matches the whole word, --flag= and all.
+                COMPREPLY=($(compgen -G "$2*"))
+            else
+                compopt -o filenames 2>/dev/null
+                COMPREPLY=($(compgen -f -- "$2"))
+            fi ;;
         user) COMPREPLY=($(compgen -u -- "$2")) ;;
     esac
+    [[ -n $3 ]] && COMPREPLY=("${COMPREPLY[@]/#/$3}")
 }
 
 # The words after `ringtun SUBCOMMAND`.
@@ -127,8 +133,7 @@ _ringtun() {
             # replaced, so the replies keep the flag.
             name=${cur%%=*}
             _ringtun_flag "${name#--}" || return
-            _ringtun_value "$value" "${cur#*=}"
-            COMPREPLY=("${COMPREPLY[@]/#/$name=}")
+            _ringtun_value "$value" "${cur#*=}" "$name="
             return ;;
         -*) [[ -n $dashes ]] && return ;;
         *)
