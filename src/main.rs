@@ -60,6 +60,10 @@ fn real_main(argv: impl Iterator<Item = std::ffi::OsString>) -> u8 {
             print!("{}", cli::usage());
             Ok(())
         }
+        Command::Completion => {
+            print!("{}", cli::completion::bash());
+            Ok(())
+        }
         Command::Version => {
             println!("{}", cli::version());
             Ok(())

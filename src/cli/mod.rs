@@ -4,6 +4,7 @@
 //! - [`flags`]: the one table of flags, and the getopts spec and help lines made from it.
 //! - [`values`]: each flag's value (ports, addresses, prefixes, names).
 //! - [`usage`]: the `--help` and `--version` texts.
+//! - [`completion`]: the bash completion script, made from the flag table.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use crate::app::addressing::{MIN_MTU, MIN_MTU_V6, default_client_address, defaul
 use crate::core::ip_prefix::IpPrefix;
 use flags::Modes;
 
+pub mod completion;
 pub mod flags;
 #[cfg(test)]
 mod tests;
@@ -47,6 +49,8 @@ pub enum Command {
         interface: Option<String>,
         json: bool,
     },
+    /// `ringtun completion bash`: the bash completion script.
+    Completion,
     Help,
     Version,
 }
@@ -167,6 +171,7 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
         Some("pubkey") => return parse_key_tool(&args[1..], "pubkey", Command::PubKey),
         Some("genpsk") => return parse_key_tool(&args[1..], "genpsk", Command::GenPsk),
         Some("show") => return parse_show(&args[1..]),
+        Some("completion") => return completion::parse(&args[1..]),
         _ => {}
     }
     let m = flags::spec(Modes::RUN)

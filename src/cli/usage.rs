@@ -17,6 +17,7 @@ Usage:
   ringtun genkey [FILE]                print a new private key, or write it to FILE (mode 0600)
   ringtun pubkey                       read a private key on stdin, print its public key
   ringtun genpsk                       print a new preshared key
+  ringtun completion bash              print the bash completion script (zsh: via bashcompinit)
 
 Options:
 {options}
