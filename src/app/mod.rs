@@ -122,6 +122,14 @@ pub fn run(opts: Options) -> Result<(), AppError> {
     let mut device =
         Device::new(&device_config, SysEntropy).map_err(|e| AppError::config(e.to_string()))?;
     drop(device_config);
+    if ready_on_session {
+        // The one-command client connects at once: its session (and READY=1) should not wait
+        // for traffic, and a wrong key or an unreachable server should show at start.
+        let peers: Vec<_> = device.peer_ids().collect();
+        for id in peers {
+            device.start_handshake(id);
+        }
+    }
     // What `wg show` reports: the port bound, also when the kernel chose it.
     device.set_listen_port(Some(local.port()));
     let mut proto = Controlled::new(device, |name| tun::if_index(name).ok());

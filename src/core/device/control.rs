@@ -14,6 +14,14 @@ use crate::core::peer_id::PeerId;
 use crate::core::peer_table::AddPeerError;
 
 impl<E: Entropy> Device<E> {
+    /// Starts a handshake with peer `id` now rather than on its first packet (it needs an
+    /// endpoint): for a client whose one job is its connection (the one-command client), so that
+    /// its session, or the lack of one, shows at start. Retried and given up on as any
+    /// initiation (every 5 s, for 90 s).
+    pub fn start_handshake(&mut self, id: PeerId) {
+        self.queue_initiation(id);
+    }
+
     /// Adds a peer. Fails, changing nothing, if the key is ours, of small order or already a
     /// peer's, if the interface holds `max_peers`, or if the peer has too many AllowedIPs. An
     /// AllowedIPs entry another peer holds moves to this one (as in WireGuard). A peer with a

@@ -471,6 +471,19 @@ fn a_server_that_knows_the_client_endpoint_initiates() {
 }
 
 #[test]
+fn a_client_may_start_its_handshake_before_any_traffic() {
+    let mut net = Net::pair();
+    net.up();
+    assert_eq!(net.completed(2), 0, "WireGuard waits for the first packet");
+    let server = net.dev(2).peer_ids().next().unwrap();
+    net.dev(2).start_handshake(server);
+    net.up();
+    assert_eq!(net.completed(2), 1);
+    assert_eq!(net.completed(1), 1);
+    assert!(net.node(1).delivered.is_empty() && net.node(2).delivered.is_empty());
+}
+
+#[test]
 fn a_peer_without_endpoint_cannot_start_a_handshake() {
     let mut net = Net::pair();
     assert_eq!(net.send_v4(1, 2, b"x"), Err(DropReason::NoEndpoint));
