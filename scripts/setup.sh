@@ -2,6 +2,7 @@
 # Installs what ringtun's tests, demo and fuzzing need, if missing. Idempotent; safe to run often.
 #   sudo ./scripts/setup.sh            # tools for tests and demo (iperf3, iproute2, ping, and
 #                                      # systemd-analyze, man, groff, setpriv, strace: tests/dist.rs;
+#                                      # setcap: tests/privilege.rs;
 #                                      # qemu-x86_64: tests/cpu_floor.rs) and the
 #                                      # foreign WireGuard peers of the interop tests (wg, wg-quick,
 #                                      # nft for their NAT and wg-quick's full tunnel,
@@ -42,6 +43,10 @@ declare -A pkg_of=(
     [groff]=groff-base
     [setpriv]=util-linux
     [strace]=strace
+    # tests/privilege.rs: a file-capability copy of the binary must refuse other users (setcap,
+    # getcap).
+    [setcap]=libcap2-bin
+    [getcap]=libcap2-bin
     # tests/cpu_floor.rs: the default build under emulated older CPUs (qemu-x86_64 -cpu Westmere).
     [qemu-x86_64]=qemu-user
 )

@@ -1,5 +1,6 @@
 //! `ringtun`: parse the command line, run, and turn every failure into one line on stderr.
-//! Exit status: 0 on success (and after SIGINT/SIGTERM), 2 for usage errors, 1 otherwise.
+//! Exit status: 0 on success (and after SIGINT/SIGTERM), 2 for usage errors (and for a set-uid or
+//! file-capability start by a user other than root), 1 otherwise.
 
 #![forbid(unsafe_code)]
 
@@ -9,10 +10,16 @@ use ringtun::app::{self, key_tools};
 use ringtun::cli::{self, Command};
 use ringtun::log_error;
 use ringtun::sys::cpu::{self, BuildFit};
+use ringtun::sys::privilege;
 
 fn main() -> ExitCode {
     // First, before any code built for x86-64-v3 could run an instruction this CPU lacks.
     cpu::exit_if_x86_64_v3_missing();
+    // Before anything else runs for a user who borrowed privileges through the binary.
+    if let Some(refusal) = privilege::secure_start_refusal() {
+        log_error!("{refusal}");
+        return ExitCode::from(2);
+    }
     // A bug must still end as one line, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let msg = info

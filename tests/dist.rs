@@ -283,7 +283,8 @@ fn spawn_as_the_unit(net: &TestNet, uid: &str, activate: Option<&Path>, extra: &
 /// A server started as the unit starts it: a uid of its own with no user behind it (as
 /// DynamicUser= makes), CAP_NET_ADMIN as its only capability (ambient, bounding set), no new
 /// privileges. It creates its TUN device, configures it over netlink, binds its port and runs its
-/// io_uring, and it stops cleanly on SIGTERM.
+/// io_uring, drops the capability once set up (ambient capabilities do not make it refuse the
+/// start as file capabilities would), and it stops cleanly on SIGTERM.
 ///
 /// /dev/net/tun must be world-openable for that (mode 0666, as udev makes it on Debian, Ubuntu,
 /// Fedora and Arch); where this machine's is not, the test gives the server a 0666 node of the same
@@ -295,7 +296,15 @@ fn unprivileged_uid_with_cap_net_admin_alone_runs_a_server() {
     let net = TestNet::new();
     let mut server = spawn_as_the_unit(&net, UID, None, &[]);
     server.expect_log("listening on", SESSION_TIMEOUT);
-    // The process is what the unit makes: the uid, one capability, no way to gain more.
+    // After set-up ringtun keeps what `wg set` needs over a control socket, and this one has
+    // none (a uid of its own may not create one in root's /var/run/wireguard): nothing.
+    server.expect_log(
+        &format!("running as uid {UID} with no capabilities (no control socket to serve)"),
+        SESSION_TIMEOUT,
+    );
+    // The process is what the unit makes, less what it no longer needs: the uid, no capability
+    // (the bounding set stays the unit's: without CAP_SETPCAP it cannot be cut), no way to gain
+    // more.
     let status = fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
     let field = |name: &str| {
         status
@@ -306,7 +315,10 @@ fn unprivileged_uid_with_cap_net_admin_alone_runs_a_server() {
     };
     assert_eq!(field("Uid:"), format!("{UID} {UID} {UID} {UID}"));
     let net_admin_only = "0000000000001000";
-    assert_eq!(field("CapEff:"), net_admin_only, "{status}");
+    let none = "0000000000000000";
+    for set in ["CapEff:", "CapPrm:", "CapInh:", "CapAmb:"] {
+        assert_eq!(field(set), none, "{set} {status}");
+    }
     assert_eq!(field("CapBnd:"), net_admin_only, "{status}");
     assert_eq!(field("NoNewPrivs:"), "1", "{status}");
     let addr = ns_run_ok(&net.server_ns, &["ip", "addr", "show", "dev", "ringtun0"]);
@@ -347,6 +359,11 @@ fn a_socket_passed_by_systemd_is_what_wg_reaches() {
         "{}",
         server.log()
     );
+    // With a socket to serve, the unit's one capability stays, for `wg set fwmark`.
+    server.expect_log(
+        &format!("running as uid {UID} with CAP_NET_ADMIN (for wg set fwmark/listen-port)"),
+        SESSION_TIMEOUT,
+    );
     let status = fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
     assert!(
         status.contains(&format!("\nUid:\t{UID}\t")),
@@ -363,6 +380,10 @@ fn a_socket_passed_by_systemd_is_what_wg_reaches() {
     assert!(set.status.success(), "wg set: {:?}", set);
     let port = tool("wg", &["show", &ifname, "listen-port"], &[]);
     assert_eq!(String::from_utf8_lossy(&port.stdout).trim(), "51999");
+    let set = tool("wg", &["set", &ifname, "fwmark", "0x1234"], &[]);
+    assert!(set.status.success(), "wg set fwmark: {:?}", set);
+    let mark = tool("wg", &["show", &ifname, "fwmark"], &[]);
+    assert_eq!(String::from_utf8_lossy(&mark.stdout).trim(), "0x1234");
     let exit = server.terminate(Duration::from_secs(10));
     assert!(exit.success(), "exit {exit}:\n{}", server.log());
     assert!(

@@ -7,6 +7,7 @@
 //!   (pure).
 //! - [`setup`]: the plan to file descriptors: privileges, signals, control socket, UDP socket, TUN
 //!   device, and the interface's configuration.
+//! - [`privileges`]: after set-up, the account (`--user`) and the capabilities the loop keeps.
 //! - [`control`]: the device as `wg` drives it over the control socket (`wg show`, `wg set`).
 //! - [`hooks`]: the driver's [`crate::driver::Hooks`]: the device's events and drops to log lines.
 //! - [`report`]: the text of those lines (peers, counters, drops).
@@ -35,6 +36,7 @@ pub mod hooks;
 pub mod key_tools;
 pub mod one_command;
 pub mod plan;
+pub mod privileges;
 pub mod report;
 pub mod setup;
 pub mod show;
@@ -105,6 +107,7 @@ pub fn run(opts: Options) -> Result<(), AppError> {
     crate::log::set_verbosity(opts.verbosity);
     // The plan first: a configuration that cannot run is refused whatever the kernel can do.
     let plan = plan::plan(&opts)?;
+    let user = privileges::resolve_user(opts.user.as_deref())?;
     driver::probe().map_err(err)?;
     let background = goes_to_background(&opts, std::env::var_os(FOREGROUND_ENV).as_deref());
     let ready_on_session = plan.start.ready_on_first_session();
@@ -118,6 +121,7 @@ pub fn run(opts: Options) -> Result<(), AppError> {
         ifname,
         start_line,
     } = setup::prepare(&opts, plan)?;
+    let privileges = privileges::drop_after_setup(&ifname, user.as_ref(), control.is_some())?;
     let clock = Clock::new();
     let mut device =
         Device::new(&device_config, SysEntropy).map_err(|e| AppError::config(e.to_string()))?;
@@ -134,6 +138,7 @@ pub fn run(opts: Options) -> Result<(), AppError> {
     device.set_listen_port(Some(local.port()));
     let mut proto = Controlled::new(device, |name| tun::if_index(name).ok());
     log_info!("{start_line}");
+    log_info!("{privileges}");
     // After the start succeeded, so that a failed start stays one line.
     if let Some(hint) = crate::sys::cpu::faster_build_hint() {
         log_info!("{hint}");
@@ -209,6 +214,7 @@ mod tests {
             interface: "wg0".into(),
             verbosity: 1,
             one_command: Default::default(),
+            user: None,
         };
         assert!(goes_to_background(&interface(false), None));
         assert!(!goes_to_background(&interface(true), None));

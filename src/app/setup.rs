@@ -58,8 +58,8 @@ pub struct Prepared {
 pub fn prepare(opts: &Options, plan: Plan) -> Result<Prepared, AppError> {
     if !has_cap_net_admin() {
         return Err(AppError::new(
-            "ringtun needs CAP_NET_ADMIN to create its TUN interface: run as root or grant \
-             CAP_NET_ADMIN (setcap cap_net_admin+ep ringtun)",
+            "ringtun needs CAP_NET_ADMIN to create its TUN interface: run it as root (sudo), or \
+             from its systemd unit (which grants CAP_NET_ADMIN)",
         ));
     }
     // Blocked before anything else so that a signal during set-up is not lost (and not fatal).

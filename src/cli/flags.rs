@@ -71,7 +71,7 @@ impl Flag {
 }
 
 /// Every flag, in help-text order.
-pub const FLAGS: [Flag; 14] = [
+pub const FLAGS: [Flag; 15] = [
     Flag {
         short: "c",
         long: "config",
@@ -157,6 +157,15 @@ pub const FLAGS: [Flag; 14] = [
         takes: Takes::Switch,
         help: "ringtun IFNAME: stay in the foreground (also WG_PROCESS_FOREGROUND=1)",
         modes: Modes::INTERFACE,
+    },
+    Flag {
+        short: "u",
+        long: "user",
+        hint: "NAME",
+        takes: Takes::Value,
+        help: "after set-up, run as user NAME (and its group), keeping only the\n\
+               capabilities wg set may need (CAP_NET_ADMIN, CAP_NET_BIND_SERVICE)",
+        modes: Modes::RUN,
     },
     Flag {
         short: "v",

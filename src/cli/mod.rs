@@ -78,6 +78,8 @@ pub struct Options {
     pub verbosity: u8,
     /// The one-command mode's own settings; empty defaults with `-c` (the file has them).
     pub one_command: OneCommandOptions,
+    /// `-u`: the user to run as after set-up.
+    pub user: Option<String>,
 }
 
 /// The flags of the one-command mode (`-l` / `-s`).
@@ -281,7 +283,7 @@ fn parse_show(rest: &[String]) -> Result<Command, CliError> {
     })
 }
 
-/// `ringtun [-f] IFNAME`: only `-f`, `-v` and `-q` go with it (`wg` configures the rest).
+/// `ringtun [-f] IFNAME`: only `-f`, `-u`, `-v` and `-q` go with it (`wg` configures the rest).
 fn interface_options(m: &getopts::Matches, name: &str) -> Result<Options, CliError> {
     only_flags_of(m, Modes::INTERFACE, "an interface (ringtun IFNAME)")?;
     values::check_interface_name(name)
@@ -292,6 +294,7 @@ fn interface_options(m: &getopts::Matches, name: &str) -> Result<Options, CliErr
         },
         interface: name.to_owned(),
         verbosity: verbosity(m)?,
+        user: user(m)?,
         one_command: OneCommandOptions::default(),
     })
 }
@@ -311,6 +314,7 @@ fn config_options(m: &getopts::Matches, file: &str) -> Result<Options, CliError>
         mode: Mode::ConfigFile(path),
         interface,
         verbosity: verbosity(m)?,
+        user: user(m)?,
         one_command: OneCommandOptions::default(),
     })
 }
@@ -359,6 +363,7 @@ fn one_command_options(
         mode,
         interface,
         verbosity: verbosity(m)?,
+        user: user(m)?,
         one_command: OneCommandOptions {
             key_path,
             addresses,
@@ -471,6 +476,16 @@ fn keepalive(m: &getopts::Matches) -> Result<Option<u16>, CliError> {
         _ => Err(CliError::usage(format!(
             "-K/--keepalive '{s}': not a number of seconds from 1 to 65535 (25 is usual)"
         ))),
+    }
+}
+
+/// `-u NAME`: a user name (looked up by the app, when planning the run).
+fn user(m: &getopts::Matches) -> Result<Option<String>, CliError> {
+    match m.opt_str("u") {
+        Some(u) if u.is_empty() || u.contains('\0') => {
+            Err(CliError::usage("-u/--user: empty or invalid user name"))
+        }
+        u => Ok(u),
     }
 }
 

@@ -388,3 +388,23 @@ fn show_takes_an_optional_name_and_json() {
     err("show --yaml", "show: unknown option --yaml");
     err("show a:b", "show: interface name 'a:b'");
 }
+
+#[test]
+fn user_goes_with_every_way_of_running() {
+    assert_eq!(run("-l 51820").user, None);
+    assert_eq!(run("-l 51820 -u nobody").user.as_deref(), Some("nobody"));
+    assert_eq!(
+        run("-s 192.0.2.1:1 --user nobody").user.as_deref(),
+        Some("nobody")
+    );
+    assert_eq!(
+        run("-c /x/wg0.conf -u ringtun").user.as_deref(),
+        Some("ringtun")
+    );
+    assert_eq!(run("-u nobody -f wg0").user.as_deref(), Some("nobody"));
+    err("-l 1 -u", "-u/--user needs a value");
+    err("-l 1 -u nobody -u root", "-u/--user given more than once");
+    err("-l 1 --user=", "-u/--user: empty or invalid user name");
+    let e = err("genkey -u nobody", "unknown option -u");
+    assert_eq!(e.exit_code(), 2);
+}

@@ -98,6 +98,8 @@ mod tests {
             "  -K, --keepalive SECONDS   client: send a keepalive every SECONDS even when idle, to keep a",
             "                            NAT mapping open (WireGuard's PersistentKeepalive; default off)",
             "  -f, --foreground          ringtun IFNAME: stay in the foreground (also WG_PROCESS_FOREGROUND=1)",
+            "  -u, --user NAME           after set-up, run as user NAME (and its group), keeping only the",
+            "                            capabilities wg set may need (CAP_NET_ADMIN, CAP_NET_BIND_SERVICE)",
             "  -v, --verbose             more detail (handshakes)",
             "  -q, --quiet               errors and warnings only",
             "  -h, --help                this text",

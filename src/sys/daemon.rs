@@ -95,7 +95,7 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 }
 
 /// The process's thread count (`Threads:` in /proc/self/status).
-fn threads() -> io::Result<u32> {
+pub(crate) fn threads() -> io::Result<u32> {
     let status = std::fs::read_to_string("/proc/self/status")?;
     status
         .lines()

@@ -15,6 +15,7 @@ pub mod netns;
 pub(crate) mod notify;
 #[cfg(test)]
 pub(crate) mod private_netns;
+pub mod privilege;
 pub mod random;
 pub(crate) mod signal;
 pub(crate) mod sockaddr;

@@ -195,9 +195,9 @@ fn explain(err: io::Error, what: String) -> io::Error {
 
 fn permission_hint(err: &io::Error) -> Option<&'static str> {
     match err.raw_os_error() {
-        Some(libc::EPERM) | Some(libc::EACCES) => {
-            Some("run as root or grant CAP_NET_ADMIN (e.g. setcap cap_net_admin+ep)")
-        }
+        Some(libc::EPERM) | Some(libc::EACCES) => Some(
+            "run ringtun as root (sudo), or from its systemd unit (which grants CAP_NET_ADMIN)",
+        ),
         _ => None,
     }
 }
