@@ -17,6 +17,7 @@ _ringtun_flag() {
         r|route) short=r bits=3 value=typed ;;
         K|keepalive) short=K bits=2 value=typed ;;
         f|foreground) short=f bits=16 value= ;;
+        u|user) short=u bits=27 value=user ;;
         v|verbose) short=v bits=27 value= ;;
         q|quiet) short=q bits=27 value= ;;
         h|help) short=h bits=31 value= ;;
@@ -154,6 +155,7 @@ _ringtun() {
     (( modes & 3 )) && opts="$opts -r --route"
     (( modes & 2 )) && [[ $given != *' K '* ]] && opts="$opts -K --keepalive"
     (( modes & 16 )) && [[ $given != *' f '* ]] && opts="$opts -f --foreground"
+    (( modes & 27 )) && [[ $given != *' u '* ]] && opts="$opts -u --user"
     (( modes & 27 )) && opts="$opts -v --verbose"
     (( modes & 27 )) && [[ $given != *' q '* ]] && opts="$opts -q --quiet"
     (( modes & 31 )) && [[ $given != *' h '* ]] && opts="$opts -h --help"
