@@ -4,12 +4,16 @@
 //! against `cli::parse` for every flag of the table), file names after FILE flags, the
 //! subcommands, and the interfaces of `ringtun show`. Needs bash; no root.
 
+// `pub`: see tests/common/mod.rs.
+pub mod common;
+
+use common::Scratch;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ringtun::cli::flags::{FLAGS, Modes, Takes};
 use ringtun::cli::{self, completion};
@@ -24,30 +28,6 @@ fn generated() -> String {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    /// `tag` and a count: unique among the tests running at once.
-    fn new(tag: &str) -> Scratch {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "ringtun-completion-test-{}-{tag}-{n}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Runs the script's completion function in `bash` for the command line `words` (the last one is

@@ -46,25 +46,6 @@ fn tool(program: &str, args: &[&str], env: &[(&str, &Path)]) -> Output {
     }
 }
 
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("ringtun-dist-test-{}-{tag}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The unit as instance `wg0`, with ExecStart pointing at the binary under test (verify checks
 /// that the command exists), and a man directory holding our page (verify looks up
 /// `Documentation=man:ringtun(8)` with man). Returns the unit's path and the MANPATH.

@@ -9,6 +9,7 @@
 //!   test fails), SIGUSR1 stats, SIGTERM, kill on drop.
 //! - [`tools`]: [`ping`], [`Iperf3Server`] / [`iperf3_client`], [`netem`].
 //! - [`json`]: iperf3's `--json` output ([`parse_iperf3`]).
+//! - [`scratch`]: [`Scratch`], a temporary directory removed on drop.
 //! - [`relay`]: UDP tools on threads inside a namespace: [`UdpRelay`] (forwards, counts, captures
 //!   and replays, optionally reorders) and [`flood`].
 //!
@@ -24,10 +25,12 @@ pub mod json;
 pub mod netns;
 pub mod processes;
 pub mod relay;
+pub mod scratch;
 pub mod tools;
 
 pub use json::*;
 pub use netns::*;
 pub use processes::*;
 pub use relay::*;
+pub use scratch::*;
 pub use tools::*;
