@@ -144,10 +144,10 @@ pub fn prepare(opts: &Options, plan: Plan) -> Result<Prepared, AppError> {
 }
 
 /// The control socket of `ifname`: the one systemd passed, or one we bind. Another process
-/// serving the name refuses the run; for any
-/// other failure (a sandbox without `/var/run/wireguard`, a user that may not create it) a
-/// configuration file or the one-command mode runs on without it, saying so, while a bare
-/// interface (`bare`), which has no other way to be configured, does not.
+/// serving the name refuses the run; for any other failure (a sandbox without
+/// `/var/run/wireguard`, a user that may not create it) a configuration file or the one-command
+/// mode runs on without it, saying so, while a bare interface (`bare`), which has no other way to
+/// be configured, does not.
 fn bind_control_socket(ifname: &str, bare: bool) -> Result<Option<ControlSocket>, AppError> {
     // A socket systemd made for us (ringtun@.socket) comes first: under the unit's sandbox we
     // could not create one ourselves. A wrong one is the unit's error, which a restart won't fix.
