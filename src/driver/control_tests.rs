@@ -13,7 +13,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -22,6 +22,7 @@ use super::clock::Clock;
 use super::event_loop::run_with_control;
 use super::*;
 use crate::core::{Received, Transmit};
+use crate::sys::control_socket::tests::Scratch;
 use crate::sys::control_socket::{ControlSocket, ControlSocketError, SOCKET_MODE};
 use crate::sys::{signal, testnet};
 use crate::uapi::{
@@ -195,29 +196,6 @@ impl Hooks for LastStats {
         self.timeouts
             .store(driver.control_timeouts, Ordering::SeqCst);
         self.last = Some(driver.clone());
-    }
-}
-
-/// A scratch directory for sockets (under the temp dir, removed on drop).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        static NEXT: AtomicUsize = AtomicUsize::new(4000);
-        // The name `scripts/test.sh` cleans up after a test process that died.
-        let dir = std::env::temp_dir().join(format!(
-            "ringtun-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

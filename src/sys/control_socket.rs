@@ -452,18 +452,18 @@ pub fn socket_path(dir: &Path, ifname: &str) -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Write;
     use std::os::unix::net::{UnixListener, UnixStream};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A scratch directory under the temp dir, removed on drop; its `wireguard` child does not
-    /// exist yet (so binding creates it).
-    struct Scratch(PathBuf);
+    /// exist yet (so binding creates it). Also the driver's control-socket tests'.
+    pub(crate) struct Scratch(pub(crate) PathBuf);
 
     impl Scratch {
-        fn new() -> Scratch {
+        pub(crate) fn new() -> Scratch {
             static NEXT: AtomicUsize = AtomicUsize::new(3000);
             // The name `scripts/test.sh` cleans up after a test process that died.
             let dir = std::env::temp_dir().join(format!(
